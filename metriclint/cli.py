@@ -1,0 +1,258 @@
+"""The command line: `metriclint check`, `fix`, `rule`, `rules` (ruff's conventions)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import click
+
+from . import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _split(values: Tuple[str, ...]) -> Tuple[str, ...]:
+    out: List[str] = []
+    for value in values:
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return tuple(out)
+
+
+def _common_options(func):
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path()),
+        click.option("--select", multiple=True, help="Rule codes or prefixes to enable (comma-separated), e.g. KM1,KM207."),
+        click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of `select`."),
+        click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
+        click.option("--target-keras", type=click.Choice(["2", "3"]), help="Keras flavour to check against (default: inferred, else 3)."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this config file instead of searching for one."),
+        click.option("--output-format", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True),
+        click.option("--statistics", is_flag=True, help="Show counts per rule instead of each diagnostic."),
+        click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics remain."),
+        click.option("--unsafe-fixes", is_flag=True, help="Include fixes that may change behaviour."),
+        click.option("--stdin-filename", help="With `-` as path: the file name stdin stands for (config, messages)."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores)."),
+        click.option("--exclude", multiple=True, help="Glob patterns to exclude (replaces the configured list)."),
+        click.option("--extend-exclude", multiple=True, help="Glob patterns to exclude on top of the configured ones."),
+        click.option("--show-settings", is_flag=True, help="Print the settings used for the first path and exit."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@dataclass
+class _RunOptions:
+    paths: Tuple[str, ...]
+    select: Tuple[str, ...]
+    extend_select: Tuple[str, ...]
+    ignore: Tuple[str, ...]
+    target_keras: Optional[str]
+    config_path: Optional[str]
+    output_format: str
+    statistics: bool
+    exit_zero: bool
+    unsafe_fixes: bool
+    stdin_filename: Optional[str]
+    jobs: Optional[int]
+    exclude: Tuple[str, ...]
+    extend_exclude: Tuple[str, ...]
+    show_settings: bool
+
+
+def _error(message: str) -> None:
+    click.echo(f"metriclint: error: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="metriclint")
+def main() -> None:
+    """Find and fix misuse of Keras metrics, statically. Nothing it reads is imported or run."""
+
+
+@main.command()
+@_common_options
+def check(**kwargs) -> None:
+    """Report metric bugs in PATHS (default: the current directory)."""
+    sys.exit(_run(_RunOptions(**kwargs), fix=False, diff=False))
+
+
+@main.command()
+@_common_options
+@click.option("--diff", is_flag=True, help="Show the changes as a unified diff; write nothing.")
+def fix(diff: bool, **kwargs) -> None:
+    """Apply fixes in PATHS (safe ones; add --unsafe-fixes for the rest)."""
+    sys.exit(_run(_RunOptions(**kwargs), fix=True, diff=diff))
+
+
+def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
+    from .report import Report, render
+    from .report.text import statistics, summary
+    from .rules import known_codes
+    from .runner import Job, process_stdin, run_jobs, io_error
+    from .settings import ConfigError, Overrides, SettingsResolver, validate_selectors
+    from .diagnostics import FileResult
+    from .files import discover
+
+    codes = known_codes()
+    try:
+        overrides = Overrides(
+            select=tuple(validate_selectors(_split(opts.select), codes, "--select")) if opts.select else None,
+            extend_select=tuple(validate_selectors(_split(opts.extend_select), codes, "--extend-select")),
+            ignore=tuple(validate_selectors(_split(opts.ignore), codes, "--ignore")),
+            target_keras=opts.target_keras,
+            exclude=_split(opts.exclude) if opts.exclude else None,
+            extend_exclude=_split(opts.extend_exclude),
+        )
+        resolver = SettingsResolver(overrides, codes, opts.config_path)
+        paths = list(opts.paths) or ["."]
+        if opts.show_settings:
+            first = opts.stdin_filename if paths == ["-"] and opts.stdin_filename else paths[0]
+            settings = resolver.for_file(first) if not os.path.isdir(first) else resolver.for_directory(first)
+            _print_settings(settings)
+            return EXIT_CLEAN
+        status = EXIT_CLEAN
+        results: List[FileResult] = []
+        if paths == ["-"]:
+            name = opts.stdin_filename or "-"
+            settings = resolver.for_file(name if name != "-" else os.path.join(os.getcwd(), "stdin.py"))
+            job = Job(name, settings, fix=fix, unsafe=opts.unsafe_fixes, write=False)
+            result = process_stdin(job, sys.stdin.buffer.read())
+            results.append(result)
+            if fix and not diff:
+                text = result.new_text if result.new_text is not None else (result.original_text or "")
+                sys.stdout.write(text)
+                sys.stdout.flush()
+        else:
+            if "-" in paths:
+                raise ConfigError("`-` (stdin) cannot be mixed with other paths")
+            found = discover(paths, resolver)
+            for missing in found.missing:
+                _error(f"path does not exist: {missing}")
+                status = EXIT_ERROR
+            for path, reason in found.problems:
+                results.append(FileResult(path=path, diagnostics=[io_error(path, reason)]))
+            jobs = [
+                Job(path, resolver.for_file(path), fix=fix, unsafe=opts.unsafe_fixes, write=not diff)
+                for path in found.files
+            ]
+            results.extend(run_jobs(jobs, opts.jobs))
+    except ConfigError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+
+    for result in results:
+        if result.internal_error:
+            status = EXIT_ERROR
+        if result.write_error:
+            _error(f"{result.path}: {result.write_error}")
+            status = max(status, EXIT_FINDINGS)
+        for message in result.rejected:
+            _error(f"{result.path}: {message}")
+
+    report = Report(results=results, fix_mode=fix and not diff, unsafe_fixes=opts.unsafe_fixes)
+    # With `fix -` the fixed code owns stdout; diagnostics go to stderr.
+    out = sys.stderr if (fix and not diff and opts.paths == ("-",)) else sys.stdout
+    if diff:
+        changed = _print_diff(results)
+        click.echo(f"Would fix {changed} file{'s' if changed != 1 else ''}." if changed else "No fixes available.", err=True)
+        if changed:
+            status = max(status, EXIT_FINDINGS)
+    elif opts.statistics:
+        text = statistics(report)
+        if text:
+            out.write(text + "\n")
+    else:
+        out.write(render(opts.output_format, report))
+        if opts.output_format == "text":
+            out.write(summary(report) + "\n")
+    remaining = sum(len(r.diagnostics) for r in results)
+    if remaining and not opts.exit_zero:
+        status = max(status, EXIT_FINDINGS)
+    return status
+
+
+def _print_diff(results) -> int:
+    changed = 0
+    for result in results:
+        if result.new_text is None or result.original_text is None:
+            continue
+        changed += 1
+        lines = difflib.unified_diff(
+            result.original_text.splitlines(keepends=True),
+            result.new_text.splitlines(keepends=True),
+            fromfile=f"a/{result.path}",
+            tofile=f"b/{result.path}",
+        )
+        for line in lines:
+            sys.stdout.write(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+    return changed
+
+
+def _print_settings(settings) -> None:
+    from .rules import all_rules
+
+    enabled = sorted(settings.enabled_codes(all_rules()))
+    click.echo(f"config file:    {settings.config_path or '(none: defaults)'}")
+    click.echo(f"project root:   {settings.root}")
+    click.echo(f"target keras:   {settings.flavour} ({settings.target_source})")
+    click.echo(f"select:         {', '.join(settings.select + settings.extend_select)}")
+    click.echo(f"ignore:         {', '.join(settings.ignore) or '(none)'}")
+    click.echo(f"enabled rules:  {', '.join(enabled)}")
+    click.echo(f"exclude:        {', '.join(settings.exclude + settings.extend_exclude)}")
+    if settings.per_file_ignores:
+        for pattern, codes in settings.per_file_ignores:
+            click.echo(f"per-file-ignores: {pattern} = {', '.join(codes)}")
+
+
+@main.command()
+@click.argument("code")
+def rule(code: str) -> None:
+    """Explain one rule: what it finds, why it matters, the fix."""
+    from .docs import read_page
+    from .rules import known_codes
+
+    page = read_page(code)
+    if page is None:
+        if code.upper() in known_codes():
+            _error(f"no documentation page shipped for {code.upper()}")
+        else:
+            _error(f"unknown rule code `{code}` (see `metriclint rules`)")
+        sys.exit(EXIT_ERROR)
+    click.echo(page.rstrip("\n"))
+
+
+@main.command()
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(output_format: str) -> None:
+    """List every rule with its code, name, fix availability and flavours."""
+    from . import DOCS_URL
+    from .rules import TOOL_CODES, all_rules
+
+    rows = []
+    for code, item in all_rules().items():
+        rows.append(
+            {
+                "code": code,
+                "name": item.name,
+                "summary": item.summary,
+                "fix": item.fix_safety.value if item.fix_safety else "none",
+                "flavours": sorted(item.flavours),
+                "url": DOCS_URL.format(code=code),
+            }
+        )
+    for code, text in TOOL_CODES.items():
+        name, _, description = text.partition(": ")
+        rows.append({"code": code, "name": name, "summary": description, "fix": "none", "flavours": ["2", "3"],
+                     "url": DOCS_URL.format(code=code)})
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        flavours = "K2+K3" if row["flavours"] == ["2", "3"] else "K" + "+K".join(row["flavours"])
+        click.echo(f"{row['code']}  {row['name']:<28} {flavours:<6} fix: {row['fix']:<6}  {row['summary']}")

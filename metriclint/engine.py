@@ -1,0 +1,219 @@
+"""Lint and fix one text: prefilter, one libcst parse, one facts pass, the rules, suppressions.
+
+Pure functions of (text, settings): no I/O here, so results can be cached and computed in
+worker processes. Reading and writing files is `runner.py`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from .diagnostics import Diagnostic, Edit, Fix, Position, Safety
+from .facts.collect import collect_facts
+from .facts.resolve import Resolver
+from .locate import LineIndex, Locator
+from .rules import all_rules
+from .rules.base import Finding, Rule, RuleContext
+from .settings import Settings
+from .suppression import build_noqa_map, is_suppressed
+
+MAX_FIX_PASSES = 10
+
+
+@lru_cache(maxsize=64)
+def _trigger_pattern(codes: FrozenSet[str]) -> "re.Pattern[str]":
+    rules = all_rules()
+    words = sorted({word for code in codes for word in rules[code].triggers()})
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b")
+
+
+def might_fire(text: str, codes: FrozenSet[str]) -> bool:
+    """Cheap text test: every rule needs a Keras import and one of its trigger identifiers."""
+    if not codes or "keras" not in text:
+        return False
+    return _trigger_pattern(codes).search(text) is not None
+
+
+def _rules_for(settings: Settings, path: str) -> FrozenSet[str]:
+    ignored = settings.ignored_for(path)
+    return frozenset(
+        code for code in settings.enabled_codes(all_rules())
+        if not any(code.startswith(prefix) for prefix in ignored)
+    )
+
+
+def syntax_error_diagnostic(exc: cst.ParserSyntaxError, text: str) -> Diagnostic:
+    message = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
+    line = max(exc.raw_line, 1)
+    column = max(exc.raw_column, 0) + 1
+    hint = ""
+    line_text = LineIndex(text).line_text(line) if line <= text.count("\n") + 1 else ""
+    if re.match(r"\s*(print\s+[^\s(=]|exec\s+[\"'])", line_text) or re.search(r"except\s+\w+\s*,\s*\w+\s*:", line_text):
+        hint = " (this looks like Python 2 code; metriclint reads Python 3)"
+    return Diagnostic(
+        code="E999",
+        message=f"SyntaxError: {message}{hint}",
+        start=Position(line, column),
+        end=Position(line, column),
+        source_line=line,
+    )
+
+
+@dataclass
+class LintOutput:
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    internal_error: bool = False
+
+
+def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
+    codes = _rules_for(settings, path)
+    if not might_fire(text, codes):
+        return LintOutput()
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        return LintOutput([syntax_error_diagnostic(exc, text)])
+    except RecursionError:
+        return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to parse", Position(1, 1), Position(1, 1), source_line=1)])
+    facts = collect_facts(module)
+    if not facts.imports_keras:
+        return LintOutput()
+    ctx = RuleContext(
+        module=module,
+        facts=facts,
+        resolver=Resolver(facts),
+        flavour=facts.implied_flavour or settings.flavour,
+        path=path,
+    )
+    found: List[Tuple[Rule, Finding]] = []
+    crashed: List[Tuple[str, str]] = []
+    rules = all_rules()
+    for code in sorted(codes):
+        rule = rules[code]
+        if ctx.flavour not in rule.flavours:
+            continue
+        try:
+            found.extend((rule, finding) for finding in rule.check(ctx))
+        except Exception:  # a bug in a rule must not stop the other rules or files
+            crashed.append((code, traceback.format_exc(limit=-3)))
+    output = LintOutput(internal_error=bool(crashed))
+    for code, trace in crashed:
+        output.diagnostics.append(
+            Diagnostic(
+                "E000",
+                f"internal error in rule {code}; the other rules ran. Please report this at "
+                "https://github.com/metriclint/metriclint/issues with the file",
+                Position(1, 1), Position(1, 1), source_line=1, extra={"rule": code, "traceback": trace},
+            )
+        )
+    if not found:
+        return output
+    locator = Locator(module, text)
+    noqa = build_noqa_map((locator.start(c).line, c.value) for c in facts.noqa_comments)
+    for rule, finding in found:
+        start = locator.start(finding.node)
+        if is_suppressed(noqa, start.line, rule.code):
+            continue
+        fix = None
+        if finding.fix is not None:
+            try:
+                edits = tuple(sorted(finding.fix.build(locator)))
+            except Exception:
+                output.internal_error = True
+                output.diagnostics.append(
+                    Diagnostic("E000", f"internal error while building the fix for {rule.code}; please report it",
+                               start, start, source_line=start.line, extra={"rule": rule.code, "traceback": traceback.format_exc(limit=-3)})
+                )
+                edits = ()
+            if edits:
+                fix = Fix(edits=edits, safety=finding.fix.safety, message=finding.fix.message)
+        output.diagnostics.append(
+            Diagnostic(rule.code, finding.message, start, locator.end(finding.node), fix=fix, source_line=start.line)
+        )
+    output.diagnostics.sort(key=lambda d: d.sort_key)
+    return output
+
+
+# --- fixing -----------------------------------------------------------------------------------
+def apply_edits(text: str, edits: List[Edit]) -> str:
+    out, last = [], 0
+    for edit in sorted(edits):
+        out.append(text[last:edit.start])
+        out.append(edit.content)
+        last = edit.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return False
+    try:
+        compile(text, "<fixed>", "exec", dont_inherit=True)  # catches what the CST grammar allows but Python does not
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _overlaps(a: Tuple[int, int], b: Tuple[int, int]) -> bool:
+    # Two insertions at one offset overlap too: their order would be arbitrary.
+    return (a[0] < b[1] and b[0] < a[1]) or a == b
+
+
+@dataclass
+class FixOutput:
+    text: str
+    diagnostics: List[Diagnostic]  # what remains after fixing
+    fixed: Dict[str, int]
+    rejected: List[str]  # fixes dropped because their result did not parse
+    internal_error: bool = False
+
+
+def fix_text(text: str, path: str, settings: Settings, unsafe: bool) -> FixOutput:
+    fixed: Dict[str, int] = {}
+    rejected: List[str] = []
+    bad: Set[Tuple[str, Tuple[Edit, ...]]] = set()
+    for _ in range(MAX_FIX_PASSES):
+        output = lint_text(text, path, settings)
+        chosen: List[Diagnostic] = []
+        spans: List[Tuple[int, int]] = []
+        for diag in output.diagnostics:
+            fix = diag.fix
+            if fix is None or (fix.safety is Safety.UNSAFE and not unsafe) or (diag.code, fix.edits) in bad:
+                continue
+            fix_spans = [(e.start, e.end) for e in fix.edits]
+            if any(_overlaps(a, b) for a in fix_spans for b in spans):
+                continue  # next pass
+            chosen.append(diag)
+            spans.extend(fix_spans)
+        if not chosen:
+            return FixOutput(text, output.diagnostics, fixed, rejected, output.internal_error)
+        candidate = apply_edits(text, [e for d in chosen for e in d.fix.edits])  # type: ignore[union-attr]
+        if not _parses(candidate):
+            # Find the culprits one by one; keep the fixes that are fine on their own.
+            good = []
+            for diag in chosen:
+                if _parses(apply_edits(text, list(diag.fix.edits))):  # type: ignore[union-attr]
+                    good.append(diag)
+                else:
+                    bad.add((diag.code, diag.fix.edits))  # type: ignore[union-attr]
+                    rejected.append(
+                        f"{diag.code} fix at {diag.start.line}:{diag.start.column} would make the file invalid; not applied"
+                    )
+            chosen = good[:1]  # the survivors may still conflict together: take one per pass
+            if not chosen:
+                continue
+            candidate = apply_edits(text, list(chosen[0].fix.edits))  # type: ignore[union-attr]
+        for diag in chosen:
+            fixed[diag.code] = fixed.get(diag.code, 0) + 1
+        text = candidate
+    output = lint_text(text, path, settings)
+    return FixOutput(text, output.diagnostics, fixed, rejected, output.internal_error)

@@ -1,0 +1,283 @@
+"""The one walk over a module: scopes, bindings, imports, calls, classes and functions.
+
+Nothing is resolved here; `Resolver` reads these records lazily, so a rule pays only for
+the expressions it asks about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import libcst as cst
+
+from ..keras.symbols import split_keras
+from .values import Binding, ClassValue, FunctionValue, Scope
+
+
+def dotted_name(node: cst.CSTNode) -> Optional[str]:
+    """`a.b.c` as a string, for Name/Attribute chains; None for anything else."""
+    parts: List[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+@dataclass(frozen=True)
+class CallSite:
+    node: cst.Call
+    scope: Scope
+
+
+@dataclass
+class ModuleFacts:
+    module: cst.Module
+    root: Scope
+    calls: List[CallSite] = field(default_factory=list)
+    calls_by_method: Dict[str, List[CallSite]] = field(default_factory=dict)
+    classes: List[ClassValue] = field(default_factory=list)
+    functions: List[FunctionValue] = field(default_factory=list)
+    returns: Dict[cst.FunctionDef, List[cst.BaseExpression]] = field(default_factory=dict)
+    # self.<attr> = value, per class scope
+    self_attributes: Dict[Scope, Dict[str, List[Binding]]] = field(default_factory=dict)
+    imported_paths: List[str] = field(default_factory=list)
+    scope_of_function: Dict[cst.FunctionDef, Scope] = field(default_factory=dict)
+    noqa_comments: List[cst.Comment] = field(default_factory=list)
+
+    @property
+    def imports_keras(self) -> bool:
+        # `import tensorflow as tf` reaches Keras as `tf.keras`
+        return any(split_keras(p) is not None or p.split(".")[0] == "tensorflow" for p in self.imported_paths)
+
+    @property
+    def implied_flavour(self) -> Optional[str]:
+        """"2" when the file imports a Keras-2-only spelling (`tf_keras`), else None."""
+        for path in self.imported_paths:
+            split = split_keras(path)
+            if split is not None and split[1] == "2":
+                return "2"
+        return None
+
+    def method_calls(self, *names: str) -> List[CallSite]:
+        out: List[CallSite] = []
+        for name in names:
+            out.extend(self.calls_by_method.get(name, ()))
+        out.sort(key=lambda site: self._order.get(site.node, 0))
+        return out
+
+    _order: Dict[cst.Call, int] = field(default_factory=dict)
+
+
+class _Collector(cst.CSTVisitor):
+    def __init__(self, module: cst.Module) -> None:
+        self.root = Scope("module", module, None)
+        self.facts = ModuleFacts(module=module, root=self.root)
+        self.scope = self.root
+        self.function_stack: List[cst.FunctionDef] = []
+
+    # --- scopes -------------------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
+        body = Scope("class", node, self.scope)
+        value = ClassValue(node=node, scope=self.scope, body=body)
+        self.scope.bind(node.name.value, Binding("class", node, self.scope))
+        self.facts.classes.append(value)
+        self.facts.self_attributes[body] = {}
+        self._class_values[node] = value
+        # Bases and decorators belong to the outer scope; visit them there.
+        for arg in node.bases:
+            arg.visit(self)
+        for arg in node.keywords:
+            arg.visit(self)
+        for decorator in node.decorators:
+            decorator.visit(self)
+        self.scope = body
+        node.body.visit(self)
+        self.scope = body.parent  # type: ignore[assignment]
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> Optional[bool]:
+        self.scope.bind(node.name.value, Binding("function", node, self.scope))
+        for decorator in node.decorators:
+            decorator.visit(self)
+        body = Scope("function", node, self.scope)
+        self.facts.functions.append(FunctionValue(node=node, scope=self.scope, body=body))
+        self.facts.scope_of_function[node] = body
+        self.facts.returns[node] = []
+        is_method = self.scope.kind == "class" and not any(
+            dotted_name(d.decorator) in ("staticmethod", "classmethod") for d in node.decorators
+        )
+        params = list(node.params.posonly_params) + list(node.params.params)
+        for index, param in enumerate(params):
+            if index == 0 and is_method:
+                body.bind(param.name.value, Binding("self", node, body))
+            elif param.annotation is not None:
+                body.bind(param.name.value, Binding("annotation", param.annotation.annotation, self.scope))
+            else:
+                body.bind(param.name.value, Binding("unknown", None, body))
+        for param in list(node.params.kwonly_params):
+            body.bind(param.name.value, Binding("unknown", None, body))
+        for star in (node.params.star_arg, node.params.star_kwarg):
+            if isinstance(star, cst.Param):
+                body.bind(star.name.value, Binding("unknown", None, body))
+        for param in params + list(node.params.kwonly_params):
+            if param.default is not None:
+                param.default.visit(self)
+        self.scope = body
+        self.function_stack.append(node)
+        node.body.visit(self)
+        self.function_stack.pop()
+        self.scope = body.parent  # type: ignore[assignment]
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> Optional[bool]:
+        return True  # parameters shadow nothing we track; the body is one expression
+
+    def visit_Return(self, node: cst.Return) -> Optional[bool]:
+        if self.function_stack and node.value is not None:
+            self.facts.returns[self.function_stack[-1]].append(node.value)
+        return True
+
+    # --- bindings -----------------------------------------------------------------------
+    def _bind_target(self, target: cst.BaseExpression, how: str, value: Optional[cst.CSTNode]) -> None:
+        if isinstance(target, cst.Name):
+            self.scope.bind(target.value, Binding(how, value, self.scope))
+        elif isinstance(target, cst.Attribute):
+            if isinstance(target.value, cst.Name):
+                cls_scope = self.scope.enclosing_class()
+                binding = self.scope.bindings.get(target.value.value, [])
+                if cls_scope is not None and binding and binding[0].how == "self":
+                    attrs = self.facts.self_attributes.setdefault(cls_scope, {})
+                    attrs.setdefault(target.attr.value, []).append(Binding(how, value, self.scope))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                inner = element.value
+                if isinstance(inner, cst.StarredElement):
+                    inner = inner.value
+                self._bind_target(inner, "unknown", None)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value, "unknown", None)
+
+    def visit_Assign(self, node: cst.Assign) -> Optional[bool]:
+        for target in node.targets:
+            self._bind_target(target.target, "value", node.value)
+        return True
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> Optional[bool]:
+        if node.value is not None:
+            self._bind_target(node.target, "value", node.value)
+        else:
+            self._bind_target(node.target, "annotation", node.annotation.annotation)
+        return True
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> Optional[bool]:
+        self._bind_target(node.target, "unknown", None)
+        return True
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> Optional[bool]:
+        self._bind_target(node.target, "value", node.value)
+        return True
+
+    def visit_For(self, node: cst.For) -> Optional[bool]:
+        self._bind_target(node.target, "element", node.iter)
+        return True
+
+    def visit_CompFor(self, node: cst.CompFor) -> Optional[bool]:
+        self._bind_target(node.target, "element", node.iter)
+        return True
+
+    def visit_WithItem(self, node: cst.WithItem) -> Optional[bool]:
+        if node.asname is not None:
+            self._bind_target(node.asname.name, "unknown", None)
+        return True
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> Optional[bool]:
+        if node.name is not None:
+            self._bind_target(node.name.name, "unknown", None)
+        return True
+
+    def visit_Global(self, node: cst.Global) -> Optional[bool]:
+        return False
+
+    # --- imports ------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> Optional[bool]:
+        for alias in node.names:
+            full = dotted_name(alias.name)
+            if full is None:
+                continue
+            self.facts.imported_paths.append(full)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.scope.bind(alias.asname.name.value, Binding("import", node, self.scope, full))
+            else:
+                top = full.split(".")[0]
+                self.scope.bind(top, Binding("import", node, self.scope, top))
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> Optional[bool]:
+        if node.relative or node.module is None:
+            names = node.names if not isinstance(node.names, cst.ImportStar) else []
+            for alias in names:  # relative imports: names exist but are not Keras
+                target = alias.asname.name if alias.asname is not None else alias.name
+                if isinstance(target, cst.Name):
+                    self.scope.bind(target.value, Binding("unknown", None, self.scope))
+            return False
+        module = dotted_name(node.module)
+        if module is None:
+            return False
+        if isinstance(node.names, cst.ImportStar):
+            self.facts.imported_paths.append(module)
+            self.scope.star_imports.append(module)
+            return False
+        for alias in node.names:
+            name = dotted_name(alias.name)
+            if name is None:
+                continue
+            full = f"{module}.{name}"
+            self.facts.imported_paths.append(full)
+            target = alias.asname.name if alias.asname is not None else alias.name
+            if isinstance(target, cst.Name):
+                self.scope.bind(target.value, Binding("import", node, self.scope, full))
+        return False
+
+    # --- calls --------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> Optional[bool]:
+        site = CallSite(node, self.scope)
+        self.facts._order[node] = len(self.facts.calls)
+        self.facts.calls.append(site)
+        if isinstance(node.func, cst.Attribute):
+            self.facts.calls_by_method.setdefault(node.func.attr.value, []).append(site)
+        elif isinstance(node.func, cst.Name):
+            self.facts.calls_by_method.setdefault(node.func.value, []).append(site)
+        return True
+
+    def visit_Comment(self, node: cst.Comment) -> Optional[bool]:
+        if "noqa" in node.value.lower():
+            self.facts.noqa_comments.append(node)
+        return False
+
+    _class_values: Dict[cst.ClassDef, ClassValue]
+
+
+def collect_facts(module: cst.Module) -> ModuleFacts:
+    collector = _Collector(module)
+    collector._class_values = {}
+    module.visit(collector)
+    return collector.facts
+
+
+def keyword_args(call: cst.Call) -> List[Tuple[str, cst.Arg]]:
+    return [(arg.keyword.value, arg) for arg in call.args if arg.keyword is not None]
+
+
+def find_keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def positional_args(call: cst.Call) -> Sequence[cst.Arg]:
+    return [arg for arg in call.args if arg.keyword is None and not arg.star]

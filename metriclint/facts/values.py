@@ -1,0 +1,81 @@
+"""What a name or expression can be known to hold: the small value lattice of the resolver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Union
+
+import libcst as cst
+
+
+@dataclass(eq=False)
+class Scope:
+    """A module, class or function body: the names bound there, in source order."""
+
+    kind: str  # "module" | "class" | "function"
+    node: cst.CSTNode
+    parent: Optional["Scope"]
+    bindings: Dict[str, List["Binding"]] = field(default_factory=dict)
+    star_imports: List[str] = field(default_factory=list)
+
+    def bind(self, name: str, binding: "Binding") -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+    def enclosing_class(self) -> Optional["Scope"]:
+        """For a method body: the class scope it belongs to."""
+        if self.kind == "function" and self.parent is not None and self.parent.kind == "class":
+            return self.parent
+        return None
+
+
+@dataclass(frozen=True, eq=False)
+class Binding:
+    """One place a name gets a value: `how` says how to read `node` to get it."""
+
+    how: str  # "value" | "element" | "import" | "annotation" | "self" | "unknown" | "class" | "function"
+    node: Optional[cst.CSTNode]
+    scope: Scope
+    dotted: Optional[str] = None  # for imports: the full dotted path bound
+
+
+@dataclass(frozen=True)
+class Dotted:
+    """A module or module member, by its full dotted path (`tensorflow.keras.metrics.AUC`)."""
+
+    path: str
+
+
+@dataclass(frozen=True, eq=False)
+class ClassValue:
+    node: cst.ClassDef
+    scope: Scope  # the scope the class statement is in
+    body: Scope  # the class's own scope
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionValue:
+    node: cst.FunctionDef
+    scope: Scope
+    body: Scope
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An object of a Keras kind (model, layer, metric, callback)."""
+
+    kind: str
+    keras_class: Optional[str] = None  # canonical Keras class, e.g. "metrics.AUC"
+    local_class: Optional[ClassValue] = None  # the user's subclass, when it is one
+    origin: Optional[cst.CSTNode] = None  # the expression that created it, when it is one
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Something read off a Keras object: `model.metrics`, the History `fit` returns, a bound method."""
+
+    what: str  # "metrics_list" | "history" | "history_dict" | "method"
+    owner: Instance
+    name: str = ""
+
+
+Value = Union[Dotted, ClassValue, FunctionValue, Instance, Derived]

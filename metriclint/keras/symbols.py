@@ -1,0 +1,110 @@
+"""Which dotted names are Keras, what their canonical name is, and what kind of object they make.
+
+A canonical name drops the package spelling: `tensorflow.keras.metrics.AUC`,
+`keras.metrics.AUC`, `tf_keras.metrics.AUC` and `keras.src.metrics.AUC` are all
+`metrics.AUC`. Rules only ever see canonical names.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+# Package prefixes that are Keras, longest first, with the flavour the spelling itself implies
+# (None: the file's configured/inferred target decides).
+KERAS_ROOTS: Tuple[Tuple[str, Optional[str]], ...] = (
+    ("tensorflow.compat.v1.keras", None),
+    ("tensorflow.compat.v2.keras", None),
+    ("tensorflow.python.keras", "2"),
+    ("tensorflow.keras", None),
+    ("tf_keras", "2"),
+    ("keras", None),
+)
+
+# Internal package paths that users sometimes import from; the public name is what matters.
+_INTERNAL_SEGMENTS = ("src", "api", "_v2", "_v1", "engine", "saving_api")
+
+METRIC_CLASSES = frozenset(
+    """AUC Accuracy BinaryAccuracy BinaryCrossentropy BinaryIoU CategoricalAccuracy
+    CategoricalCrossentropy CategoricalHinge ConcordanceCorrelation CosineSimilarity F1Score
+    FBetaScore FalseNegatives FalsePositives Hinge IoU KLDivergence LogCoshError Mean
+    MeanAbsoluteError MeanAbsolutePercentageError MeanIoU MeanMetricWrapper MeanRelativeError
+    MeanSquaredError MeanSquaredLogarithmicError MeanTensor Metric OneHotIoU OneHotMeanIoU
+    PearsonCorrelation Poisson Precision PrecisionAtRecall R2Score Recall RecallAtPrecision
+    RootMeanSquaredError SensitivityAtSpecificity SparseCategoricalAccuracy
+    SparseCategoricalCrossentropy SparseTopKCategoricalAccuracy SpecificityAtSensitivity
+    SquaredHinge Sum TopKCategoricalAccuracy TrueNegatives TruePositives""".split()
+)
+
+CALLBACK_CLASSES = frozenset(
+    """BackupAndRestore BaseLogger CSVLogger Callback CallbackList EarlyStopping History
+    LambdaCallback LearningRateScheduler ModelCheckpoint OrbaxCheckpoint ProgbarLogger
+    ReduceLROnPlateau RemoteMonitor SidecarEvaluatorModelExport SwapEMAWeights TensorBoard
+    TerminateOnNaN""".split()
+)
+
+MODEL_CLASSES = frozenset({"Model", "Sequential"})
+
+# Functions that return a model.
+MODEL_FACTORIES = frozenset(
+    {"models.load_model", "models.clone_model", "models.model_from_json", "saving.load_model"}
+)
+
+# Kinds of Keras objects a rule may ask about.
+MODEL, LAYER, METRIC, CALLBACK = "model", "layer", "metric", "callback"
+
+
+def split_keras(dotted: str) -> Optional[Tuple[str, Optional[str]]]:
+    """`tensorflow.keras.metrics.AUC` -> (`metrics.AUC`, None); non-Keras names -> None.
+
+    The root alone (`tensorflow.keras`) canonicalises to "".
+    """
+    for root, flavour in KERAS_ROOTS:
+        if dotted == root:
+            return "", flavour
+        if dotted.startswith(root + "."):
+            rest = [p for p in dotted[len(root) + 1 :].split(".")]
+            while rest and rest[0] in _INTERNAL_SEGMENTS:
+                rest = rest[1:]
+            if rest and rest[0] == "keras":  # keras.api._v2.keras.metrics
+                rest = rest[1:]
+            return _normalise(".".join(rest)), flavour
+    return None
+
+
+def _normalise(name: str) -> str:
+    parts = name.split(".")
+    # keras.src.metrics.confusion_metrics.AUC -> metrics.AUC: keep the top package and the leaf.
+    if len(parts) > 2 and parts[0] in ("metrics", "callbacks", "layers", "models", "losses", "optimizers"):
+        parts = [parts[0], parts[-1]]
+    if len(parts) == 2 and parts[0] == "models" and parts[1] in MODEL_CLASSES:
+        return parts[1]
+    if len(parts) == 2 and parts[0] == "training" and parts[1] == "Model":
+        return "Model"
+    return ".".join(parts)
+
+
+def kind_of_class(canonical: str) -> Optional[str]:
+    """The kind of object that calling this canonical Keras class makes, if it is a class we know."""
+    if canonical in MODEL_CLASSES:
+        return MODEL
+    package, _, leaf = canonical.rpartition(".")
+    if package == "metrics" and leaf in METRIC_CLASSES:
+        return METRIC
+    if package == "callbacks" and leaf in CALLBACK_CLASSES:
+        return CALLBACK
+    if package == "layers" and leaf[:1].isupper():
+        return LAYER
+    if canonical in ("Metric",):
+        return METRIC
+    if canonical in ("Layer",):
+        return LAYER
+    return None
+
+
+def kind_of_call_result(canonical: str) -> Optional[str]:
+    """What calling a Keras function (not a class) returns, when we know."""
+    if canonical in MODEL_FACTORIES or canonical.startswith("applications."):
+        return MODEL if canonical.split(".")[-1][:1].isupper() or canonical in MODEL_FACTORIES else None
+    if canonical == "metrics.get":
+        return METRIC
+    return None

@@ -1,0 +1,82 @@
+"""The rule interface: a rule reads a file's facts and yields findings; that is all it does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, FrozenSet, Iterator, List, Optional, Sequence
+
+import libcst as cst
+
+from ..diagnostics import Edit, Safety
+from ..facts.collect import ModuleFacts
+from ..facts.resolve import Resolver
+from ..locate import Locator
+
+BOTH_FLAVOURS: FrozenSet[str] = frozenset({"2", "3"})
+KERAS3_ONLY: FrozenSet[str] = frozenset({"3"})
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """A fix whose edits are built once positions are known (only for files with findings)."""
+
+    safety: Safety
+    message: str
+    build: Callable[[Locator], List[Edit]]
+
+
+@dataclass(frozen=True)
+class Finding:
+    node: cst.CSTNode  # where the diagnostic points
+    message: str
+    fix: Optional[FixPlan] = None
+
+
+@dataclass
+class RuleContext:
+    """What a rule may read: the parsed module, its facts, and the file's Keras flavour."""
+
+    module: cst.Module
+    facts: ModuleFacts
+    resolver: Resolver
+    flavour: str  # "2" or "3"
+    path: str
+    cache: dict = field(default_factory=dict)  # per-file memo shared by rules (derived facts)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A rule's own test case (as in Fixit): one harness runs every rule's examples.
+
+    For an invalid example, `count` diagnostics of the rule's code are expected, and when
+    `fixed` is given, `metriclint fix --unsafe-fixes` must turn `code` into exactly `fixed`.
+    """
+
+    code: str
+    fixed: Optional[str] = None
+    flavour: str = "3"
+    count: int = 1
+
+
+class Rule:
+    """Subclass per rule. Class attributes are the rule's metadata; `check` is its logic."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]  # kebab-case, like ruff's rule names
+    summary: ClassVar[str]  # one line: what it finds
+    flavours: ClassVar[FrozenSet[str]] = BOTH_FLAVOURS
+    fix_safety: ClassVar[Optional[Safety]] = None  # the best fix it can offer; None: report only
+    valid: ClassVar[Sequence[Example]] = ()  # must stay silent
+    invalid: ClassVar[Sequence[Example]] = ()  # must be reported (and fixed as given)
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        """Identifiers, at least one of which must appear in a file for this rule to fire.
+
+        The prefilter skips files that contain none of any enabled rule's triggers. Derive
+        them from the Keras tables the rule uses so they cannot drift.
+        """
+        raise NotImplementedError
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        raise NotImplementedError

@@ -1,0 +1,356 @@
+"""KM101: a keyword argument the Keras model method does not take (or a removed `*_generator` method)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import FrozenSet, Iterator, List, Optional
+
+import libcst as cst
+
+from ..diagnostics import Edit, Safety
+from ..facts.collect import CallSite, find_keyword, positional_args
+from ..facts.resolve import describe
+from ..facts.values import Instance
+from ..keras import signatures
+from ..keras.symbols import MODEL
+from ..locate import Locator
+from .base import Finding, FixPlan, Rule, RuleContext
+
+_ALL_METHODS = sorted({m for table in signatures.MODEL_METHOD_KEYWORDS.values() for m in table})
+
+
+class UnknownModelKeyword(Rule):
+    code = "KM101"
+    name = "unknown-model-keyword"
+    summary = "Keyword argument that Keras `fit`/`evaluate`/`predict`/`compile` does not take, or a removed `*_generator` method"
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset(_ALL_METHODS)
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for site in ctx.facts.method_calls(*_ALL_METHODS):
+            func = site.node.func
+            assert isinstance(func, cst.Attribute)
+            method = func.attr.value
+            model = ctx.resolver.instance(func.value, site.scope, MODEL)
+            if model is None:
+                continue
+            if model.local_class is not None and ctx.resolver.class_defines(model.local_class, method):
+                continue  # the user's own override has its own signature
+            table = signatures.MODEL_METHOD_KEYWORDS[ctx.flavour]
+            if method not in table:
+                if method in signatures.REMOVED_GENERATOR_METHODS and ctx.flavour == "3":
+                    yield self._removed_generator(site, method)
+                continue
+            yield from self._keywords(ctx, site, model, method, table[method])
+
+    # --- removed *_generator methods (Keras 3) ------------------------------------------------
+    def _removed_generator(self, site: CallSite, method: str) -> Finding:
+        call = site.node
+        replacement = signatures.REMOVED_GENERATOR_METHODS[method]
+        func = call.func
+        assert isinstance(func, cst.Attribute)
+
+        def build(loc: Locator) -> List[Edit]:
+            return [loc.replace(call, _generator_call_to(call, method, replacement))]
+
+        return Finding(
+            node=func.attr,
+            message=(
+                f"`Model.{method}()` was removed in Keras 3 (AttributeError); "
+                f"`{replacement}()` takes generators and datasets directly"
+            ),
+            fix=FixPlan(Safety.SAFE, f"Replace `{method}` with `{replacement}`", build),
+        )
+
+    # --- keywords ----------------------------------------------------------------------------
+    def _keywords(
+        self, ctx: RuleContext, site: CallSite, model: Instance, method: str, valid: FrozenSet[str]
+    ) -> Iterator[Finding]:
+        call = site.node
+        error = "ValueError" if (ctx.flavour, method) in signatures.VALUE_ERROR_METHODS else "TypeError"
+        for arg in call.args:
+            if arg.keyword is None:
+                continue
+            keyword = arg.keyword.value
+            if keyword in valid:
+                continue
+            prefix = f"`Model.{method}()` does not take `{keyword}=` ({error} at run time)"
+            migration = signatures.KEYWORD_MIGRATIONS.get(keyword)
+            if ctx.flavour == "3" and keyword in signatures.KERAS3_DROPPED_DATA_OPTIONS:
+                yield Finding(
+                    arg.keyword,
+                    f"{prefix}: Keras 3 moved data-loading options to `keras.utils.PyDataset`",
+                    FixPlan(Safety.SAFE, f"Remove `{keyword}=`", _remove_arg(call, arg)),
+                )
+            elif keyword == "validation_metrics":
+                yield self._validation_metrics(ctx, site, model, arg, prefix)
+            elif migration is not None and migration.new is not None and migration.new in valid:
+                fix = None
+                if migration.safety is not None and find_keyword(call, migration.new) is None:
+                    fix = FixPlan(
+                        migration.safety,
+                        f"Rename `{keyword}=` to `{migration.new}=`",
+                        _rename_keyword(arg, migration.new),
+                    )
+                yield Finding(arg.keyword, f"{prefix}: {migration.why}", fix)
+            elif migration is not None:
+                yield Finding(arg.keyword, f"{prefix}: {migration.why}")
+            else:
+                close = difflib.get_close_matches(keyword, sorted(valid), n=1, cutoff=0.75)
+                hint = f"; did you mean `{close[0]}=`?" if close else ""
+                yield Finding(arg.keyword, f"{prefix}{hint}")
+
+    def _validation_metrics(
+        self, ctx: RuleContext, site: CallSite, model: Instance, arg: cst.Arg, prefix: str
+    ) -> Finding:
+        """Remove `validation_metrics=`; what it named must be in `compile(metrics=...)` for `val_*`."""
+        message = (
+            f"{prefix}: Keras computes `val_*` for every metric given to `compile`; "
+            "there is no separate validation list"
+        )
+        wanted = _elements(arg.value)
+        compile_call = _compile_of(ctx, site, model)
+        if compile_call is None or wanted is None:
+            return Finding(
+                arg.keyword,
+                message,
+                FixPlan(Safety.UNSAFE, "Remove `validation_metrics=` (check that `compile` has those metrics)",
+                        _remove_arg(site.node, arg)),
+            )
+        metrics_arg = find_keyword(compile_call, "metrics")
+        have = _elements(metrics_arg.value) if metrics_arg is not None else []
+        if have is None:
+            missing: Optional[List[cst.BaseExpression]] = None
+        else:
+            have_code = {_code(e) for e in have}
+            missing = [e for e in wanted if _code(e) not in have_code]
+        if missing == []:
+            return Finding(
+                arg.keyword,
+                message + " (`compile` already has these metrics)",
+                FixPlan(Safety.SAFE, "Remove `validation_metrics=`", _remove_arg(site.node, arg)),
+            )
+        fit_call = site.node
+
+        def build(loc: Locator) -> List[Edit]:
+            edits = _remove_arg(fit_call, arg)(loc)
+            if missing:
+                edits.append(_add_to_metrics(loc, compile_call, metrics_arg, missing))
+            return edits
+
+        what = "move its metrics into `compile(metrics=...)`" if missing else "remove it"
+        return Finding(arg.keyword, message, FixPlan(Safety.UNSAFE, f"Remove `validation_metrics=` and {what}", build))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _code(node: cst.CSTNode) -> str:
+    """A comparable form of a metric expression: string values, or code without whitespace."""
+    if isinstance(node, cst.SimpleString):
+        return repr(node.evaluated_value)
+    return "".join(cst.Module([]).code_for_node(node).split())
+
+
+def _elements(value: cst.BaseExpression) -> Optional[List[cst.BaseExpression]]:
+    """Elements of a list/tuple literal; a single string counts as one; anything else: None."""
+    if isinstance(value, (cst.List, cst.Tuple)):
+        if any(isinstance(e, cst.StarredElement) for e in value.elements):
+            return None
+        return [e.value for e in value.elements]
+    if isinstance(value, (cst.SimpleString, cst.Call, cst.Name, cst.Attribute)):
+        return [value]
+    return None
+
+
+def _compile_of(ctx: RuleContext, site: CallSite, model: Instance) -> Optional[cst.Call]:
+    """The single `compile(...)` call on the same model object, if the file has exactly one."""
+    if model.origin is None:
+        return None
+    found = []
+    for other in ctx.facts.method_calls("compile"):
+        func = other.node.func
+        assert isinstance(func, cst.Attribute)
+        value = ctx.resolver.instance(func.value, other.scope, MODEL)
+        if value is not None and value.origin is model.origin:
+            found.append(other.node)
+    return found[0] if len(found) == 1 else None
+
+
+def _remove_arg(call: cst.Call, arg: cst.Arg):
+    def build(loc: Locator) -> List[Edit]:
+        args = list(call.args)
+        index = next(i for i, a in enumerate(args) if a is arg)
+        del args[index]
+        if args and index == len(args):  # removed the last: its comma (or none) moves to the new last
+            args[-1] = args[-1].with_changes(comma=arg.comma)
+        return [loc.replace(call, call.with_changes(args=args))]
+
+    return build
+
+
+def _rename_keyword(arg: cst.Arg, new: str):
+    def build(loc: Locator) -> List[Edit]:
+        assert arg.keyword is not None
+        return [loc.replace(arg.keyword, new)]
+
+    return build
+
+
+def _add_to_metrics(
+    loc: Locator, compile_call: cst.Call, metrics_arg: Optional[cst.Arg], missing: List[cst.BaseExpression]
+) -> Edit:
+    texts = ", ".join(loc.code(e) for e in missing)
+    if metrics_arg is None:  # compile(...) without metrics: add `metrics=[...]` as its last argument
+        args = list(compile_call.args)
+        new_arg = cst.Arg(
+            keyword=cst.Name("metrics"),
+            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+            value=cst.parse_expression(f"[{texts}]"),
+        )
+        if args:
+            trailing = args[-1].comma
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            new_arg = new_arg.with_changes(comma=trailing)
+        return loc.replace(compile_call, compile_call.with_changes(args=args + [new_arg]))
+    value = metrics_arg.value
+    if isinstance(value, (cst.List, cst.Tuple)) and value.elements:
+        return loc.insert_after(value.elements[-1].value, ", " + texts)
+    if isinstance(value, (cst.List, cst.Tuple)):
+        start, _ = loc.span(value)
+        return Edit(start + 1, start + 1, texts)
+    return loc.replace(value, f"[{loc.code(value)}, {texts}]")
+
+
+def _generator_call_to(call: cst.Call, method: str, replacement: str) -> cst.Call:
+    """`fit_generator(gen, 100, 10, workers=4)` -> `fit(gen, steps_per_epoch=100, epochs=10)`."""
+    order = signatures.GENERATOR_POSITIONAL_ORDER[method]
+    dropped = signatures.KERAS3_DROPPED_DATA_OPTIONS
+    args: List[cst.Arg] = []
+    positional_index = 0
+    for arg in call.args:
+        if arg.keyword is None and not arg.star:
+            name = order[positional_index] if positional_index < len(order) else None
+            positional_index += 1
+            if positional_index > 1 and name is not None:
+                if name in dropped:
+                    continue
+                arg = arg.with_changes(
+                    keyword=cst.Name(name),
+                    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+                )
+        elif arg.keyword is not None:
+            if arg.keyword.value in dropped:
+                continue
+            if arg.keyword.value == "generator":
+                arg = arg.with_changes(keyword=cst.Name("x"))
+        args.append(arg)
+    if args and call.args and call.args[-1] is not args[-1]:
+        args[-1] = args[-1].with_changes(comma=call.args[-1].comma)
+    func = call.func
+    assert isinstance(func, cst.Attribute)
+    return call.with_changes(func=func.with_changes(attr=cst.Name(replacement)), args=args)
+
+
+# --- examples (run by tests/test_rule_examples.py) ---------------------------------------------
+from .base import Example  # noqa: E402
+
+_MODEL = """\
+import keras
+model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+"""
+
+UnknownModelKeyword.valid = (
+    # every keyword the Keras 3 signature has
+    Example(_MODEL + "model.fit(x, y, epochs=3, validation_data=(x, y), validation_freq=1)\n"),
+    # workers= is fine on Keras 2 (tf_keras)
+    Example("import tf_keras as keras\nmodel = keras.models.Sequential()\nmodel.fit(x, y, workers=2)\n", flavour="2"),
+    # fit_generator still exists on Keras 2
+    Example("from tensorflow import keras\nmodel = keras.Model(i, o)\nmodel.fit_generator(gen, 10)\n", flavour="2"),
+    # other libraries' fit(nb_epoch=...) (deepchem) and unknown receivers
+    Example("import keras\nimport deepchem as dc\nm = dc.models.GraphConvModel(1)\nm.fit(ds, nb_epoch=10)\n"),
+    Example("import keras\ndef train(model):\n    model.fit(x, nb_epoch=10)\n"),
+    # a Model subclass with its own compile signature (keras-io GAN examples)
+    Example(
+        "import keras\n"
+        "class GAN(keras.Model):\n"
+        "    def compile(self, d_optimizer, g_optimizer, loss_fn):\n"
+        "        super().compile()\n"
+        "gan = GAN()\n"
+        "gan.compile(d_optimizer=a, g_optimizer=b, loss_fn=c)\n"
+    ),
+    # a name rebound to something that is not a model is not known
+    Example(_MODEL + "model = other.load()\nmodel.fit(x, nb_epoch=2)\n"),
+    # text in strings and comments
+    Example(_MODEL + "# model.fit(x, nb_epoch=3)\ns = 'model.fit(x, validation_metrics=[1])'\n"),
+    # **kwargs are not checked
+    Example(_MODEL + "model.fit(x, **options)\n"),
+)
+
+UnknownModelKeyword.invalid = (
+    Example(
+        _MODEL + "model.fit(x, y, nb_epoch=3)\n",
+        fixed=_MODEL + "model.fit(x, y, epochs=3)\n",
+    ),
+    Example(
+        _MODEL + "model.fit(x, y, nb_epoch=3, nb_val_samples=10, validation_data=(x, y))\n",
+        fixed=_MODEL + "model.fit(x, y, epochs=3, validation_steps=10, validation_data=(x, y))\n",
+        count=2,
+    ),
+    # validation_metrics already in compile: removed (safe)
+    Example(
+        _MODEL + "model.fit(x, y, validation_metrics=['accuracy'], epochs=2)\n",
+        fixed=_MODEL + "model.fit(x, y, epochs=2)\n",
+    ),
+    # validation_metrics naming a metric compile lacks: moved into compile (unsafe)
+    Example(
+        _MODEL + "model.fit(x, y, epochs=2, validation_metrics=[keras.metrics.AUC()])\n",
+        fixed=_MODEL.replace('metrics=["accuracy"]', 'metrics=["accuracy", keras.metrics.AUC()]')
+        + "model.fit(x, y, epochs=2)\n",
+    ),
+    # Keras 3: fit_generator is gone; positional arguments after the data become keywords
+    Example(
+        "from tensorflow import keras\nmodel = keras.models.load_model('m.keras')\n"
+        "model.fit_generator(gen, 100, 5, workers=4, use_multiprocessing=True)\n",
+        fixed="from tensorflow import keras\nmodel = keras.models.load_model('m.keras')\n"
+        "model.fit(gen, steps_per_epoch=100, epochs=5)\n",
+    ),
+    # Keras 3: data-loading options are not fit() arguments
+    Example(_MODEL + "model.fit(x, y, workers=4)\n", fixed=_MODEL + "model.fit(x, y)\n"),
+    # samples_per_epoch -> steps_per_epoch changes units: unsafe, still offered with --unsafe-fixes
+    Example(
+        _MODEL + "model.fit(x, y, samples_per_epoch=1000)\n",
+        fixed=_MODEL + "model.fit(x, y, steps_per_epoch=1000)\n",
+    ),
+    # typos are reported with a suggestion, not fixed
+    Example(_MODEL + "model.fit(x, y, epoch=3)\n", fixed=_MODEL + "model.fit(x, y, epoch=3)\n"),
+    # every import spelling and receiver shape
+    Example("import tensorflow as tf\nm = tf.keras.Sequential()\nm.evaluate(x, y, show_accuracy=True)\n"),
+    Example("from tensorflow.keras.models import Model as M\nm = M(i, o)\nm.predict(x, nb_worker=2)\n"),
+    Example("from keras.models import *\nm = Sequential()\nm.compile(loss='mse', validation_metrics=['mae'])\n"),
+    Example("import tf_keras\nm = tf_keras.Sequential()\nm.compile(loss='mse', target_tensors=[t], cloning=False, foo=1)\n", flavour="2"),
+    Example(
+        "import keras\n"
+        "class Net(keras.Model):\n"
+        "    def train(self, x):\n"
+        "        self.fit(x, nb_epoch=3)\n"
+    ),
+    Example(
+        "import keras\n"
+        "def build():\n"
+        "    m = keras.Sequential()\n"
+        "    return m\n"
+        "model = build()\n"
+        "model.fit(x, nb_epoch=1)\n"
+    ),
+    Example(
+        "import keras\n"
+        "class Trainer:\n"
+        "    def __init__(self):\n"
+        "        self.model = keras.applications.ResNet50()\n"
+        "    def run(self):\n"
+        "        self.model.fit(x, nb_epoch=1)\n"
+    ),
+)
