@@ -31,6 +31,14 @@ def dotted_name(node: cst.CSTNode) -> Optional[str]:
 class CallSite:
     node: cst.Call
     scope: Scope
+    statement: Optional[cst.SimpleStatementLine] = None  # the statement line the call is in
+
+
+@dataclass(frozen=True)
+class AttributeSite:
+    node: cst.Attribute
+    scope: Scope
+    statement: Optional[cst.SimpleStatementLine] = None
 
 
 @dataclass
@@ -47,6 +55,12 @@ class ModuleFacts:
     imported_paths: List[str] = field(default_factory=list)
     scope_of_function: Dict[cst.FunctionDef, Scope] = field(default_factory=dict)
     noqa_comments: List[cst.Comment] = field(default_factory=list)
+    # statement line -> the body (Module or IndentedBlock) that holds it, for rules that edit statements
+    block_of: Dict[cst.SimpleStatementLine, cst.CSTNode] = field(default_factory=dict)
+    # Import/ImportFrom node -> its statement line (to add an import next to it)
+    import_statement: Dict[cst.CSTNode, Optional[cst.SimpleStatementLine]] = field(default_factory=dict)
+    # every `x.attr` read or written, by attribute name
+    attributes: Dict[str, List["AttributeSite"]] = field(default_factory=dict)
 
     @property
     def imports_keras(self) -> bool:
@@ -78,6 +92,8 @@ class _Collector(cst.CSTVisitor):
         self.facts = ModuleFacts(module=module, root=self.root)
         self.scope = self.root
         self.function_stack: List[cst.FunctionDef] = []
+        self.blocks: List[cst.CSTNode] = [module]
+        self.statement: Optional[cst.SimpleStatementLine] = None
 
     # --- scopes -------------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
@@ -204,6 +220,7 @@ class _Collector(cst.CSTVisitor):
 
     # --- imports ------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> Optional[bool]:
+        self.facts.import_statement[node] = self.statement
         for alias in node.names:
             full = dotted_name(alias.name)
             if full is None:
@@ -217,6 +234,7 @@ class _Collector(cst.CSTVisitor):
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> Optional[bool]:
+        self.facts.import_statement[node] = self.statement
         if node.relative or node.module is None:
             names = node.names if not isinstance(node.names, cst.ImportStar) else []
             for alias in names:  # relative imports: names exist but are not Keras
@@ -242,9 +260,29 @@ class _Collector(cst.CSTVisitor):
                 self.scope.bind(target.value, Binding("import", node, self.scope, full))
         return False
 
+    # --- statements -------------------------------------------------------------------
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> Optional[bool]:
+        self.blocks.append(node)
+        return True
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        self.blocks.pop()
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> Optional[bool]:
+        self.statement = node
+        self.facts.block_of[node] = self.blocks[-1]
+        return True
+
+    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
+        self.statement = None
+
+    def visit_Attribute(self, node: cst.Attribute) -> Optional[bool]:
+        self.facts.attributes.setdefault(node.attr.value, []).append(AttributeSite(node, self.scope, self.statement))
+        return True
+
     # --- calls --------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> Optional[bool]:
-        site = CallSite(node, self.scope)
+        site = CallSite(node, self.scope, self.statement)
         self.facts._order[node] = len(self.facts.calls)
         self.facts.calls.append(site)
         if isinstance(node.func, cst.Attribute):

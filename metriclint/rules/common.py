@@ -1,0 +1,89 @@
+"""Small queries several rules share (not a rule module: the registry loads only `kmNNN.py`)."""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Optional
+
+import libcst as cst
+
+from ..diagnostics import Edit
+from ..facts.values import ClassValue, Dotted
+from ..keras import symbols
+from ..locate import Locator
+from .base import RuleContext
+
+
+def classes_of_kind(ctx: RuleContext, kind: str) -> Iterator[ClassValue]:
+    for cls in ctx.facts.classes:
+        if ctx.resolver.class_kind(cls) == kind:
+            yield cls
+
+
+def methods(cls: ClassValue) -> Dict[str, cst.FunctionDef]:
+    """Methods defined directly in the class body (the last definition wins, as in Python)."""
+    out: Dict[str, cst.FunctionDef] = {}
+    for name, bindings in cls.body.bindings.items():
+        for binding in bindings:
+            if binding.how == "function" and isinstance(binding.node, cst.FunctionDef):
+                out[name] = binding.node
+    return out
+
+
+def keras_module_reference(ctx: RuleContext) -> Optional[str]:
+    """How module-level code in this file names the Keras package (`keras`, `tf.keras`), if it does."""
+    candidates: List[str] = []
+    for name, bindings in ctx.facts.root.bindings.items():
+        value = ctx.resolver.resolve(cst.Name(name), ctx.facts.root) if len(bindings) else None
+        if isinstance(value, Dotted):
+            split = symbols.split_keras(value.path)
+            if split is not None and split[0] == "":
+                candidates.append(name)
+            elif value.path == "tensorflow":
+                candidates.append(f"{name}.keras")
+    if "keras" in candidates:
+        return "keras"
+    return sorted(candidates, key=len)[0] if candidates else None
+
+
+def names_standalone_keras(ctx: RuleContext, name: str) -> bool:
+    """Whether module-level `name` is the standalone `keras` package (so `name.ops` is Keras 3's ops)."""
+    bindings = ctx.facts.root.bindings.get(name)
+    if not bindings:
+        return False
+    value = ctx.resolver.resolve(cst.Name(name), ctx.facts.root)
+    return isinstance(value, Dotted) and value.path == "keras"
+
+
+def insert_line_after(loc: Locator, statement: cst.CSTNode, line: str) -> Edit:
+    """Insert `line` as a new line right after `statement`, with the same indentation."""
+    end = loc.end(statement)
+    start = loc.start(statement)
+    indent_text = loc.lines.line_text(start.line)
+    indent = indent_text[: len(indent_text) - len(indent_text.lstrip())]
+    if end.line < len(loc.lines.starts):
+        offset = loc.lines.starts[end.line]  # start of the next line
+        return Edit(offset, offset, f"{indent}{line}{loc.newline}")
+    offset = len(loc.lines.text)
+    return Edit(offset, offset, f"{loc.newline}{indent}{line}{loc.newline}")
+
+
+def delete_statement(loc: Locator, statement: cst.SimpleStatementLine) -> Edit:
+    """Remove a whole statement line: indentation, code, trailing comment and line break."""
+    start, end = loc.start(statement), loc.end(statement)
+    begin = loc.lines.starts[start.line - 1]
+    finish = loc.lines.starts[end.line] if end.line < len(loc.lines.starts) else len(loc.lines.text)
+    return Edit(begin, finish, "")
+
+
+def is_identifier(name: str) -> bool:
+    import keyword
+
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def string_value(node: cst.CSTNode) -> Optional[str]:
+    """The value of a plain string literal, else None."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None

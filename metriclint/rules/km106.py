@@ -1,0 +1,140 @@
+"""KM106: `add_weight("total", ...)` with the name positional, or Keras 2-only keywords, under Keras 3."""
+
+from __future__ import annotations
+
+from typing import FrozenSet, Iterator, List, Optional, Tuple
+
+import libcst as cst
+
+from ..diagnostics import Safety
+from ..facts.collect import CallSite
+from ..keras.symbols import LAYER, METRIC, MODEL
+from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
+
+# Keras 2 positional order of add_weight (tf_keras 2.21), per class family.
+_K2_ORDER = {
+    METRIC: ("name", "shape", "aggregation", "synchronization", "initializer", "dtype"),
+    LAYER: ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint",
+            "use_resource", "synchronization", "aggregation"),
+}
+# Keywords Keras 3's add_weight rejects (TypeError), per family.
+_K3_DROPPED = {
+    METRIC: frozenset({"aggregation", "synchronization"}),
+    LAYER: frozenset({"synchronization", "use_resource"}),
+}
+_STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+class AddWeightPositionalName(Rule):
+    code = "KM106"
+    name = "add-weight-positional-name"
+    summary = "`add_weight` with a positional name, or `aggregation=`/`synchronization=` in a `Metric`, fails on Keras 3"
+    flavours = KERAS3_ONLY
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"add_weight"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for site in ctx.facts.method_calls("add_weight"):
+            func = site.node.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            owner = ctx.resolver.instance(func.value, site.scope, METRIC, LAYER, MODEL)
+            if owner is None:
+                continue
+            family = METRIC if owner.kind == METRIC else LAYER
+            if owner.local_class is not None and ctx.resolver.class_defines(owner.local_class, "add_weight"):
+                continue
+            problem = _problem(site.node, family)
+            if problem is None:
+                continue
+            new_call = _keyword_call(site.node, family)
+            yield Finding(
+                func.attr,
+                problem,
+                FixPlan(
+                    Safety.SAFE,
+                    "Pass every argument by keyword" + (" and drop the Keras 2-only ones" if family == METRIC else ""),
+                    lambda loc, call=site.node, new=new_call: [loc.replace(call, new)],
+                ),
+            )
+
+
+def _problem(call: cst.Call, family: str) -> Optional[str]:
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if positional and isinstance(positional[0].value, _STRINGS):
+        if family == METRIC:
+            return ("`Metric.add_weight()` takes `shape` first on Keras 3, so a positional name fails "
+                    "(ValueError: Cannot convert 'name' to a shape); pass `name=` by keyword")
+        return ("`Layer.add_weight()` on Keras 3 requires `name=` by keyword "
+                "(ValueError: `name` must be passed as a keyword argument)")
+    dropped = sorted(a.keyword.value for a in call.args if a.keyword is not None and a.keyword.value in _K3_DROPPED[family])
+    if dropped and family == METRIC:
+        return (f"`Metric.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError); "
+                "Keras 3 metric variables need no aggregation settings")
+    return None
+
+
+def _keyword_call(call: cst.Call, family: str) -> cst.Call:
+    order = _K2_ORDER[family]
+    args: List[cst.Arg] = []
+    index = 0
+    for arg in call.args:
+        name: Optional[str] = arg.keyword.value if arg.keyword is not None else None
+        if arg.keyword is None and not arg.star:
+            name = order[index] if index < len(order) else None
+            index += 1
+            if name is not None:
+                arg = arg.with_changes(
+                    keyword=cst.Name(name),
+                    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+                )
+        if name in _K3_DROPPED[family]:
+            continue
+        args.append(arg)
+    if args and call.args and args[-1] is not call.args[-1]:
+        args[-1] = args[-1].with_changes(comma=call.args[-1].comma)
+    return call.with_changes(args=args)
+
+
+_HEAD = "import keras\n"
+_METRIC = "class Total(keras.metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n"
+
+AddWeightPositionalName.valid = (
+    Example(_HEAD + _METRIC + "        self.total = self.add_weight(name='total', initializer='zeros')\n"),
+    Example(_HEAD + _METRIC + "        self.total = self.add_weight(shape=(), initializer='zeros', name='total')\n"),
+    # Keras 3 Layer: aggregation is a real keyword there
+    Example(_HEAD + "class L(keras.layers.Layer):\n    def build(self, s):\n        self.w = self.add_weight(name='w', shape=(2,), aggregation='mean')\n"),
+    # Keras 2 accepts the positional name
+    Example("import tf_keras as keras\n" + _METRIC + "        self.total = self.add_weight('total', initializer='zeros')\n", flavour="2"),
+    # not a Keras object
+    Example(_HEAD + "class Store:\n    def __init__(self):\n        self.add_weight('total')\n"),
+    Example(_HEAD + "def f(layer):\n    layer.add_weight('w', (2,))\n"),
+)
+
+AddWeightPositionalName.invalid = (
+    Example(
+        _HEAD + _METRIC + "        self.total = self.add_weight('total', initializer='zeros')\n",
+        fixed=_HEAD + _METRIC + "        self.total = self.add_weight(name='total', initializer='zeros')\n",
+    ),
+    Example(
+        _HEAD + _METRIC + "        self.total = self.add_weight('total', (), initializer='zeros', aggregation=tf.VariableAggregation.SUM)\n",
+        fixed=_HEAD + _METRIC + "        self.total = self.add_weight(name='total', shape=(), initializer='zeros')\n",
+    ),
+    Example(
+        _HEAD + _METRIC + "        self.n = self.add_weight(name='n', initializer='zeros', synchronization=s)\n",
+        fixed=_HEAD + _METRIC + "        self.n = self.add_weight(name='n', initializer='zeros')\n",
+    ),
+    Example(
+        _HEAD + "class Dense(keras.layers.Layer):\n    def build(self, shape):\n"
+        "        self.w = self.add_weight('kernel', (shape[-1], 4), 'float32', 'glorot_uniform')\n",
+        fixed=_HEAD + "class Dense(keras.layers.Layer):\n    def build(self, shape):\n"
+        "        self.w = self.add_weight(name='kernel', shape=(shape[-1], 4), dtype='float32', initializer='glorot_uniform')\n",
+    ),
+    Example(
+        "from tensorflow.keras.metrics import Metric\nclass M(Metric):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.c = self.add_weight('c')\n"
+    ),
+)
