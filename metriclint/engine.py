@@ -6,7 +6,9 @@ worker processes. Reading and writing files is `runner.py`'s job.
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
 import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +26,19 @@ from .settings import Settings
 from .suppression import build_noqa_map, is_suppressed
 
 MAX_FIX_PASSES = 10
+_NOQA_HINT = re.compile(r"#.*noqa", re.IGNORECASE)
+
+
+def _comments(text: str) -> List[Tuple[int, str]]:
+    """(line, text) of every comment: tokens, so `"# noqa"` inside a string is no comment."""
+    out = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                out.append((token.start[0], token.string))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass  # keep what was read; libcst accepted the file, so this is rare
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -81,7 +96,10 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
         return LintOutput([syntax_error_diagnostic(exc, text)])
     except RecursionError:
         return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to parse", Position(1, 1), Position(1, 1), source_line=1)])
-    facts = collect_facts(module)
+    try:
+        facts = collect_facts(module)
+    except RecursionError:
+        return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to analyse", Position(1, 1), Position(1, 1), source_line=1)])
     if not facts.imports_keras:
         return LintOutput()
     ctx = RuleContext(
@@ -115,7 +133,7 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
     if not found:
         return output
     locator = Locator(module, text)
-    noqa = build_noqa_map((locator.start(c).line, c.value) for c in facts.noqa_comments)
+    noqa = build_noqa_map(_comments(text)) if _NOQA_HINT.search(text) else {}
     for rule, finding in found:
         start = locator.start(finding.node)
         if is_suppressed(noqa, start.line, rule.code):

@@ -13,6 +13,7 @@ import libcst as cst
 
 from ..keras.symbols import split_keras
 from .values import Binding, ClassValue, FunctionValue, Scope
+from .walk import Walker
 
 
 def dotted_name(node: cst.CSTNode) -> Optional[str]:
@@ -54,7 +55,6 @@ class ModuleFacts:
     self_attributes: Dict[Scope, Dict[str, List[Binding]]] = field(default_factory=dict)
     imported_paths: List[str] = field(default_factory=list)
     scope_of_function: Dict[cst.FunctionDef, Scope] = field(default_factory=dict)
-    noqa_comments: List[cst.Comment] = field(default_factory=list)
     # statement line -> the body (Module or IndentedBlock) that holds it, for rules that edit statements
     block_of: Dict[cst.SimpleStatementLine, cst.CSTNode] = field(default_factory=dict)
     # Import/ImportFrom node -> its statement line (to add an import next to it)
@@ -86,8 +86,9 @@ class ModuleFacts:
     _order: Dict[cst.Call, int] = field(default_factory=dict)
 
 
-class _Collector(cst.CSTVisitor):
+class _Collector(Walker):
     def __init__(self, module: cst.Module) -> None:
+        super().__init__()
         self.root = Scope("module", module, None)
         self.facts = ModuleFacts(module=module, root=self.root)
         self.scope = self.root
@@ -105,20 +106,20 @@ class _Collector(cst.CSTVisitor):
         self._class_values[node] = value
         # Bases and decorators belong to the outer scope; visit them there.
         for arg in node.bases:
-            arg.visit(self)
+            self.walk(arg)
         for arg in node.keywords:
-            arg.visit(self)
+            self.walk(arg)
         for decorator in node.decorators:
-            decorator.visit(self)
+            self.walk(decorator)
         self.scope = body
-        node.body.visit(self)
+        self.walk(node.body)
         self.scope = body.parent  # type: ignore[assignment]
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> Optional[bool]:
         self.scope.bind(node.name.value, Binding("function", node, self.scope))
         for decorator in node.decorators:
-            decorator.visit(self)
+            self.walk(decorator)
         body = Scope("function", node, self.scope)
         self.facts.functions.append(FunctionValue(node=node, scope=self.scope, body=body))
         self.facts.scope_of_function[node] = body
@@ -141,10 +142,10 @@ class _Collector(cst.CSTVisitor):
                 body.bind(star.name.value, Binding("unknown", None, body))
         for param in params + list(node.params.kwonly_params):
             if param.default is not None:
-                param.default.visit(self)
+                self.walk(param.default)
         self.scope = body
         self.function_stack.append(node)
-        node.body.visit(self)
+        self.walk(node.body)
         self.function_stack.pop()
         self.scope = body.parent  # type: ignore[assignment]
         return False
@@ -291,18 +292,13 @@ class _Collector(cst.CSTVisitor):
             self.facts.calls_by_method.setdefault(node.func.value, []).append(site)
         return True
 
-    def visit_Comment(self, node: cst.Comment) -> Optional[bool]:
-        if "noqa" in node.value.lower():
-            self.facts.noqa_comments.append(node)
-        return False
-
     _class_values: Dict[cst.ClassDef, ClassValue]
 
 
 def collect_facts(module: cst.Module) -> ModuleFacts:
     collector = _Collector(module)
     collector._class_values = {}
-    module.visit(collector)
+    collector.walk(module)
     return collector.facts
 
 

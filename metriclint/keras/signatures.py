@@ -8,7 +8,7 @@ keys each method takes through `**kwargs` (read in its source). The runtime test
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Optional
+from typing import Dict, FrozenSet, Optional, Tuple
 
 from ..diagnostics import Safety
 
@@ -46,8 +46,9 @@ MODEL_METHOD_KEYWORDS: Dict[str, Dict[str, FrozenSet[str]]] = {
             """optimizer loss metrics loss_weights weighted_metrics run_eagerly
             steps_per_execution jit_compile pss_evaluation_shards"""
         )
-        # taken through **kwargs by Model._validate_compile
-        | _words("cloning experimental_run_tf_function distribute target_tensors sample_weight_mode"),
+        # taken through **kwargs by Model._validate_compile (and compile itself, with a warning)
+        | _words("cloning experimental_run_tf_function distribute target_tensors sample_weight_mode")
+        | _words("experimental_steps_per_execution"),
         "train_on_batch": _words("x y sample_weight class_weight reset_metrics return_dict"),
         "test_on_batch": _words("x y sample_weight reset_metrics return_dict"),
         "predict_on_batch": _words("x"),
@@ -68,6 +69,12 @@ MODEL_METHOD_KEYWORDS: Dict[str, Dict[str, FrozenSet[str]]] = {
 # Methods whose unknown keywords Keras reports as ValueError instead of TypeError (K3 evaluate
 # takes **kwargs and rejects leftovers itself).
 VALUE_ERROR_METHODS = {("3", "evaluate")}
+
+# Accepted by name but rejected for any value but None (tf_keras 2.21 runs eagerly, TF 2).
+KERAS2_NONE_ONLY: Dict[Tuple[str, str], str] = {
+    ("compile", "target_tensors"): "ValueError: `target_tensors` argument is not supported when executing eagerly",
+    ("compile", "distribute"): "ValueError: `distribute` argument in compile is not available in TF 2.0",
+}
 
 # Keras 3 removed these; Keras 2 keeps them (deprecated). The replacement takes the same data.
 REMOVED_GENERATOR_METHODS: Dict[str, str] = {
@@ -95,6 +102,9 @@ KEYWORD_MIGRATIONS: Dict[str, KeywordMigration] = {
         "steps_per_epoch",
         Safety.UNSAFE,
         "Keras 1 counted samples; `steps_per_epoch` counts batches, so divide the value by the batch size",
+    ),
+    "experimental_steps_per_execution": KeywordMigration(
+        "steps_per_execution", Safety.SAFE, "the name `steps_per_execution` had before TensorFlow 2.4"
     ),
     "nb_worker": KeywordMigration("workers", None, "Keras 1 name of `workers`"),
     "pickle_safe": KeywordMigration("use_multiprocessing", None, "Keras 1 name of `use_multiprocessing`"),

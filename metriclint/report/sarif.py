@@ -63,15 +63,16 @@ def render(report: Report) -> str:
             "endLine": diag.end.line,
             "endColumn": diag.end.column,
         }
-        entry: Dict[str, Any] = {
-            "ruleId": diag.code,
-            "ruleIndex": index[diag.code],
+        entry: Dict[str, Any] = {"ruleId": diag.code}
+        if diag.code in index:  # every code has a descriptor; never point at the wrong one
+            entry["ruleIndex"] = index[diag.code]
+        entry.update({
             "level": level(diag.code),
             "message": {"text": diag.message},
             "locations": [
                 {"physicalLocation": {"artifactLocation": {"uri": _uri(result.path)}, "region": region}}
             ],
-        }
+        })
         if diag.cell is not None:
             entry["properties"] = {"cell": diag.cell}
         if diag.fix is not None:
@@ -111,6 +112,8 @@ def render(report: Report) -> str:
                         "rules": rules,
                     }
                 },
+                # Our columns count characters (code points), not SARIF's default UTF-16 code units.
+                "columnKind": "unicodeCodePoints",
                 "results": results,
             }
         ],

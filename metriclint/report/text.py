@@ -56,7 +56,8 @@ def statistics(report: Report) -> str:
     fixable = {}
     for _, diag in report.items():
         counts[diag.code] = counts.get(diag.code, 0) + 1
-        if diag.fix is not None:
+        # Fixable as the summary counts it: unsafe fixes only when `--unsafe-fixes` is on.
+        if diag.fix is not None and (diag.fix.safety is Safety.SAFE or report.unsafe_fixes):
             fixable[diag.code] = fixable.get(diag.code, 0) + 1
     rules = all_rules()
     rows = []

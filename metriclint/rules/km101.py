@@ -32,7 +32,8 @@ class UnknownModelKeyword(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for site in ctx.facts.method_calls(*_ALL_METHODS):
             func = site.node.func
-            assert isinstance(func, cst.Attribute)
+            if not isinstance(func, cst.Attribute):
+                continue  # a plain function named `fit`
             method = func.attr.value
             model = ctx.resolver.instance(func.value, site.scope, MODEL)
             if model is None:
@@ -75,6 +76,10 @@ class UnknownModelKeyword(Rule):
             if arg.keyword is None:
                 continue
             keyword = arg.keyword.value
+            none_only = signatures.KERAS2_NONE_ONLY.get((method, keyword)) if ctx.flavour == "2" else None
+            if none_only is not None and not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
+                yield Finding(arg.keyword, f"`Model.{method}()` rejects `{keyword}=` on TensorFlow 2 ({none_only}); remove it")
+                continue
             if keyword in valid:
                 continue
             prefix = f"`Model.{method}()` does not take `{keyword}=` ({error} at run time)"
@@ -171,7 +176,8 @@ def _compile_of(ctx: RuleContext, site: CallSite, model: Instance) -> Optional[c
     found = []
     for other in ctx.facts.method_calls("compile"):
         func = other.node.func
-        assert isinstance(func, cst.Attribute)
+        if not isinstance(func, cst.Attribute):
+            continue
         value = ctx.resolver.instance(func.value, other.scope, MODEL)
         if value is not None and value.origin is model.origin:
             found.append(other.node)
@@ -267,6 +273,8 @@ UnknownModelKeyword.valid = (
     Example(_MODEL + "model.fit(x, y, epochs=3, validation_data=(x, y), validation_freq=1)\n"),
     # workers= is fine on Keras 2 (tf_keras)
     Example("import tf_keras as keras\nmodel = keras.models.Sequential()\nmodel.fit(x, y, workers=2)\n", flavour="2"),
+    # tf_keras accepts the pre-2.4 name (with a warning) and target_tensors=None
+    Example("import tf_keras as keras\nm = keras.Sequential()\nm.compile(loss='mse', experimental_steps_per_execution=4, target_tensors=None)\n", flavour="2"),
     # fit_generator still exists on Keras 2
     Example("from tensorflow import keras\nmodel = keras.Model(i, o)\nmodel.fit_generator(gen, 10)\n", flavour="2"),
     # other libraries' fit(nb_epoch=...) (deepchem) and unknown receivers
@@ -330,7 +338,9 @@ UnknownModelKeyword.invalid = (
     Example("import tensorflow as tf\nm = tf.keras.Sequential()\nm.evaluate(x, y, show_accuracy=True)\n"),
     Example("from tensorflow.keras.models import Model as M\nm = M(i, o)\nm.predict(x, nb_worker=2)\n"),
     Example("from keras.models import *\nm = Sequential()\nm.compile(loss='mse', validation_metrics=['mae'])\n"),
-    Example("import tf_keras\nm = tf_keras.Sequential()\nm.compile(loss='mse', target_tensors=[t], cloning=False, foo=1)\n", flavour="2"),
+    Example("import tf_keras\nm = tf_keras.Sequential()\nm.compile(loss='mse', target_tensors=[t], cloning=False, foo=1)\n", flavour="2", count=2),
+    Example(_MODEL + "model.compile(loss='mse', experimental_steps_per_execution=4)\n",
+            fixed=_MODEL + "model.compile(loss='mse', steps_per_execution=4)\n"),
     Example(
         "import keras\n"
         "class Net(keras.Model):\n"

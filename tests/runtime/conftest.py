@@ -1,0 +1,226 @@
+"""Helpers for the runtime tests: run a Python program under one Keras flavour, run metriclint.
+
+Flavours:
+- "3": `from tensorflow import keras` is Keras 3 (TensorFlow >= 2.16 default).
+- "2": the same import is tf_keras 2.x, selected by `TF_USE_LEGACY_KERAS=1` (checked on
+  TF 2.21: `tensorflow.keras` then resolves to `tf_keras.api._v2.keras`, and the Keras 3
+  package is not even imported). `tf_keras.api._v2.keras` has no `__version__`; read
+  `tf_keras.__version__` instead.
+
+Every program is started through a small bootstrap that, at exit (also after an uncaught
+exception), prints to stderr which Keras packages were loaded, so each run proves it really
+ran under the flavour it was meant for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "fixtures"
+FLAVOURS = ("3", "2")
+
+PROGRAM_TIMEOUT = 300  # seconds; a run takes ~5 s alone, more with xdist workers competing
+METRICLINT_TIMEOUT = 120
+
+RESULT_PREFIX = "METRICLINT_RESULT "
+LOADED_PREFIX = "METRICLINT_KERAS_LOADED "
+
+_BOOTSTRAP = r"""
+import atexit, json, os, runpy, sys
+
+def _report_loaded_keras():
+    loaded = {}
+    for name in ("keras", "tf_keras"):
+        module = sys.modules.get(name)
+        loaded[name] = getattr(module, "__version__", "?") if module is not None else None
+    sys.stderr.write(PREFIX + json.dumps(loaded) + "\n")
+    sys.stderr.flush()
+
+atexit.register(_report_loaded_keras)
+path = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.path[0] = os.path.dirname(os.path.abspath(path))  # as `python path` would have it
+runpy.run_path(path, run_name="__main__")
+""".replace("PREFIX", repr(LOADED_PREFIX))
+
+# Module names whose presence in sys.modules shows which Keras a program really used.
+_FLAVOUR_MODULE = {"3": "keras", "2": "tf_keras"}
+
+
+def flavour_env(flavour: str, keras_home: Optional[Path] = None) -> Dict[str, str]:
+    """The environment a program runs in under `flavour` ("2" or "3")."""
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown flavour {flavour!r}")
+    env = dict(os.environ)
+    env.pop("TF_USE_LEGACY_KERAS", None)
+    env.update(
+        CUDA_VISIBLE_DEVICES="",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        KERAS_BACKEND="tensorflow",
+        PYTHONHASHSEED="0",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONIOENCODING="utf-8",
+    )
+    if keras_home is not None:  # a clean keras.json: no user backend/floatx settings leak in
+        env["KERAS_HOME"] = str(keras_home)
+    if flavour == "2":
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    return env
+
+
+@dataclass
+class ProgramRun:
+    path: Path
+    flavour: str
+    returncode: int
+    stdout: str
+    stderr: str
+    loaded: Optional[Dict[str, Optional[str]]]
+
+    def describe(self) -> str:
+        return (
+            f"{self.path} under Keras {self.flavour}: exit {self.returncode}\n"
+            f"--- stdout (last 2000 chars) ---\n{self.stdout[-2000:]}\n"
+            f"--- stderr (last 4000 chars) ---\n{self.stderr[-4000:]}"
+        )
+
+    def result(self) -> Dict[str, Any]:
+        """The last `METRICLINT_RESULT {json}` line the program printed."""
+        found = [line[len(RESULT_PREFIX):] for line in self.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+        assert found, f"no {RESULT_PREFIX.strip()} line\n" + self.describe()
+        return json.loads(found[-1])
+
+    def exception(self) -> Optional[tuple]:
+        """(type name, message) of the uncaught exception, read off the final traceback."""
+        return final_exception(self.stderr)
+
+    def check_flavour(self) -> None:
+        assert self.loaded is not None, "the bootstrap did not report the loaded Keras\n" + self.describe()
+        wanted = _FLAVOUR_MODULE[self.flavour]
+        other = _FLAVOUR_MODULE["2" if self.flavour == "3" else "3"]
+        assert self.loaded[wanted] is not None, f"{wanted} was not imported\n" + self.describe()
+        assert self.loaded[other] is None, f"{other} was imported under Keras {self.flavour}\n" + self.describe()
+
+
+def _run_program(
+    path: Path, flavour: str, cwd: Path, keras_home: Optional[Path] = None, args: Sequence[str] = ()
+) -> ProgramRun:
+    """Run a Python file for real under a Keras flavour (cwd: where it may write files)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _BOOTSTRAP, str(path), *args],
+        cwd=cwd,
+        env=flavour_env(flavour, keras_home),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=PROGRAM_TIMEOUT,
+        check=False,
+    )
+    loaded = None
+    stderr_lines = []
+    for line in proc.stderr.splitlines(keepends=True):
+        if line.startswith(LOADED_PREFIX):
+            loaded = json.loads(line[len(LOADED_PREFIX):])
+        else:
+            stderr_lines.append(line)
+    return ProgramRun(path, flavour, proc.returncode, proc.stdout, "".join(stderr_lines), loaded)
+
+
+_EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
+
+
+def final_exception(stderr: str) -> Optional[tuple]:
+    """The exception that ended a program: the unindented line after the last traceback."""
+    lines = stderr.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):")]
+    if not starts:
+        return None
+    for index in range(starts[-1] + 1, len(lines)):
+        line = lines[index]
+        if not line or line[0].isspace():
+            continue
+        match = _EXCEPTION_LINE.match(line)
+        if match:
+            message = "\n".join([match.group("message") or ""] + lines[index + 1 :])
+            return match.group("type"), message
+    return None
+
+
+@dataclass
+class LintRun:
+    args: Sequence[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def describe(self) -> str:
+        return f"metriclint {' '.join(self.args)}: exit {self.returncode}\n{self.stdout}\n{self.stderr}"
+
+    def codes(self) -> List[str]:
+        """Codes reported (needs `--output-format json`)."""
+        return [item["code"] for item in json.loads(self.stdout)]
+
+
+def _run_metriclint(*args: str, cwd: Path) -> LintRun:
+    """The installed metriclint, as `python -m metriclint ...` in a fresh process."""
+    env = dict(os.environ)
+    env["PYTHONIOENCODING"] = "utf-8"
+    proc = subprocess.run(
+        [sys.executable, "-m", "metriclint", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=METRICLINT_TIMEOUT,
+        check=False,
+    )
+    run = LintRun(args, proc.returncode, proc.stdout, proc.stderr)
+    assert run.returncode != 2, "metriclint failed (usage or internal error)\n" + run.describe()
+    return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything here trains real models: skip it cleanly where TensorFlow is missing."""
+    missing = [n for n in ("tensorflow", "tf_keras", "keras") if importlib.util.find_spec(n) is None]
+    if not missing:
+        return
+    skip = pytest.mark.skip(reason=f"runtime tests need {', '.join(missing)}")
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def keras_home(tmp_path_factory) -> Path:
+    """A private KERAS_HOME (clean keras.json) shared by the programs of one test process."""
+    return tmp_path_factory.mktemp("keras_home")
+
+
+@pytest.fixture(scope="session")
+def run_program(keras_home):
+    """`run_program(path, flavour, cwd, args=()) -> ProgramRun`: run a Python file for real under a flavour."""
+
+    def run(path: Path, flavour: str, cwd: Path, args: Sequence[str] = ()) -> ProgramRun:
+        return _run_program(path, flavour, cwd, keras_home, args)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def metriclint():
+    """`metriclint(*args, cwd=...) -> LintRun`: the installed metriclint in a fresh process."""
+    return _run_metriclint

@@ -1,0 +1,287 @@
+"""Every rule is proven, not believed: run each `fixtures/<CODE>_<slug>/` for real.
+
+See fixtures/README.md for the layout and the fixture.toml format. Per folder and flavour:
+static (check flags bad.py with the code, not fixed.py; silent on other flavours), bad run
+(the program really fails as stated), fix and run (the fix gives fixed.py byte for byte, and
+that program trains and reports the right numbers).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+pytestmark = pytest.mark.runtime
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+ALL_FLAVOURS = ("3", "2")
+OUTCOMES = ("raises", "wrong", "warns", "ok")
+_FOLDER = re.compile(r"^(?P<code>[A-Z]+\d{3})_(?P<slug>[a-z0-9_]+)$")
+
+
+@dataclass
+class Fixture:
+    folder: Path
+    code: str
+    flavours: Tuple[str, ...]
+    unsafe_fixes: bool
+    atol: float
+    rtol: float
+    other_codes: Tuple[str, ...]
+    bad: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def bad_py(self) -> Path:
+        return self.folder / "bad.py"
+
+    def fixed_py(self, flavour: str) -> Path:
+        specific = self.folder / f"fixed_{flavour}.py"
+        return specific if specific.exists() else self.folder / "fixed.py"
+
+    def close(self, reported: Any, expected: Any) -> bool:
+        return _close(reported, expected, self.atol, self.rtol)
+
+
+def _load(folder: Path) -> Fixture:
+    data = tomllib.loads((folder / "fixture.toml").read_text(encoding="utf-8"))
+    return Fixture(
+        folder=folder,
+        code=data.get("code", ""),
+        flavours=tuple(data.get("flavours", ())),
+        unsafe_fixes=bool(data.get("unsafe_fixes", False)),
+        atol=float(data.get("atol", 1e-6)),
+        rtol=float(data.get("rtol", 0.0)),
+        other_codes=tuple(data.get("other_codes", ())),
+        bad=dict(data.get("bad", {})),
+    )
+
+
+def _folders() -> List[Path]:
+    if not FIXTURES.is_dir():
+        return []
+    return sorted(p for p in FIXTURES.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def _fixtures() -> List[Fixture]:
+    found = []
+    for folder in _folders():
+        try:
+            found.append(_load(folder))
+        except (OSError, tomllib.TOMLDecodeError):
+            continue  # test_layout reports it
+    return found
+
+
+def _params(which: str):
+    for fx in _fixtures():
+        for flavour in ALL_FLAVOURS:
+            if which == "target" and flavour not in fx.flavours:
+                continue
+            if which == "bad_run" and flavour not in fx.bad:
+                continue
+            yield pytest.param(fx, flavour, id=f"{fx.name}-k{flavour}")
+
+
+def _close(a: Any, b: Any, atol: float, rtol: float) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], atol, rtol) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_close(x, y, atol, rtol) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return math.isclose(a, b, abs_tol=atol, rel_tol=rtol)
+    return a == b
+
+
+def _max_diff(a: Any, b: Any) -> float:
+    """Largest absolute difference between two same-shaped results (inf when shapes differ)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return math.inf
+        return max((_max_diff(a[k], b[k]) for k in a), default=0.0)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b):
+            return math.inf
+        return max((_max_diff(x, y) for x, y in zip(a, b)), default=0.0)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if math.isnan(a) != math.isnan(b):
+            return math.inf
+        return 0.0 if math.isnan(a) else abs(a - b)
+    return 0.0 if a == b else math.inf
+
+
+def _copy(src: Path, directory: Path, name: str = "bad.py") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    dest = directory / name
+    shutil.copyfile(src, dest)
+    return dest
+
+
+def _diff(expected: bytes, got: bytes, name: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            expected.decode("utf-8", "replace").splitlines(keepends=True),
+            got.decode("utf-8", "replace").splitlines(keepends=True),
+            fromfile=f"{name} (committed)",
+            tofile=f"{name} (metriclint fix output)",
+        )
+    )
+
+
+# --- layout -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("folder", _folders(), ids=lambda p: p.name)
+def test_layout(folder: Path):
+    """fixture.toml is complete and consistent with the folder name and the rule registry."""
+    from metriclint.rules import all_rules
+
+    match = _FOLDER.match(folder.name)
+    assert match, f"folder name must be <CODE>_<slug> (slug in [a-z0-9_]): {folder.name}"
+    for name in ("bad.py", "fixed.py", "fixture.toml"):
+        assert (folder / name).is_file(), f"{folder.name}/{name} is missing"
+    fx = _load(folder)
+    assert fx.code == match.group("code"), f"fixture.toml code {fx.code!r} != folder prefix"
+    rules = all_rules()
+    assert fx.code in rules, f"{fx.code} is not a registered rule"
+    assert fx.flavours and set(fx.flavours) <= set(ALL_FLAVOURS), f"flavours must be a subset of {ALL_FLAVOURS}"
+    assert set(fx.flavours) <= set(rules[fx.code].flavours), (
+        f"fixture targets {fx.flavours} but {fx.code} only fires on {sorted(rules[fx.code].flavours)}"
+    )
+    for flavour in fx.flavours:
+        assert flavour in fx.bad, f"[bad.{flavour}] missing: what does bad.py do under Keras {flavour}?"
+    for flavour, spec in fx.bad.items():
+        assert flavour in ALL_FLAVOURS, f"[bad.{flavour}]: unknown flavour"
+        outcome = spec.get("outcome")
+        assert outcome in OUTCOMES, f"[bad.{flavour}] outcome must be one of {OUTCOMES}"
+        if outcome == "raises":
+            assert spec.get("exception"), f"[bad.{flavour}] raises needs `exception`"
+        if outcome == "warns":
+            assert spec.get("match"), f"[bad.{flavour}] warns needs `match`"
+        if flavour not in fx.flavours:
+            assert outcome in ("ok", "warns"), (
+                f"[bad.{flavour}]: the rule is silent on Keras {flavour}, so bad.py must run fine there"
+            )
+        if "match" in spec:
+            re.compile(spec["match"])
+    for extra in folder.glob("fixed_*.py"):
+        assert extra.stem[len("fixed_"):] in fx.flavours, f"{extra.name}: not a target flavour"
+    text = fx.bad_py.read_text(encoding="utf-8")
+    assert "METRICLINT_RESULT" in text, "bad.py must print a METRICLINT_RESULT line"
+
+
+# --- 1. static --------------------------------------------------------------------------------
+@pytest.mark.parametrize("fx,flavour", list(_params("all")))
+def test_static(fx: Fixture, flavour: str, tmp_path: Path, metriclint):
+    bad = _copy(fx.bad_py, tmp_path / "bad")
+    base = ["check", "--output-format", "json", "--extend-select", fx.code, "--target-keras", flavour]
+    run = metriclint(*base, str(bad), cwd=tmp_path)
+    codes = run.codes()
+    if flavour not in fx.flavours:
+        assert fx.code not in codes, f"{fx.code} must be silent on Keras {flavour}\n" + run.describe()
+        return
+    assert run.returncode == 1, run.describe()
+    assert fx.code in codes, f"bad.py is not flagged with {fx.code}\n" + run.describe()
+    unexpected = sorted(set(codes) - {fx.code} - set(fx.other_codes))
+    assert not unexpected, f"bad.py also reports {unexpected}\n" + run.describe()
+
+    fixed = _copy(fx.fixed_py(flavour), tmp_path / "fixed")
+    run = metriclint(*base, str(fixed), cwd=tmp_path)
+    codes = run.codes()
+    assert fx.code not in codes, f"{fx.fixed_py(flavour).name} is still flagged\n" + run.describe()
+    unexpected = sorted(set(codes) - set(fx.other_codes))
+    assert not unexpected, f"{fx.fixed_py(flavour).name} reports {unexpected}\n" + run.describe()
+    assert run.returncode == (1 if codes else 0), run.describe()
+
+
+# --- 2. the bad program really fails ----------------------------------------------------------
+@pytest.mark.parametrize("fx,flavour", list(_params("bad_run")))
+def test_bad_program(fx: Fixture, flavour: str, tmp_path: Path, run_program):
+    spec = fx.bad[flavour]
+    outcome = spec["outcome"]
+    pattern: Optional[str] = spec.get("match")
+    run = run_program(fx.bad_py, flavour, tmp_path)
+    run.check_flavour()
+    if outcome == "raises":
+        assert run.returncode != 0, f"expected {spec['exception']}, but it ran\n" + run.describe()
+        found = run.exception()
+        assert found is not None, "no traceback in stderr\n" + run.describe()
+        kind, message = found
+        wanted = spec["exception"]
+        assert kind == wanted or kind.endswith("." + wanted), (
+            f"raised {kind}, expected {wanted}\n" + run.describe()
+        )
+        if pattern:
+            assert re.search(pattern, message), f"{kind} message does not match {pattern!r}\n" + run.describe()
+        return
+    assert run.returncode == 0, run.describe()
+    if pattern:
+        assert re.search(pattern, run.stdout + run.stderr), f"{pattern!r} not in the output\n" + run.describe()
+    result = run.result()
+    reported, expected = result["reported"], result["expected"]
+    if outcome == "wrong":
+        min_diff = spec.get("min_diff")
+        if min_diff is None:
+            assert not fx.close(reported, expected), (
+                f"bad.py reports the right numbers ({reported} vs {expected})\n" + run.describe()
+            )
+        else:
+            assert _max_diff(reported, expected) >= float(min_diff), (
+                f"bad.py's numbers differ by less than {min_diff} ({reported} vs {expected})\n" + run.describe()
+            )
+    else:  # ok, warns
+        assert fx.close(reported, expected), f"reported {reported} != expected {expected}\n" + run.describe()
+
+
+# --- 3. the fix gives fixed.py, and fixed.py is right -----------------------------------------
+@pytest.mark.parametrize("fx,flavour", list(_params("target")))
+def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_program):
+    want_path = fx.fixed_py(flavour)
+    want = want_path.read_bytes()
+    base = ["fix", "--extend-select", fx.code, "--target-keras", flavour]
+
+    if fx.unsafe_fixes:  # the fix is classified unsafe: without the flag it must not happen
+        safe_only = _copy(fx.bad_py, tmp_path / "safe_only")
+        metriclint(*base, str(safe_only), cwd=tmp_path)
+        assert safe_only.read_bytes() != want, (
+            "unsafe_fixes = true, but the safe fixes alone already give " + want_path.name
+        )
+
+    work = _copy(fx.bad_py, tmp_path / "fix")
+    run = metriclint(*base, *(["--unsafe-fixes"] if fx.unsafe_fixes else []), str(work), cwd=tmp_path)
+    got = work.read_bytes()
+    assert got == want, (
+        f"`metriclint {' '.join(run.args)}` differs from {want_path.name}:\n"
+        + _diff(want, got, want_path.name)
+        + "\n"
+        + run.describe()
+    )
+
+    program = run_program(work, flavour, tmp_path)
+    program.check_flavour()
+    assert program.returncode == 0, "the fixed program fails\n" + program.describe()
+    result = program.result()
+    assert fx.close(result["reported"], result["expected"]), (
+        f"fixed program: reported {result['reported']} != expected {result['expected']} "
+        f"(atol={fx.atol}, rtol={fx.rtol})\n" + program.describe()
+    )
+
+
+def test_there_are_fixtures():
+    assert _fixtures(), f"no fixture folders in {FIXTURES}"

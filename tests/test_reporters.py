@@ -1,0 +1,582 @@
+"""The output formats (text, JSON, SARIF, GitHub annotations), through the real CLI on real files.
+
+SARIF is validated against the official OASIS schema (tests/data/sarif-schema-2.1.0.json),
+JSON against our documented schema (tests/data/metriclint-json.schema.json).
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Dict, List, Tuple
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from metriclint import DOCS_URL
+from metriclint.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+# Three KM101 findings with fixes of every shape: a safe one-edit rename on a line with
+# non-ASCII text before it (columns count characters: the emoji is one), an unsafe
+# two-edit fix (a multi-line replacement plus an insertion on another line), and a
+# safe replacement of a whole call.
+KERAS_FIT = """\
+from tensorflow import keras
+model = keras.Sequential()
+model.compile(loss="mse", metrics=["mae"])
+label = "é→ü😀"; model.fit(x, y, nb_epoch=3)
+model.fit(
+    x,
+    y,
+    validation_metrics=["mse"],
+)
+model.fit_generator(gen, 10, 2, workers=4)
+"""
+NB_EPOCH_MESSAGE = "`Model.fit()` does not take `nb_epoch=` (TypeError at run time): Keras 1 name of `epochs`"
+# A syntax error in a file that mentions Keras (E999), and an undecodable file (E902).
+BROKEN = "from tensorflow import keras\nmodel.fit(x, nb_epoch=3\n"
+UNDECODABLE = b"from tensorflow import keras\n# \xff\xfe model.fit\n"
+CLEAN = "from tensorflow import keras\nmodel = keras.Sequential()\nmodel.fit(x, y, epochs=3)\n"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project directory (made the working directory) with its own config, so nothing above leaks in."""
+    (tmp_path / "metriclint.toml").write_text('target-keras = "3"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def findings(project):
+    """keras_fit.py (3 x KM101), broken.py (E999), latin.py (E902)."""
+    (project / "keras_fit.py").write_text(KERAS_FIT, encoding="utf-8", newline="")
+    (project / "broken.py").write_text(BROKEN, encoding="utf-8", newline="")
+    (project / "latin.py").write_bytes(UNDECODABLE)
+    return project
+
+
+def run(*args: str) -> Tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def read_text(path: Path) -> str:
+    """The decoded text metriclint works on: BOM dropped, line endings kept."""
+    return codecs.decode(path.read_bytes(), "utf-8-sig")
+
+
+def line_starts(text: str) -> List[int]:
+    # The line breaks Python's tokenizer knows: \r\n, \r, \n.
+    return [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+
+
+def offset_of(text: str, line: int, column: int) -> int:
+    """1-based line and column (in characters) -> 0-based offset, independently of metriclint."""
+    starts = line_starts(text)
+    assert 1 <= line <= len(starts), (line, len(starts))
+    offset = starts[line - 1] + column - 1
+    line_end = starts[line] if line < len(starts) else len(text)
+    assert starts[line - 1] <= offset <= line_end, (line, column)
+    return offset
+
+
+def apply(text: str, edits: List[Tuple[int, int, str]]) -> str:
+    out, last = [], 0
+    for start, end, content in sorted(edits):
+        assert start >= last, "edits overlap"
+        out.append(text[last:start])
+        out.append(content)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def by_code(diagnostics: List[Dict]) -> Dict[str, List[Dict]]:
+    out: Dict[str, List[Dict]] = {}
+    for diag in diagnostics:
+        out.setdefault(diag["code"], []).append(diag)
+    return out
+
+
+def load_schema(name: str) -> Dict:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def validator(schema: Dict) -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def assert_valid(schema: Dict, document) -> None:
+    errors = sorted(validator(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
+
+
+def assert_absolute_uri(uri: str) -> None:
+    parsed = urlparse(uri)
+    assert parsed.scheme in ("http", "https") and parsed.netloc, uri
+    assert not re.search(r"[\s<>\"{}|\\^`]", uri), uri
+
+
+# --- SARIF --------------------------------------------------------------------------------------
+SARIF_SCHEMA = load_schema("sarif-schema-2.1.0.json")
+
+
+def sarif(*args: str) -> Dict:
+    code, out, _ = run("check", "--output-format", "sarif", *args)
+    assert code in (0, 1)
+    return json.loads(out)
+
+
+def test_vendored_schema_is_the_official_sarif_2_1_0_schema():
+    assert SARIF_SCHEMA["$schema"] == "http://json-schema.org/draft-04/schema#"
+    assert SARIF_SCHEMA["id"] == "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+    assert SARIF_SCHEMA["properties"]["version"]["enum"] == ["2.1.0"]
+    assert jsonschema.validators.validator_for(SARIF_SCHEMA) is jsonschema.Draft4Validator
+    assert len((DATA / "sarif-schema-2.1.0.json").read_text(encoding="utf-8")) == 112768
+
+
+def test_sarif_report_is_valid_and_complete(findings):
+    log = sarif(".")
+    assert_valid(SARIF_SCHEMA, log)
+    assert log["version"] == "2.1.0"
+    assert log["$schema"] == "https://json.schemastore.org/sarif-2.1.0.json"
+    (run_,) = log["runs"]
+    assert run_["columnKind"] == "unicodeCodePoints"
+    driver = run_["tool"]["driver"]
+    assert driver["name"] == "metriclint"
+    assert_absolute_uri(driver["informationUri"])
+
+    rules = driver["rules"]
+    ids = [rule["id"] for rule in rules]
+    assert len(ids) == len(set(ids))
+    assert {"KM101", "E902", "E999", "E000"} <= set(ids)
+    for rule in rules:
+        assert rule["name"] and re.fullmatch(r"[a-z0-9-]+", rule["name"]), rule
+        assert rule["shortDescription"]["text"].strip(), rule
+        assert rule["helpUri"] == DOCS_URL.format(code=rule["id"])
+        assert_absolute_uri(rule["helpUri"])
+    km101 = rules[ids.index("KM101")]
+    assert km101["name"] == "unknown-model-keyword"
+    assert rules[ids.index("E999")]["name"] == "syntax-error"
+    assert rules[ids.index("E902")]["name"] == "io-error"
+
+    results = run_["results"]
+    assert [r["ruleId"] for r in results] == ["E999", "KM101", "KM101", "KM101", "E902"]
+    for result in results:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["level"] == "error"
+        assert result["message"]["text"]
+        (location,) = result["locations"]
+        uri = location["physicalLocation"]["artifactLocation"]["uri"]
+        assert urlparse(uri).scheme == "file"
+        assert Path(url2pathname(urlparse(uri).path)).parent == findings.resolve()
+
+    # The tool diagnostics: where they are, and no fix.
+    e999, e902 = results[0], results[-1]
+    assert e999["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (findings / "broken.py").resolve().as_uri()
+    assert e999["message"]["text"].startswith("SyntaxError: ")
+    assert e902["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (findings / "latin.py").resolve().as_uri()
+    assert e902["locations"][0]["physicalLocation"]["region"] == {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1}
+    assert "utf-8" in e902["message"]["text"]
+    assert "fixes" not in e999 and "fixes" not in e902
+
+    # The rename: the region is exactly `nb_epoch`, counted in code points (the emoji is one).
+    rename = results[1]
+    assert rename["message"]["text"] == NB_EPOCH_MESSAGE
+    region = rename["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 4, "startColumn": 33, "endLine": 4, "endColumn": 41}
+    line4 = KERAS_FIT.splitlines()[3]
+    assert line4[region["startColumn"] - 1 : region["endColumn"] - 1] == "nb_epoch"
+    (fix,) = rename["fixes"]
+    assert fix["description"]["text"] == "Rename `nb_epoch=` to `epochs=` (safe)"
+    (change,) = fix["artifactChanges"]
+    assert change["artifactLocation"]["uri"] == (findings / "keras_fit.py").resolve().as_uri()
+    assert change["replacements"] == [
+        {
+            "deletedRegion": {"startLine": 4, "startColumn": 33, "endLine": 4, "endColumn": 41},
+            "insertedContent": {"text": "epochs"},
+        }
+    ]
+
+    # The unsafe two-edit fix: an insertion into `compile(metrics=...)` and the rewritten call.
+    moved = results[2]
+    (fix,) = moved["fixes"]
+    assert fix["description"]["text"].endswith("(unsafe)")
+    replacements = fix["artifactChanges"][0]["replacements"]
+    assert len(replacements) == 2
+    edits = []
+    for replacement in replacements:
+        deleted = replacement["deletedRegion"]
+        start = offset_of(KERAS_FIT, deleted["startLine"], deleted["startColumn"])
+        end = offset_of(KERAS_FIT, deleted["endLine"], deleted["endColumn"])
+        edits.append((start, end, replacement["insertedContent"]["text"]))
+    assert replacements[0]["deletedRegion"]["startLine"] == replacements[0]["deletedRegion"]["endLine"] == 3
+    assert replacements[1]["deletedRegion"]["startLine"] == 5 and replacements[1]["deletedRegion"]["endLine"] == 9
+    assert apply(KERAS_FIT, edits) == KERAS_FIT.replace('["mae"]', '["mae", "mse"]').replace(
+        '    y,\n    validation_metrics=["mse"],\n)', "    y,\n)"
+    )
+
+
+def test_sarif_schema_check_is_not_vacuous(findings):
+    """The validator really rejects broken logs: the checks above can fail."""
+    log = sarif(".")
+    broken = copy.deepcopy(log)
+    del broken["runs"][0]["results"][1]["message"]
+    assert list(validator(SARIF_SCHEMA).iter_errors(broken))
+    broken = copy.deepcopy(log)
+    broken["runs"][0]["results"][1]["locations"][0]["physicalLocation"]["region"]["startColumn"] = 0
+    assert list(validator(SARIF_SCHEMA).iter_errors(broken))
+    broken = copy.deepcopy(log)
+    broken["runs"][0]["results"][1]["level"] = "fatal"
+    assert list(validator(SARIF_SCHEMA).iter_errors(broken))
+
+
+def test_sarif_empty_report(project):
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    code, out, _ = run("check", "--output-format", "sarif", ".")
+    assert code == 0
+    log = json.loads(out)
+    assert_valid(SARIF_SCHEMA, log)
+    (run_,) = log["runs"]
+    assert run_["results"] == []
+    assert "KM101" in [rule["id"] for rule in run_["tool"]["driver"]["rules"]]
+
+
+def test_sarif_artifact_uri_of_an_awkward_path(project):
+    name = "my dir%20ü/x #1.py"
+    path = project / name
+    path.parent.mkdir()
+    path.write_text(BROKEN, encoding="utf-8")
+    log = sarif(".")
+    assert_valid(SARIF_SCHEMA, log)
+    (result,) = log["runs"][0]["results"]
+    uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert " " not in uri and "#" not in uri and "ü" not in uri
+    assert Path(url2pathname(urlparse(uri).path)) == path.resolve()
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+JSON_SCHEMA = load_schema("metriclint-json.schema.json")
+DIAGNOSTIC_KEYS = {"file", "code", "message", "start", "end", "cell", "fix", "url"}
+FIX_KEYS = {"applicability", "message", "edits"}
+EDIT_KEYS = {"content", "start", "end", "start_offset", "end_offset"}
+
+
+def json_report(*args: str, command: str = "check") -> List[Dict]:
+    code, out, _ = run(command, "--output-format", "json", *args)
+    assert code in (0, 1)
+    return json.loads(out)
+
+
+def test_json_report_matches_the_documented_schema(findings):
+    diagnostics = json_report(".")
+    assert_valid(JSON_SCHEMA, diagnostics)
+    assert [(d["file"], d["code"]) for d in diagnostics] == [
+        ("broken.py", "E999"),
+        ("keras_fit.py", "KM101"),
+        ("keras_fit.py", "KM101"),
+        ("keras_fit.py", "KM101"),
+        ("latin.py", "E902"),
+    ]
+    for diag in diagnostics:
+        assert set(diag) == DIAGNOSTIC_KEYS
+        assert set(diag["start"]) == set(diag["end"]) == {"line", "column"}
+        assert diag["cell"] is None
+        assert diag["url"] == DOCS_URL.format(code=diag["code"])
+        if diag["fix"] is not None:
+            assert set(diag["fix"]) == FIX_KEYS
+            for edit in diag["fix"]["edits"]:
+                assert set(edit) == EDIT_KEYS
+                assert set(edit["start"]) == set(edit["end"]) == {"line", "column"}
+
+    e999, rename, moved, generator, e902 = diagnostics
+    assert e999["fix"] is None and e902["fix"] is None
+    assert e999["message"].startswith("SyntaxError: ")
+    assert e902["start"] == e902["end"] == {"line": 1, "column": 1}
+    assert rename == {
+        "file": "keras_fit.py",
+        "code": "KM101",
+        "message": NB_EPOCH_MESSAGE,
+        "start": {"line": 4, "column": 33},
+        "end": {"line": 4, "column": 41},
+        "cell": None,
+        "fix": {
+            "applicability": "safe",
+            "message": "Rename `nb_epoch=` to `epochs=`",
+            "edits": [
+                {
+                    "content": "epochs",
+                    "start": {"line": 4, "column": 33},
+                    "end": {"line": 4, "column": 41},
+                    "start_offset": KERAS_FIT.index("nb_epoch"),
+                    "end_offset": KERAS_FIT.index("nb_epoch") + len("nb_epoch"),
+                }
+            ],
+        },
+        "url": DOCS_URL.format(code="KM101"),
+    }
+    assert moved["fix"]["applicability"] == "unsafe" and len(moved["fix"]["edits"]) == 2
+    assert generator["fix"]["applicability"] == "safe"
+    assert generator["fix"]["edits"][0]["content"] == "model.fit(gen, steps_per_epoch=10, epochs=2)"
+
+
+def test_json_schema_check_is_not_vacuous(findings):
+    diagnostics = json_report(".")
+    for mutate in (
+        lambda d: d[1].pop("url"),
+        lambda d: d[1].update(extra={}),
+        lambda d: d[1]["fix"].update(applicability="maybe"),
+        lambda d: d[1]["fix"]["edits"][0].pop("content"),
+        lambda d: d[1]["start"].update(column=0),
+        lambda d: d[0].update(cell="1"),
+    ):
+        broken = copy.deepcopy(diagnostics)
+        mutate(broken)
+        assert list(validator(JSON_SCHEMA).iter_errors(broken))
+
+
+def test_json_empty_report(project):
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    code, out, _ = run("check", "--output-format", "json", ".")
+    assert code == 0
+    assert json.loads(out) == []
+    assert_valid(JSON_SCHEMA, [])
+
+
+def _expected_fix(text: str, diagnostics: List[Dict], unsafe: bool) -> Tuple[str, str]:
+    """The fixed text, built from the reported edits twice: by offsets, and by line/column."""
+    chosen = [d["fix"] for d in diagnostics if d["fix"] and (unsafe or d["fix"]["applicability"] == "safe")]
+    assert chosen
+    edits = [e for fix in chosen for e in fix["edits"]]
+    by_offset = apply(text, [(e["start_offset"], e["end_offset"], e["content"]) for e in edits])
+    by_position = apply(
+        text,
+        [
+            (
+                offset_of(text, e["start"]["line"], e["start"]["column"]),
+                offset_of(text, e["end"]["line"], e["end"]["column"]),
+                e["content"],
+            )
+            for e in edits
+        ],
+    )
+    return by_offset, by_position
+
+
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
+@pytest.mark.parametrize(
+    "newline,bom", [("\n", False), ("\r\n", True)], ids=["lf", "crlf-bom"]
+)
+def test_json_edits_reproduce_what_fix_writes(project, unsafe, newline, bom):
+    path = project / "keras_fit.py"
+    data = KERAS_FIT.replace("\n", newline).encode("utf-8")
+    path.write_bytes((codecs.BOM_UTF8 if bom else b"") + data)
+    text = read_text(path)
+    flags = ["--unsafe-fixes"] if unsafe else []
+
+    diagnostics = json_report(*flags, "keras_fit.py")
+    assert len(diagnostics) == 3
+    for diag in diagnostics:  # every reported span is the keyword or method it names
+        start = offset_of(text, diag["start"]["line"], diag["start"]["column"])
+        end = offset_of(text, diag["end"]["line"], diag["end"]["column"])
+        assert re.search(rf"`(Model\.)?{re.escape(text[start:end])}[(=]", diag["message"]), (text[start:end], diag)
+    by_offset, by_position = _expected_fix(text, diagnostics, unsafe)
+    assert by_offset == by_position != text
+
+    code, _, _ = run("fix", *flags, "keras_fit.py")
+    written = path.read_bytes()
+    assert written.startswith(codecs.BOM_UTF8) == bom
+    assert read_text(path) == by_offset
+    if newline == "\r\n":
+        assert b"\n" not in written.replace(b"\r\n", b"")
+
+
+def test_json_positions_after_fix_refer_to_the_fixed_text(project):
+    path = project / "a.py"
+    path.write_text(
+        "from tensorflow import keras\nmodel = keras.Sequential()\n"
+        "model.fit(x, y, nb_epoch=3, epoch=2)\n",
+        encoding="utf-8",
+    )
+    (remaining,) = json_report("a.py", command="fix")
+    fixed = path.read_text(encoding="utf-8")
+    assert fixed.endswith("model.fit(x, y, epochs=3, epoch=2)\n")
+    assert remaining["fix"] is None
+    assert remaining["start"] == {"line": 3, "column": 27}
+    start = offset_of(fixed, remaining["start"]["line"], remaining["start"]["column"])
+    end = offset_of(fixed, remaining["end"]["line"], remaining["end"]["column"])
+    assert fixed[start:end] == "epoch"
+
+
+def test_json_edits_after_fix_refer_to_the_fixed_text(project):
+    """`fix` leaves the unsafe fix; its edits must apply to the file as `fix` left it."""
+    path = project / "keras_fit.py"
+    path.write_text(KERAS_FIT, encoding="utf-8", newline="")
+    (remaining,) = json_report("keras_fit.py", command="fix")
+    after_safe = read_text(path)
+    assert "nb_epoch" not in after_safe and "validation_metrics" in after_safe
+    assert remaining["fix"]["applicability"] == "unsafe"
+    by_offset, by_position = _expected_fix(after_safe, [remaining], unsafe=True)
+    assert by_offset == by_position
+    run("fix", "--unsafe-fixes", "keras_fit.py")
+    assert read_text(path) == by_offset
+
+
+# --- GitHub annotations -------------------------------------------------------------------------
+ANNOTATION = re.compile(r"^::(?P<level>error|warning|notice) (?P<props>[^:]*)::(?P<data>.*)$")
+
+
+def unescape_data(text: str) -> str:  # as the Actions runner decodes a command's message
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def unescape_property(text: str) -> str:  # ... and a property value
+    return (
+        text.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+    )
+
+
+def parse_annotation(line: str) -> Tuple[str, Dict[str, str], str]:
+    match = ANNOTATION.match(line)
+    assert match, line
+    props = {}
+    for part in match["props"].split(","):
+        key, _, value = part.partition("=")
+        props[key] = unescape_property(value)
+    return match["level"], props, unescape_data(match["data"])
+
+
+def test_github_annotations_exact_format(findings):
+    code, out, _ = run("check", "--output-format", "github", ".")
+    assert code == 1
+    assert out.endswith("\n")
+    lines = out.splitlines()
+    assert len(lines) == 5
+    assert lines[1] == (
+        "::error title=metriclint (KM101),file=keras_fit.py,line=4,col=33,endLine=4,endColumn=41::"
+        "keras_fit.py:4:33: KM101 " + NB_EPOCH_MESSAGE
+    )
+    assert lines[4] == (
+        "::error title=metriclint (E902),file=latin.py,line=1,col=1,endLine=1,endColumn=1::"
+        "latin.py:1:1: E902 " + json_report(".")[4]["message"]
+    )
+    # Each annotation says what the JSON report says.
+    for line, diag in zip(lines, json_report(".")):
+        level, props, data = parse_annotation(line)
+        assert level == "error"
+        assert list(props) == ["title", "file", "line", "col", "endLine", "endColumn"]
+        assert props == {
+            "title": f"metriclint ({diag['code']})",
+            "file": diag["file"],
+            "line": str(diag["start"]["line"]),
+            "col": str(diag["start"]["column"]),
+            "endLine": str(diag["end"]["line"]),
+            "endColumn": str(diag["end"]["column"]),
+        }
+        assert data == f"{diag['file']}:{diag['start']['line']}:{diag['start']['column']}: {diag['code']} {diag['message']}"
+
+
+def test_github_annotations_escape_properties_and_data(project):
+    # `%`, `,`, `:` and a newline in the file name, which is both a property and part of the message.
+    name = "odd%,:\nname.py"
+    (project / name).write_text(BROKEN, encoding="utf-8")
+    code, out, _ = run("check", "--output-format", "github", ".")
+    assert code == 1
+    (line,) = out.splitlines()
+    (diag,) = json_report(".")
+    assert diag["file"] == name and diag["code"] == "E999"
+    where = f"line={diag['start']['line']},col={diag['start']['column']},endLine={diag['end']['line']},endColumn={diag['end']['column']}"
+    message = diag["message"].replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    assert line == (
+        f"::error title=metriclint (E999),file=odd%25%2C%3A%0Aname.py,{where}::"
+        f"odd%25,:%0Aname.py:{diag['start']['line']}:{diag['start']['column']}: E999 {message}"
+    )
+    level, props, data = parse_annotation(line)
+    assert props["file"] == name
+    assert data == f"{name}:{diag['start']['line']}:{diag['start']['column']}: E999 {diag['message']}"
+
+
+def test_github_annotations_empty(project):
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    assert run("check", "--output-format", "github", ".") == (0, "", "")
+
+
+# --- text ---------------------------------------------------------------------------------------
+def test_text_lines_and_summary(findings):
+    code, out, _ = run("check", ".")
+    assert code == 1
+    diagnostics = json_report(".")
+    expected = [f"{d['file']}:{d['start']['line']}:{d['start']['column']}: {d['code']} {d['message']}" for d in diagnostics]
+    assert expected[1] == "keras_fit.py:4:33: KM101 " + NB_EPOCH_MESSAGE
+    assert out == "\n".join(
+        expected
+        + [
+            "Found 5 errors (2 fixable with `metriclint fix`).",
+            "1 hidden fix can be enabled with `metriclint fix --unsafe-fixes`.",
+        ]
+    ) + "\n"
+
+    code, out, _ = run("check", "--unsafe-fixes", ".")
+    assert code == 1
+    assert out.splitlines()[-1] == "Found 5 errors (3 fixable with `metriclint fix --unsafe-fixes`)."
+
+
+def test_text_one_error_without_fix(project):
+    (project / "broken.py").write_text(BROKEN, encoding="utf-8")
+    code, out, _ = run("check", ".")
+    assert code == 1
+    first, summary = out.splitlines()
+    assert re.fullmatch(r"broken\.py:2:\d+: E999 SyntaxError: .+", first), first
+    assert summary == "Found 1 error."
+
+
+def test_text_all_checks_passed(project):
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    assert run("check", ".") == (0, "All checks passed!\n", "")
+    assert run("fix", ".") == (0, "All checks passed!\n", "")
+    assert (project / "clean.py").read_text(encoding="utf-8") == CLEAN
+
+
+def test_text_fix_summary(project):
+    path = project / "a.py"
+    path.write_text(
+        "from tensorflow import keras\nmodel = keras.Sequential()\n"
+        "model.fit(x, y, nb_epoch=3, epoch=2)\nmodel.evaluate_generator(gen, 5)\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run("fix", ".")
+    assert code == 1
+    assert out.splitlines() == [
+        "a.py:3:27: KM101 `Model.fit()` does not take `epoch=` (TypeError at run time); did you mean `epochs=`?",
+        "Found 3 errors (2 fixed, 1 remaining).",
+    ]
+    assert path.read_text(encoding="utf-8").endswith("epochs=3, epoch=2)\nmodel.evaluate(gen, steps=5)\n")
+
+
+def test_statistics(findings):
+    code, out, _ = run("check", "--statistics", ".")
+    assert code == 1
+    assert out.splitlines() == [
+        "    3  KM101  unknown-model-keyword        [*] 2 fixable",
+        "    1  E902  io-error",
+        "    1  E999  syntax-error",
+    ]
+    code, out, _ = run("check", "--statistics", "--unsafe-fixes", ".")
+    assert out.splitlines()[0] == "    3  KM101  unknown-model-keyword        [*] 3 fixable"
+
+
+def test_statistics_clean(project):
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    assert run("check", "--statistics", ".") == (0, "", "")
