@@ -91,6 +91,22 @@ def fix(diff: bool, **kwargs) -> None:
 
 
 def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
+    try:
+        return _run_checked(opts, fix, diff)
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_ERROR
+    except Exception as exc:  # a bug in metriclint itself: say so briefly, exit 2 (as ruff does on a panic)
+        import traceback
+
+        _error(f"internal error: {type(exc).__name__}: {exc}. Please report it at "
+               "https://github.com/metriclint/metriclint/issues")
+        if os.environ.get("METRICLINT_DEBUG"):
+            traceback.print_exc()
+        return EXIT_ERROR
+
+
+def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
     from .report import Report, render
     from .report.text import statistics, summary
     from .rules import known_codes
@@ -98,8 +114,13 @@ def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
     from .settings import ConfigError, Overrides, SettingsResolver, validate_selectors
     from .diagnostics import FileResult
     from .files import discover
+    from .source import SourceError, encode_text
 
     codes = known_codes()
+    paths = list(opts.paths)
+    # As in ruff: `--stdin-filename` without paths means "read stdin".
+    use_stdin = paths == ["-"] or (not paths and opts.stdin_filename is not None)
+    stdin_output: Optional[bytes] = None
     try:
         overrides = Overrides(
             select=tuple(validate_selectors(_split(opts.select), codes, "--select")) if opts.select else None,
@@ -110,60 +131,81 @@ def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
             extend_exclude=_split(opts.extend_exclude),
         )
         resolver = SettingsResolver(overrides, codes, opts.config_path)
-        paths = list(opts.paths) or ["."]
+        if "-" in paths and not use_stdin:
+            raise ConfigError("`-` (stdin) cannot be mixed with other paths")
+        paths = paths or ["."]
+        stdin_name = opts.stdin_filename or "-"
+        # Settings for stdin come from the directory of the name it stands for (cwd for plain `-`).
+        stdin_settings_path = stdin_name if opts.stdin_filename else os.path.join(os.getcwd(), "stdin.py")
         if opts.show_settings:
-            first = opts.stdin_filename if paths == ["-"] and opts.stdin_filename else paths[0]
-            settings = resolver.for_file(first) if not os.path.isdir(first) else resolver.for_directory(first)
+            first = stdin_settings_path if use_stdin else paths[0]
+            settings = resolver.for_directory(first) if os.path.isdir(first) else resolver.for_file(first)
             _print_settings(settings)
             return EXIT_CLEAN
         status = EXIT_CLEAN
         results: List[FileResult] = []
-        if paths == ["-"]:
-            name = opts.stdin_filename or "-"
-            settings = resolver.for_file(name if name != "-" else os.path.join(os.getcwd(), "stdin.py"))
-            job = Job(name, settings, fix=fix, unsafe=opts.unsafe_fixes, write=False)
-            result = process_stdin(job, sys.stdin.buffer.read())
+        if use_stdin:
+            job = Job(stdin_name, resolver.for_file(stdin_settings_path), fix=fix, unsafe=opts.unsafe_fixes, write=False)
+            raw = sys.stdin.buffer.read()
+            result, source = process_stdin(job, raw)
             results.append(result)
             if fix and not diff:
-                text = result.new_text if result.new_text is not None else (result.original_text or "")
-                sys.stdout.write(text)
-                sys.stdout.flush()
+                # The fixed code owns stdout; input metriclint cannot read goes back unchanged.
+                stdin_output = raw
+                if source is not None and result.new_text is not None:
+                    try:
+                        stdin_output = encode_text(source, result.new_text)
+                    except SourceError as exc:
+                        result.write_error = str(exc)
+                        result.fixed = {}
         else:
-            if "-" in paths:
-                raise ConfigError("`-` (stdin) cannot be mixed with other paths")
             found = discover(paths, resolver)
             for missing in found.missing:
-                _error(f"path does not exist: {missing}")
+                _error(f"{missing}: {_missing_reason(missing)}")
                 status = EXIT_ERROR
             for path, reason in found.problems:
                 results.append(FileResult(path=path, diagnostics=[io_error(path, reason)]))
+            if not found.files and not found.problems and not found.missing:
+                click.echo("metriclint: warning: no Python files found under the given paths", err=True)
             jobs = [
                 Job(path, resolver.for_file(path), fix=fix, unsafe=opts.unsafe_fixes, write=not diff)
                 for path in found.files
             ]
             results.extend(run_jobs(jobs, opts.jobs))
+            results.sort(key=lambda r: _path_key(r.path))  # as ruff: by path, whatever the walk order
     except ConfigError as exc:
         _error(str(exc))
         return EXIT_ERROR
+
+    if stdin_output is not None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(stdin_output)
+        sys.stdout.buffer.flush()
 
     for result in results:
         if result.internal_error:
             status = EXIT_ERROR
         if result.write_error:
-            _error(f"{result.path}: {result.write_error}")
+            _error(f"{result.path}: not written: {result.write_error}")
             status = max(status, EXIT_FINDINGS)
         for message in result.rejected:
             _error(f"{result.path}: {message}")
 
     report = Report(results=results, fix_mode=fix and not diff, unsafe_fixes=opts.unsafe_fixes)
     # With `fix -` the fixed code owns stdout; diagnostics go to stderr.
-    out = sys.stderr if (fix and not diff and opts.paths == ("-",)) else sys.stdout
+    out = sys.stderr if (fix and not diff and use_stdin) else sys.stdout
     if diff:
         changed = _print_diff(results)
-        click.echo(f"Would fix {changed} file{'s' if changed != 1 else ''}." if changed else "No fixes available.", err=True)
+        fixes = sum(r.fixed_count for r in results)
         if changed:
+            click.echo(f"Would fix {fixes} error{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}.", err=True)
+        else:
+            click.echo("No errors would be fixed.", err=True)
+        # As ruff: with --diff the exit code says whether anything would change.
+        if changed and not opts.exit_zero:
             status = max(status, EXIT_FINDINGS)
-    elif opts.statistics:
+        return status
+    if opts.statistics:
         text = statistics(report)
         if text:
             out.write(text + "\n")
@@ -171,10 +213,23 @@ def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
         out.write(render(opts.output_format, report))
         if opts.output_format == "text":
             out.write(summary(report) + "\n")
+    out.flush()
     remaining = sum(len(r.diagnostics) for r in results)
     if remaining and not opts.exit_zero:
         status = max(status, EXIT_FINDINGS)
     return status
+
+
+def _missing_reason(path: str) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return (exc.strerror or "no such file or directory").lower()
+    return "no such file or directory"  # pragma: no cover - it appeared meanwhile
+
+
+def _path_key(path: str):
+    return tuple(path.replace(os.sep, "/").split("/"))
 
 
 def _print_diff(results) -> int:
@@ -197,17 +252,24 @@ def _print_diff(results) -> int:
 def _print_settings(settings) -> None:
     from .rules import all_rules
 
+    def listing(values) -> str:
+        return ", ".join(values) if values else "(none)"
+
     enabled = sorted(settings.enabled_codes(all_rules()))
     click.echo(f"config file:    {settings.config_path or '(none: defaults)'}")
     click.echo(f"project root:   {settings.root}")
     click.echo(f"target keras:   {settings.flavour} ({settings.target_source})")
-    click.echo(f"select:         {', '.join(settings.select + settings.extend_select)}")
-    click.echo(f"ignore:         {', '.join(settings.ignore) or '(none)'}")
-    click.echo(f"enabled rules:  {', '.join(enabled)}")
-    click.echo(f"exclude:        {', '.join(settings.exclude + settings.extend_exclude)}")
-    if settings.per_file_ignores:
-        for pattern, codes in settings.per_file_ignores:
-            click.echo(f"per-file-ignores: {pattern} = {', '.join(codes)}")
+    click.echo(f"select:         {listing(settings.select)}")
+    click.echo(f"extend-select:  {listing(settings.extend_select)}")
+    click.echo(f"ignore:         {listing(settings.ignore)}")
+    for select, extend, ignore in settings.selections:
+        parts = ([f"--select {','.join(select)}"] if select is not None else []) + (
+            [f"--extend-select {','.join(extend)}"] if extend else []) + ([f"--ignore {','.join(ignore)}"] if ignore else [])
+        click.echo(f"command line:   {' '.join(parts)}")
+    click.echo(f"enabled rules:  {listing(enabled)}")
+    click.echo(f"exclude:        {listing(settings.exclude + settings.extend_exclude)}")
+    for pattern, codes in settings.per_file_ignores:
+        click.echo(f"per-file-ignores: {pattern} = {', '.join(codes)}")
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
@@ -37,7 +38,7 @@ def _exclude_spec(settings: Settings) -> pathspec.PathSpec:
     patterns = settings.exclude + settings.extend_exclude
     spec = _EXCLUDE_SPECS.get(patterns)
     if spec is None:
-        spec = _EXCLUDE_SPECS[patterns] = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        spec = _EXCLUDE_SPECS[patterns] = pathspec.GitIgnoreSpec.from_lines(patterns)
     return spec
 
 
@@ -59,37 +60,81 @@ def _git_root(start: str) -> Optional[str]:
         current = parent
 
 
+def _check(spec: pathspec.PathSpec, rel: str) -> Tuple[Optional[bool], Optional[int]]:
+    """(verdict, index of the deciding pattern): True ignored, False re-included by `!pattern`, None no match."""
+    check = getattr(spec, "check_file", None)
+    if check is not None:
+        result = check(rel)
+        return result.include, result.index
+    verdict, index = None, None  # pathspec < 0.12: the last matching pattern decides
+    for position, pattern in enumerate(spec.patterns):
+        if pattern.include is not None and pattern.match_file(rel) is not None:
+            verdict, index = pattern.include, position
+    return verdict, index
+
+
+def _verdict(spec: pathspec.PathSpec, rel: str) -> Optional[bool]:
+    return _check(spec, rel)[0]
+
+
 class _Gitignores:
-    """`.gitignore` files from the git root down to the directory being walked."""
+    """`.gitignore` files from the git root down to the directory being walked, as git reads them.
+
+    The deepest `.gitignore` with a matching pattern decides (so a `!keep.py` next to the file
+    re-includes what a parent ignores); `.git/info/exclude` comes last.
+    """
 
     def __init__(self) -> None:
         self._specs: Dict[str, Optional[pathspec.PathSpec]] = {}
 
-    def _spec(self, directory: str) -> Optional[pathspec.PathSpec]:
-        if directory not in self._specs:
-            path = os.path.join(directory, ".gitignore")
+    def _load(self, path: str) -> Optional[pathspec.PathSpec]:
+        if path not in self._specs:
             spec = None
             if os.path.isfile(path):
                 try:
                     with open(path, encoding="utf-8", errors="replace") as handle:
-                        spec = pathspec.PathSpec.from_lines("gitwildmatch", handle)
+                        spec = pathspec.GitIgnoreSpec.from_lines(handle.read().splitlines())
                 except OSError:
                     spec = None
-            self._specs[directory] = spec
-        return self._specs[directory]
+            self._specs[path] = spec
+        return self._specs[path]
 
-    def ignored(self, path: str, is_dir: bool, top: str) -> bool:
+    def ignored(self, path: str, is_dir: bool, top: str, given: Optional[str] = None) -> bool:
+        """Whether git ignores `path` (`top`: the git root; `given`: the directory the user named).
+
+        A directory the user names is walked even when git ignores it (as ruff does): patterns
+        that only match what is inside it because they match the directory itself are skipped.
+        """
         path = os.path.abspath(path)
+        given = os.path.abspath(given) if given is not None else None
+        suffix = "/" if is_dir else ""
+
+        def decide(spec: pathspec.PathSpec, base: str) -> Optional[bool]:
+            verdict, index = _check(spec, os.path.relpath(path, base).replace(os.sep, "/") + suffix)
+            if verdict and given is not None and given != base and _inside(given, base):
+                given_verdict, given_index = _check(spec, os.path.relpath(given, base).replace(os.sep, "/") + "/")
+                if given_verdict and given_index == index:
+                    return None  # only ignored as part of the directory the user named
+            return verdict
+
         directory = os.path.dirname(path)
         while True:
-            spec = self._spec(directory)
+            spec = self._load(os.path.join(directory, ".gitignore"))
             if spec is not None:
-                rel = os.path.relpath(path, directory).replace(os.sep, "/") + ("/" if is_dir else "")
-                if spec.match_file(rel):
-                    return True
+                verdict = decide(spec, directory)
+                if verdict is not None:
+                    return verdict
             if directory == top or os.path.dirname(directory) == directory:
-                return False
+                break
             directory = os.path.dirname(directory)
+        spec = self._load(os.path.join(top, ".git", "info", "exclude"))
+        if spec is not None:
+            return bool(decide(spec, top))
+        return False
+
+
+def _inside(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
 def discover(paths: List[str], resolver: SettingsResolver, force_exclude: bool = False) -> Discovery:
@@ -124,7 +169,7 @@ def _link_problem(path: str) -> str:
     try:
         os.stat(path)
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP
+        if exc.errno == errno.ELOOP:
             return "symlink loop; not followed"
         return f"broken symlink ({exc.strerror})"
     return "broken symlink"
@@ -159,13 +204,18 @@ def _walk(top: str, resolver: SettingsResolver, gitignores: _Gitignores, result:
             if is_dir:
                 if is_excluded(path, settings, is_dir=True):
                     continue
-                if settings.respect_gitignore and gitignores.ignored(path, True, git_top):
+                if settings.respect_gitignore and gitignores.ignored(path, True, git_top, top):
                     continue
                 visit(path, ancestors)
             elif _wanted(entry.name, settings):
+                try:
+                    if not entry.is_file():  # FIFOs, sockets, devices: reading could block forever
+                        continue
+                except OSError:
+                    continue
                 if is_excluded(path, settings):
                     continue
-                if settings.respect_gitignore and gitignores.ignored(path, False, git_top):
+                if settings.respect_gitignore and gitignores.ignored(path, False, git_top, top):
                     continue
                 add(path)
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import os
+import traceback
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 from .diagnostics import Diagnostic, FileResult, Position
-from .engine import fix_text, lint_text
+from .engine import _rules_for, fix_text, lint_text, might_fire, syntax_error_diagnostic
 from .settings import Settings
 from .source import SourceError, SourceFile, decode_source, read_source, write_atomic
 
@@ -30,8 +33,47 @@ def io_error(path: str, message: str) -> Diagnostic:
     return Diagnostic("E902", message, Position(1, 1), Position(1, 1), source_line=1)
 
 
+def _python_parses(text: str, path: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            ast.parse(text, filename=path)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def syntax_check(text: str, path: str) -> Optional[Diagnostic]:
+    """E999 when the text is not Python 3 (for files the prefilter kept from the engine), else None.
+
+    The stdlib parser is the fast first look; libcst has the last word and gives the E999 (the
+    engine's `syntax_error_diagnostic`), so the message is the same as for a file the engine
+    parsed, and syntax newer than the running interpreter is not reported.
+    """
+    if _python_parses(text, path):
+        return None
+    import libcst as cst
+
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        return syntax_error_diagnostic(exc, text)
+    except RecursionError:
+        return Diagnostic("E999", "SyntaxError: too deeply nested to parse", Position(1, 1), Position(1, 1), source_line=1)
+    return None
+
+
+def _skipped_by_prefilter(job: Job, text: str) -> bool:
+    return not might_fire(text, _rules_for(job.settings, job.path))
+
+
 def process_source(job: Job, source: SourceFile) -> FileResult:
     result = FileResult(path=job.path, original_text=source.text)
+    if _skipped_by_prefilter(job, source.text):
+        error = syntax_check(source.text, job.path)
+        if error is not None:
+            result.diagnostics = [error]
+        return result
     if not job.fix:
         output = lint_text(source.text, job.path, job.settings)
         result.diagnostics = output.diagnostics
@@ -48,25 +90,48 @@ def process_source(job: Job, source: SourceFile) -> FileResult:
             try:
                 write_atomic(source, fixed.text)
             except SourceError as exc:
+                # Nothing changed on disk: report what the file on disk still has.
                 result.write_error = str(exc)
                 result.fixed = {}
+                result.new_text = None
+                original = lint_text(source.text, job.path, job.settings)
+                result.diagnostics = original.diagnostics
+                result.internal_error = result.internal_error or original.internal_error
     return result
+
+
+def internal_error(path: str) -> FileResult:
+    """A crash outside the rules (which the engine guards): reported, and the run goes on."""
+    trace = traceback.format_exc(limit=-3)
+    message = "internal error while processing this file; please report it at https://github.com/metriclint/metriclint/issues"
+    return FileResult(
+        path=path,
+        diagnostics=[Diagnostic("E000", message, Position(1, 1), Position(1, 1), source_line=1, extra={"traceback": trace})],
+        internal_error=True,
+    )
 
 
 def process_file(job: Job) -> FileResult:
     try:
-        source = read_source(job.path)
-    except SourceError as exc:
-        return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))])
-    return process_source(job, source)
+        try:
+            source = read_source(job.path)
+        except SourceError as exc:
+            return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))])
+        return process_source(job, source)
+    except Exception:  # one file's crash must not stop the run (nor kill the worker pool)
+        return internal_error(job.path)
 
 
-def process_stdin(job: Job, raw: bytes) -> FileResult:
+def process_stdin(job: Job, raw: bytes) -> Tuple[FileResult, Optional[SourceFile]]:
+    """The result, and the decoded source (None when stdin is not readable Python text)."""
     try:
         source = decode_source(raw, "-")
     except SourceError as exc:
-        return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))])
-    return process_source(job, source)
+        return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))]), None
+    try:
+        return process_source(job, source), source
+    except Exception:
+        return internal_error(job.path), source
 
 
 def default_jobs() -> int:

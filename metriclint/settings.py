@@ -6,9 +6,11 @@ CLI options are applied on top. Unknown keys and bad values are errors that name
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
@@ -48,16 +50,23 @@ class Settings:
     include_notebooks: bool = True
     root: str = "."  # the directory patterns are relative to (the config file's directory)
     config_path: Optional[str] = None
+    # Rule selections applied after the config's own, in order (the command line's): each is
+    # (select or None, extend-select, ignore). A layer with `select` starts over, as in ruff.
+    selections: Tuple[Selection, ...] = ()
 
     @property
     def flavour(self) -> str:
         return self.target_keras or "3"
 
+    @property
+    def layers(self) -> Tuple[Selection, ...]:
+        return ((self.select, self.extend_select, self.ignore),) + self.selections
+
     def enabled_codes(self, codes: Iterable[str]) -> FrozenSet[str]:
-        return frozenset(code for code in codes if self.is_enabled(code))
+        return _resolve_selection(frozenset(codes), self.layers)
 
     def is_enabled(self, code: str) -> bool:
-        return _selected(code, self.select + self.extend_select, self.ignore)
+        return code in self.enabled_codes((code,))
 
     def ignored_for(self, path: str) -> FrozenSet[str]:
         """Code prefixes ignored for this file by `per-file-ignores`."""
@@ -72,14 +81,47 @@ class Settings:
 
     def cache_key(self) -> str:
         """What about the settings changes results (for the cache)."""
-        return repr((self.select, self.extend_select, self.ignore, self.per_file_ignores, self.flavour))
+        return repr((self.layers, self.per_file_ignores, self.flavour))
 
 
-def _selected(code: str, select: Tuple[str, ...], ignore: Tuple[str, ...]) -> bool:
-    """The most specific matching selector wins; on a tie, ignore wins (as in ruff)."""
-    best_select = max((len(s) for s in select if _matches(code, s)), default=-1)
-    best_ignore = max((len(s) for s in ignore if _matches(code, s)), default=-1)
-    return best_select >= 0 and best_select > best_ignore
+Selection = Tuple[Optional[Tuple[str, ...]], Tuple[str, ...], Tuple[str, ...]]
+
+
+def _specificity(selector: str) -> int:
+    return 0 if selector == "ALL" else len(selector)
+
+
+@lru_cache(maxsize=1024)
+def _resolve_selection(codes: FrozenSet[str], layers: Tuple[Selection, ...]) -> FrozenSet[str]:
+    """The enabled codes after applying each layer of (select, extend-select, ignore), as ruff does.
+
+    Within a layer, the more specific selector wins and on a tie `ignore` wins. A layer with
+    `select` starts over from its own selection; a layer without it changes the set before it.
+    So `--ignore KM1` on the command line turns off a `KM101` the config selected, and
+    `--select KM101` turns it on again even if the config ignores it.
+    """
+    enabled: set = set()
+    carried: Tuple[str, ...] = ()
+    for select, extend, ignore in layers:
+        updates: Dict[str, bool] = {}
+        chosen = tuple(select or ()) + tuple(extend)
+        dropped = tuple(ignore) + carried
+        carried = ()
+        for level in sorted({_specificity(x) for x in chosen + dropped}):
+            for selector in chosen:
+                if _specificity(selector) == level:
+                    updates.update((code, True) for code in codes if _matches(code, selector))
+            for selector in dropped:
+                if _specificity(selector) == level:
+                    updates.update((code, False) for code in codes if _matches(code, selector))
+        if select is not None:
+            enabled = {code for code, on in updates.items() if on}
+            if not select and not extend and ignore:
+                carried = tuple(ignore)  # `select = []` + ignore: the ignores carry over
+        else:
+            for code, on in updates.items():
+                (enabled.add if on else enabled.discard)(code)
+    return frozenset(enabled)
 
 
 def _matches(code: str, selector: str) -> bool:
@@ -90,7 +132,7 @@ def _matches(code: str, selector: str) -> bool:
 def _spec(pattern: str):
     import pathspec
 
-    return pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+    return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 
 def _relative(path: str, root: str) -> str:
@@ -102,20 +144,29 @@ def _relative(path: str, root: str) -> str:
 
 
 # --- reading config files -------------------------------------------------------------------
-def find_config(directory: str) -> Optional[str]:
+def find_config(directory: str, cache: Optional[Dict[str, Optional[str]]] = None) -> Optional[str]:
     """The nearest metriclint.toml or pyproject.toml with [tool.metriclint], from `directory` up."""
     current = os.path.abspath(directory)
+    visited = []
+    found = None
     while True:
+        if cache is not None and current in cache:
+            found = cache[current]
+            break
+        visited.append(current)
         found = _config_in(current)
         if found is not None:
-            return found
+            break
         parent = os.path.dirname(current)
         if parent == current:
-            return None
+            break
         current = parent
+    if cache is not None:
+        for place in visited:
+            cache[place] = found
+    return found
 
 
-@lru_cache(maxsize=1024)
 def _config_in(directory: str) -> Optional[str]:
     candidate = os.path.join(directory, "metriclint.toml")
     if os.path.isfile(candidate):
@@ -124,10 +175,17 @@ def _config_in(directory: str) -> Optional[str]:
     if os.path.isfile(candidate):
         try:
             with open(candidate, "rb") as handle:
-                data = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError):
-            return None  # not ours to judge; a broken pyproject without our table is skipped
-        if isinstance(data.get("tool"), dict) and "metriclint" in data["tool"]:
+                raw = handle.read()
+        except OSError:
+            return None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            if re.search(rb"^\s*\[\s*tool\s*\.\s*metriclint\b|^\s*tool\s*\.\s*metriclint\b", raw, re.M):
+                raise ConfigError(f"invalid TOML in {candidate}: {exc}") from None
+            return None  # not ours to judge: a broken pyproject.toml without our table is skipped
+        tool = data.get("tool")
+        if isinstance(tool, dict) and "metriclint" in tool:
             return candidate
     return None
 
@@ -135,15 +193,20 @@ def _config_in(directory: str) -> Optional[str]:
 def load_config(path: str) -> Dict[str, Any]:
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            data = tomllib.loads(handle.read().decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read config {path}: not UTF-8 ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML in {path}: {exc}") from None
+    tool = data.get("tool")
     if os.path.basename(path) == "pyproject.toml":
-        table = data.get("tool", {}).get("metriclint", {})
+        table = tool.get("metriclint", {}) if isinstance(tool, dict) else {}
+    elif isinstance(tool, dict) and "metriclint" in tool and len(data) == 1:
+        table = tool["metriclint"]  # a metriclint.toml written like a pyproject section
     else:
-        table = data.get("tool", {}).get("metriclint", data)
+        table = data  # metriclint.toml: keys at the top level (like ruff.toml)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.metriclint] must be a table")
     return table
@@ -194,7 +257,7 @@ def parse_target(value: Any, where: str) -> str:
 
 def _str_list(value: Any, key: str, where: str) -> List[str]:
     if isinstance(value, str):
-        return [value]
+        raise ConfigError(f"{where}: `{key}` must be a list of strings, not a string (write [{json.dumps(value)}])")
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return list(value)
     raise ConfigError(f"{where}: `{key}` must be a list of strings, not {value!r}")
@@ -225,12 +288,9 @@ class Overrides:
 
     def apply(self, settings: Settings) -> Settings:
         changes: Dict[str, Any] = {}
-        if self.select is not None:
-            changes["select"] = self.select
-        if self.extend_select:
-            changes["extend_select"] = settings.extend_select + self.extend_select
-        if self.ignore:
-            changes["ignore"] = settings.ignore + self.ignore
+        if self.select is not None or self.extend_select or self.ignore:
+            layer: Selection = (self.select, self.extend_select, self.ignore)
+            changes["selections"] = settings.selections + (layer,)
         if self.target_keras is not None:
             changes["target_keras"] = self.target_keras
             changes["target_source"] = "--target-keras"
@@ -242,37 +302,70 @@ class Overrides:
 
 
 class SettingsResolver:
-    """Settings per file: nearest config (or --config), CLI overrides on top. Cached per directory."""
+    """Settings per file: nearest config (or --config), CLI overrides on top. Cached per directory.
+
+    Without `target-keras` (config or command line), the flavour is inferred from the
+    dependencies declared in the nearest project directory: the config file's directory
+    upward, or the checked file's directory upward when there is no config file.
+    """
 
     def __init__(self, overrides: Overrides, known_codes: FrozenSet[str], config_path: Optional[str] = None) -> None:
         self.overrides = overrides
         self.known_codes = known_codes
-        self.fixed_config = config_path
-        self._by_config: Dict[Optional[str], Settings] = {}
+        self.fixed_config = os.path.abspath(config_path) if config_path is not None else None
+        self._tables: Dict[Optional[str], Settings] = {}
+        self._settings: Dict[Tuple[Optional[str], Optional[str]], Settings] = {}
         self._by_dir: Dict[str, Settings] = {}
+        self._config_cache: Dict[str, Optional[str]] = {}
+        self._project_cache: Dict[str, Optional[str]] = {}
         if config_path is not None:
+            if os.path.isdir(config_path):
+                raise ConfigError(f"config file is a directory: {config_path}")
             if not os.path.isfile(config_path):
                 raise ConfigError(f"config file not found: {config_path}")
-            self.for_config(config_path)  # fail early on a bad explicit config
+            self._table_settings(self.fixed_config)  # fail early on a bad explicit config
 
-    def for_config(self, path: Optional[str]) -> Settings:
-        if path not in self._by_config:
+    def _table_settings(self, path: Optional[str]) -> Settings:
+        if path not in self._tables:
             table = load_config(path) if path else {}
-            settings = settings_from_table(table, path, self.known_codes)
-            if settings.target_keras is None:
+            self._tables[path] = settings_from_table(table, path, self.known_codes)
+        return self._tables[path]
+
+    def _project(self, start: str) -> Optional[str]:
+        from .flavour import project_dir
+
+        if start not in self._project_cache:
+            self._project_cache[start] = project_dir(start)
+        return self._project_cache[start]
+
+    def for_config(self, path: Optional[str], start: Optional[str] = None) -> Settings:
+        """Settings from the config file at `path` (None: defaults) for files under `start`."""
+        base = self._table_settings(path)
+        needs_inference = base.target_keras is None and self.overrides.target_keras is None
+        project = None
+        if needs_inference:
+            project = self._project(os.path.dirname(path) if path else os.path.abspath(start or os.getcwd()))
+        key = (path, project)
+        if key not in self._settings:
+            settings = base
+            if project is not None:
                 from .flavour import infer_target
 
-                inferred = infer_target(settings.root if path else os.getcwd())
+                inferred = infer_target(project)
                 if inferred is not None:
                     settings = replace(settings, target_keras=inferred[0], target_source=inferred[1])
-            self._by_config[path] = self.overrides.apply(settings)
-        return self._by_config[path]
+                else:
+                    settings = replace(settings, target_source=f"default: no Keras version declared in {project}")
+            elif needs_inference:
+                settings = replace(settings, target_source="default: no project dependencies found")
+            self._settings[key] = self.overrides.apply(settings)
+        return self._settings[key]
 
     def for_directory(self, directory: str) -> Settings:
         key = os.path.abspath(directory)
         if key not in self._by_dir:
-            path = self.fixed_config or find_config(key)
-            self._by_dir[key] = self.for_config(path)
+            path = self.fixed_config or find_config(key, self._config_cache)
+            self._by_dir[key] = self.for_config(path, key)
         return self._by_dir[key]
 
     def for_file(self, path: str) -> Settings:

@@ -9,12 +9,13 @@ it was read is not overwritten.
 from __future__ import annotations
 
 import codecs
-import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
 from dataclasses import dataclass
+from typing import Optional
 
 
 class SourceError(Exception):
@@ -37,25 +38,51 @@ class SourceFile:
             ) from None
 
 
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _decode_error(raw: bytes, encoding: str, start: int) -> SourceError:
+    line = raw[:start].count(b"\n") + 1
+    return SourceError(f"cannot decode as {encoding}: invalid byte 0x{raw[start]:02x} on line {line}")
+
+
+def _cookie(raw: bytes) -> Optional[str]:
+    """The name in a PEP 263 coding declaration on line 1 or 2, as written."""
+    for line in raw.splitlines()[:2]:
+        match = _COOKIE.match(line)
+        if match is not None:
+            return match.group(1).decode("ascii", "replace")
+    return None
+
+
 def decode_source(raw: bytes, path: str = "<stdin>") -> SourceFile:
     if b"\x00" in raw:
-        raise SourceError("file contains NUL bytes; it is not Python source")
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise SourceError(f"file contains a NUL byte (line {line}); it is not Python source")
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        # Lines as Python's tokenizer sees them: `\r` alone ends a line too (old Mac files).
+        encoding, _ = tokenize.detect_encoding(iter(raw.splitlines(keepends=True)[:2] + [b""]).__next__)
     except SyntaxError as exc:
-        raise SourceError(f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        message = getattr(exc, "msg", None) or str(exc)
+        cookie = _cookie(raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw)
+        if message.startswith("unknown encoding"):
+            raise SourceError(f"unknown encoding {cookie!r} in the coding declaration") from None
+        if message.startswith("encoding problem") and raw.startswith(codecs.BOM_UTF8):
+            raise SourceError(f"the file starts with a UTF-8 BOM but declares coding {cookie!r}") from None
+        # "invalid or missing encoding declaration": the first lines are not UTF-8 and there is no cookie
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise _decode_error(raw, "utf-8", err.start) from None
+        raise SourceError(f"bad encoding declaration: {message}") from None  # pragma: no cover - defensive
     try:
         codecs.lookup(encoding)
+        # With a BOM, `encoding` is "utf-8-sig": decoding drops exactly that one BOM.
         text = raw.decode(encoding)
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r} in the coding declaration") from None
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SourceError(
-            f"cannot decode as {encoding}: invalid byte 0x{raw[exc.start]:02x} on line {line}"
-        ) from None
-    if encoding == "utf-8-sig":
-        text = text[1:] if text.startswith("\ufeff") else text
+        raise _decode_error(raw, encoding, exc.start) from None
     return SourceFile(path=path, text=text, encoding=encoding, raw=raw)
 
 
@@ -77,21 +104,36 @@ def read_source(path: str) -> SourceFile:
     return decode_source(read_bytes(path), path)
 
 
+def encode_text(source: SourceFile, text: str) -> bytes:
+    """`text` as bytes in the file's own encoding, with its BOM if it had one."""
+    data = source.encode(text)
+    if source.encoding == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8):
+        data = codecs.BOM_UTF8 + data
+    return data
+
+
 def write_atomic(source: SourceFile, new_text: str) -> None:
     """Write `new_text` over `source.path` through a temporary file and an atomic rename.
 
-    Refuses (SourceError) when the file on disk no longer holds the bytes we read.
+    The file keeps its encoding, BOM, line endings (they are in the text) and mode; a symlink
+    stays a symlink (its target is replaced). Refuses (SourceError) when the file on disk no
+    longer holds the bytes that were read.
     """
-    data = source.encode(new_text)
-    if source.encoding == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8):
-        data = codecs.BOM_UTF8 + data
-    target = os.path.realpath(source.path)  # a symlink stays a symlink: write its target
+    data = encode_text(source, new_text)
+    target = os.path.realpath(source.path)
     try:
         st = os.stat(target)
+        with open(target, "rb") as handle:
+            current = handle.read()
+    except FileNotFoundError:
+        raise SourceError("deleted while metriclint was running; not written") from None
     except OSError as exc:
         raise SourceError(f"cannot write: {exc.strerror or exc}") from None
-    if read_bytes(target) != source.raw:
+    if current != source.raw:
         raise SourceError("changed on disk while metriclint was running; not overwritten")
+    if not os.access(target, os.W_OK):
+        # The rename below would get round a read-only mode; a plain write would not (nor does ruff's).
+        raise SourceError("permission denied: the file is read-only")
     directory = os.path.dirname(target) or "."
     fd, tmp = -1, None
     try:
@@ -102,6 +144,12 @@ def write_atomic(source: SourceFile, new_text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        tmp_st = os.stat(tmp)
+        if hasattr(os, "chown") and (tmp_st.st_uid, tmp_st.st_gid) != (st.st_uid, st.st_gid):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)  # keep the owner when we may (e.g. as root)
+            except OSError:
+                pass
         os.replace(tmp, target)
         tmp = None
     except OSError as exc:

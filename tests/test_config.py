@@ -271,6 +271,17 @@ def test_gitignore_of_the_repository_applies_below_the_checked_directory(project
     assert reported(run("check", ".")[1]) == ["b.py"]
 
 
+def test_a_gitignored_directory_named_on_the_command_line_is_checked(project):
+    # As ruff: naming the directory is asking for it; other patterns still apply inside it.
+    write(project / ".gitignore", "generated/\n*_pb2.py\n")
+    write(project / "generated" / "a.py", FIT)
+    write(project / "generated" / "sub" / "b.py", FIT)
+    write(project / "generated" / "c_pb2.py", FIT)
+    assert reported(run("check", ".")[1]) == []
+    assert reported(run("check", "generated")[1]) == ["generated/a.py", "generated/sub/b.py"]
+    assert reported(run("check", "generated/sub")[1]) == ["generated/sub/b.py"]
+
+
 def test_git_info_exclude(project):
     write(project / ".git" / "info" / "exclude", "secret.py\n")
     write(project / "secret.py", FIT)

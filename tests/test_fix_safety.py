@@ -12,14 +12,13 @@ from typing import Optional, Tuple
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import metriclint.rules.km101 as km101
 import metriclint.runner as runner
 import metriclint.source as source_module
 from metriclint.cli import main
-from metriclint.diagnostics import Edit
 from metriclint.source import SourceError, decode_source, encode_text, read_source, write_atomic
 
 FIT = """\

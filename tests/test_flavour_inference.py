@@ -8,7 +8,7 @@ else Keras 3. `target-keras` in the config and `--target-keras` win over inferen
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Tuple
 
 import pytest
 from click.testing import CliRunner

@@ -48,6 +48,7 @@ class ModuleFacts:
     root: Scope
     calls: List[CallSite] = field(default_factory=list)
     calls_by_method: Dict[str, List[CallSite]] = field(default_factory=dict)
+    site_of: Dict[cst.Call, CallSite] = field(default_factory=dict)
     classes: List[ClassValue] = field(default_factory=list)
     functions: List[FunctionValue] = field(default_factory=list)
     returns: Dict[cst.FunctionDef, List[cst.BaseExpression]] = field(default_factory=dict)
@@ -286,6 +287,7 @@ class _Collector(Walker):
         site = CallSite(node, self.scope, self.statement)
         self.facts._order[node] = len(self.facts.calls)
         self.facts.calls.append(site)
+        self.facts.site_of[node] = site
         if isinstance(node.func, cst.Attribute):
             self.facts.calls_by_method.setdefault(node.func.attr.value, []).append(site)
         elif isinstance(node.func, cst.Name):

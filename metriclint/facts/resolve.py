@@ -58,6 +58,13 @@ class Resolver:
                 return split[0]
         return None
 
+    def assigned_values(self, name: cst.Name, scope: Scope) -> Optional[List[Tuple[cst.CSTNode, Scope]]]:
+        """The expressions a name is assigned from (all of its bindings), or None if any is not an assignment."""
+        bindings = self._lookup(name.value, scope)
+        if not bindings or any(b.how != "value" or b.node is None for b in bindings):
+            return None
+        return [(b.node, b.scope) for b in bindings]  # type: ignore[misc]
+
     def class_kind(self, cls: ClassValue) -> Optional[str]:
         """The Keras kind a local class is a subclass of (through local intermediate classes)."""
         return self._class_kind(cls, set())

@@ -56,3 +56,22 @@ class Walker:
                             self.walk(item)
         if leave is not None:
             leave(node)
+
+
+class _Collect(Walker):
+    def __init__(self, types: tuple) -> None:
+        super().__init__()
+        self.types = types
+        self.found: list = []
+
+    def walk(self, node: cst.CSTNode) -> None:
+        if isinstance(node, self.types):
+            self.found.append(node)
+        super().walk(node)
+
+
+def find_all(node: cst.CSTNode, *types: type) -> list:
+    """Every node of the given types under `node` (itself included), in source order."""
+    collector = _Collect(types)
+    collector.walk(node)
+    return collector.found

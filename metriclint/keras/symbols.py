@@ -50,7 +50,7 @@ MODEL_FACTORIES = frozenset(
 )
 
 # Kinds of Keras objects a rule may ask about.
-MODEL, LAYER, METRIC, CALLBACK = "model", "layer", "metric", "callback"
+MODEL, LAYER, METRIC, CALLBACK, LOSS = "model", "layer", "metric", "callback", "loss"
 
 
 def split_keras(dotted: str) -> Optional[Tuple[str, Optional[str]]]:
@@ -94,6 +94,8 @@ def kind_of_class(canonical: str) -> Optional[str]:
         return CALLBACK
     if package == "layers" and leaf[:1].isupper():
         return LAYER
+    if package == "losses" and leaf[:1].isupper() and leaf != "Loss":
+        return LOSS
     if canonical in ("Metric",):
         return METRIC
     if canonical in ("Layer",):
@@ -103,8 +105,10 @@ def kind_of_class(canonical: str) -> Optional[str]:
 
 def kind_of_call_result(canonical: str) -> Optional[str]:
     """What calling a Keras function (not a class) returns, when we know."""
-    if canonical in MODEL_FACTORIES or canonical.startswith("applications."):
-        return MODEL if canonical.split(".")[-1][:1].isupper() or canonical in MODEL_FACTORIES else None
+    if canonical in MODEL_FACTORIES:
+        return MODEL
+    if canonical.startswith("applications.") and canonical.split(".")[-1][:1].isupper():
+        return MODEL  # keras.applications.ResNet50(...)
     if canonical == "metrics.get":
         return METRIC
     return None

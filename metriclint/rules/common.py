@@ -87,3 +87,48 @@ def string_value(node: cst.CSTNode) -> Optional[str]:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+def class_import(ctx: RuleContext, name_node: cst.Name, target: str):
+    """For a class used by its imported name (`Accuracy` from `from keras.metrics import Accuracy`):
+    (name to use for `target` from the same module, optional edit builder adding its import),
+    or None when the import cannot be found at module level."""
+    bindings = ctx.facts.root.bindings.get(name_node.value) or []
+    imports = [b for b in bindings if b.how == "import" and b.dotted and b.node is not None]
+    if len(imports) != 1:
+        return None
+    module = imports[0].dotted.rsplit(".", 1)[0]
+    existing = ctx.facts.root.bindings.get(target) or []
+    if existing:
+        if all(b.how == "import" and b.dotted == f"{module}.{target}" for b in existing):
+            return target, None
+        return None  # the name means something else here
+    statement = ctx.facts.import_statement.get(imports[0].node)
+    if statement is None:
+        return None
+    return target, lambda loc: insert_line_after(loc, statement, f"from {module} import {target}")
+
+
+def parameter_names(function: cst.FunctionDef) -> List[str]:
+    params = function.params
+    return [p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params)]
+
+
+def has_star_kwargs(function: cst.FunctionDef) -> bool:
+    return isinstance(function.params.star_kwarg, cst.Param)
+
+
+def names_used(node: cst.CSTNode) -> set:
+    from ..facts.walk import find_all
+
+    return {n.value for n in find_all(node, cst.Name)}
+
+
+def self_attributes_used(node: cst.CSTNode) -> set:
+    """`x` for every `self.x` under `node`."""
+    from ..facts.walk import find_all
+
+    return {
+        a.attr.value for a in find_all(node, cst.Attribute)
+        if isinstance(a.value, cst.Name) and a.value.value == "self"
+    }

@@ -9,10 +9,11 @@ import libcst as cst
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword, positional_args
 from ..facts.values import ClassValue
+from ..keras import symbols
 from ..keras.symbols import LAYER, METRIC, MODEL
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
-from .common import insert_line_after, is_identifier, keras_module_reference, methods, string_value
+from .common import insert_line_after, is_identifier, methods, string_value
 
 _MESSAGE = (
     "`add_metric()` was removed in Keras 3 (NotImplementedError, even behind a `hasattr` guard); "
@@ -58,7 +59,7 @@ class AddMetricRemoved(Rule):
             return None
         metric_name = string_value(name_arg.value)
         init = methods(cls).get("__init__")
-        keras_ref = keras_module_reference(ctx)
+        keras_ref = _keras_reference(ctx)
         if metric_name is None or init is None or keras_ref is None:
             return None
         super_statement = _super_init_statement(init)
@@ -79,6 +80,28 @@ class AddMetricRemoved(Rule):
             return edits
 
         return FixPlan(Safety.UNSAFE, f"Track `{metric_name}` with a `Mean` metric attribute", build)
+
+
+def _keras_reference(ctx: RuleContext) -> Optional[str]:
+    """How module-level code names the Keras package (`keras`, `tf.keras`), read off its imports.
+
+    Same answer as `common.keras_module_reference`, without resolving temporary `cst.Name`
+    nodes: `Resolver.resolve` memoises by `id(node)`, so a freed temporary's id, reused by the
+    next one, returns a stale value (every name then resolves like the first one tried).
+    """
+    candidates: List[str] = []
+    for name, bindings in ctx.facts.root.bindings.items():
+        paths = [b.dotted for b in bindings if b.how == "import" and b.dotted]
+        if not paths or len(paths) != len(bindings):
+            continue
+        splits = [symbols.split_keras(path) for path in paths]
+        if all(split is not None and split[0] == "" for split in splits):
+            candidates.append(name)
+        elif all(path == "tensorflow" for path in paths):
+            candidates.append(f"{name}.keras")
+    if "keras" in candidates:
+        return "keras"
+    return sorted(candidates, key=len)[0] if candidates else None
 
 
 def _super_init_statement(init: cst.FunctionDef) -> Optional[cst.SimpleStatementLine]:

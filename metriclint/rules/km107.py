@@ -12,7 +12,7 @@ from ..facts.values import Dotted
 from ..keras.backend_ops import KERAS3_BACKEND_NAMES, NO_TWIN_ADVICE, OPS_TWINS, OpsTwin
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
-from .common import insert_line_after, names_standalone_keras
+from .common import insert_line_after
 
 _STANDALONE_BACKEND = "keras.backend"
 
@@ -77,9 +77,12 @@ def _same_signature(call: cst.Call, twin: OpsTwin) -> bool:
 
 def _keras_reference(ctx: RuleContext, site: AttributeSite):
     """(`keras`, optional edit builder adding `import keras`) or (None, None) when unsure."""
-    if names_standalone_keras(ctx, "keras"):
+    keras_bindings = ctx.facts.root.bindings.get("keras") or []
+    # read off the import bindings (not `common.names_standalone_keras`: it resolves a temporary
+    # `cst.Name`, and `Resolver.resolve` memoises by `id(node)`, so a reused id gives a stale value)
+    if keras_bindings and all(b.how == "import" and b.dotted == "keras" for b in keras_bindings):
         return "keras", None
-    if "keras" in ctx.facts.root.bindings:
+    if keras_bindings:
         return None, None  # `keras` means something else here
     # Add `import keras` right after the module-level import that made the backend name.
     head = dotted_name(site.node.value).split(".")[0]  # type: ignore[union-attr]

@@ -3,7 +3,8 @@
 See fixtures/README.md for the layout and the fixture.toml format. Per folder and flavour:
 static (check flags bad.py with the code, not fixed.py; silent on other flavours), bad run
 (the program really fails as stated), fix and run (the fix gives fixed.py byte for byte, and
-that program trains and reports the right numbers).
+that program trains and reports the right numbers; on a `report_only` flavour: the fix leaves
+bad.py unchanged).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Fixture:
     atol: float
     rtol: float
     other_codes: Tuple[str, ...]
+    report_only: Tuple[str, ...] = ()  # target flavours where the rule reports but offers no fix
     bad: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -69,6 +71,7 @@ def _load(folder: Path) -> Fixture:
         atol=float(data.get("atol", 1e-6)),
         rtol=float(data.get("rtol", 0.0)),
         other_codes=tuple(data.get("other_codes", ())),
+        report_only=tuple(data.get("report_only", ())),
         bad=dict(data.get("bad", {})),
     )
 
@@ -166,6 +169,9 @@ def test_layout(folder: Path):
     )
     for flavour in fx.flavours:
         assert flavour in fx.bad, f"[bad.{flavour}] missing: what does bad.py do under Keras {flavour}?"
+    assert set(fx.report_only) < set(fx.flavours), (
+        "report_only must be a proper subset of flavours (fixed.py is the fix on the others)"
+    )
     for flavour, spec in fx.bad.items():
         assert flavour in ALL_FLAVOURS, f"[bad.{flavour}]: unknown flavour"
         outcome = spec.get("outcome")
@@ -181,7 +187,8 @@ def test_layout(folder: Path):
         if "match" in spec:
             re.compile(spec["match"])
     for extra in folder.glob("fixed_*.py"):
-        assert extra.stem[len("fixed_"):] in fx.flavours, f"{extra.name}: not a target flavour"
+        stem = extra.stem[len("fixed_"):]
+        assert stem in fx.flavours and stem not in fx.report_only, f"{extra.name}: not a fixable target flavour"
     text = fx.bad_py.read_text(encoding="utf-8")
     assert "METRICLINT_RESULT" in text, "bad.py must print a METRICLINT_RESULT line"
 
@@ -200,6 +207,8 @@ def test_static(fx: Fixture, flavour: str, tmp_path: Path, metriclint):
     assert fx.code in codes, f"bad.py is not flagged with {fx.code}\n" + run.describe()
     unexpected = sorted(set(codes) - {fx.code} - set(fx.other_codes))
     assert not unexpected, f"bad.py also reports {unexpected}\n" + run.describe()
+    if flavour in fx.report_only:
+        return  # no fix on this flavour: test_fix_and_run checks that bad.py is left as it is
 
     fixed = _copy(fx.fixed_py(flavour), tmp_path / "fixed")
     run = metriclint(*base, str(fixed), cwd=tmp_path)
@@ -252,9 +261,20 @@ def test_bad_program(fx: Fixture, flavour: str, tmp_path: Path, run_program):
 # --- 3. the fix gives fixed.py, and fixed.py is right -----------------------------------------
 @pytest.mark.parametrize("fx,flavour", list(_params("target")))
 def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_program):
+    base = ["fix", "--extend-select", fx.code, "--target-keras", flavour]
+    if flavour in fx.report_only:  # reported, never fixed: even --unsafe-fixes leaves bad.py alone
+        work = _copy(fx.bad_py, tmp_path / "fix")
+        run = metriclint(*base, "--unsafe-fixes", str(work), cwd=tmp_path)
+        assert work.read_bytes() == fx.bad_py.read_bytes(), (
+            f"report_only on Keras {flavour}, but `metriclint {' '.join(run.args)}` changed bad.py:\n"
+            + _diff(fx.bad_py.read_bytes(), work.read_bytes(), "bad.py")
+            + "\n"
+            + run.describe()
+        )
+        return
+
     want_path = fx.fixed_py(flavour)
     want = want_path.read_bytes()
-    base = ["fix", "--extend-select", fx.code, "--target-keras", flavour]
 
     if fx.unsafe_fixes:  # the fix is classified unsafe: without the flag it must not happen
         safe_only = _copy(fx.bad_py, tmp_path / "safe_only")

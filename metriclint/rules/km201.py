@@ -1,0 +1,147 @@
+"""KM201: `keras.metrics.Accuracy()` (exact equality) on probabilities or regression outputs."""
+
+from __future__ import annotations
+
+from typing import FrozenSet, Iterator, Optional
+
+import libcst as cst
+
+from ..diagnostics import Safety
+from ..facts.collect import find_keyword
+from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
+from ..keras.metrics import ACCURACY_FOR_FAMILY, BINARY, REGRESSION
+from ..locate import Locator
+from .base import Example, Finding, FixPlan, Rule, RuleContext
+from .common import class_import
+
+_PROBABILITY_ACTIVATIONS = {"sigmoid": BINARY, "softmax": None}
+
+
+class ExactAccuracyOnProbabilities(Rule):
+    code = "KM201"
+    name = "accuracy-on-probabilities"
+    summary = "`metrics.Accuracy()` compares values for equality: it reads ~0 on probabilities and regression outputs"
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"Accuracy"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for model in model_facts(ctx).values():
+            for compile_info in model.compiles:
+                for metric in compile_info.metrics:
+                    if metric.keras_class == "Accuracy" and metric.constructor is not None:
+                        finding = self._finding(ctx, model, compile_info, metric)
+                        if finding is not None:
+                            yield finding
+
+    def _finding(self, ctx: RuleContext, model: ModelInfo, info: CompileInfo, metric: MetricRef) -> Optional[Finding]:
+        loss = info.loss
+        family = loss.family if loss is not None else None
+        activation = model.final_activation
+        if family == REGRESSION:
+            return Finding(
+                metric.node,
+                "`Accuracy()` counts exact matches, which regression outputs almost never are, so it reads "
+                "about 0; use `MeanAbsoluteError()` (or another regression metric)",
+            )
+        if family not in ACCURACY_FOR_FAMILY and activation not in _PROBABILITY_ACTIVATIONS:
+            return None
+        message = (
+            "`Accuracy()` checks `y_pred == y_true` exactly; on probabilities it reads about 0 "
+            "(sigmoid outputs: 0.05 where the accuracy is 0.9975)"
+        )
+        target = ACCURACY_FOR_FAMILY.get(family) if family else None
+        if target is None:
+            return Finding(metric.node, message + "; use the accuracy class that matches your labels")
+        constructor = metric.constructor
+        assert constructor is not None
+        logits = family == BINARY and loss is not None and loss.from_logits is True
+        message += f"; use `{target}` (it keeps the `accuracy` key)"
+        new_call = _with_arguments(constructor, logits)
+        func = constructor.func
+        if isinstance(func, cst.Attribute):  # keras.metrics.Accuracy -> keras.metrics.BinaryAccuracy
+            new_call = new_call.with_changes(func=func.with_changes(attr=cst.Name(target)))
+            plan = FixPlan(Safety.SAFE, f"Use `{target}`, keeping the key", lambda loc: [loc.replace(constructor, new_call)])
+            return Finding(metric.node, message, plan)
+        imported = class_import(ctx, func, target) if isinstance(func, cst.Name) else None
+        if imported is None:
+            return Finding(metric.node, message)
+        name, add_import = imported
+        new_call = new_call.with_changes(func=cst.Name(name))
+
+        def build(loc: Locator):
+            edits = [loc.replace(constructor, new_call)]
+            if add_import is not None:
+                edits.append(add_import(loc))
+            return edits
+
+        return Finding(metric.node, message, FixPlan(Safety.SAFE, f"Use `{target}`, keeping the key", build))
+
+
+def _with_arguments(call: cst.Call, logits: bool) -> cst.Call:
+    args = list(call.args)
+    extra = []
+    if logits and find_keyword(call, "threshold") is None:
+        extra.append(("threshold", "0.0"))  # binary logits: the decision boundary is 0, not 0.5
+    if find_keyword(call, "name") is None:
+        extra.append(("name", '"accuracy"'))
+    for keyword, value in extra:
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(cst.Arg(keyword=cst.Name(keyword), value=cst.parse_expression(value),
+                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    return call.with_changes(args=args)
+
+
+_HEAD = "import keras\n"
+_SEQ = "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
+
+ExactAccuracyOnProbabilities.valid = (
+    Example(_HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=[keras.metrics.BinaryAccuracy()])\n"),
+    # Accuracy fed class indices by hand is right
+    Example(_HEAD + "acc = keras.metrics.Accuracy()\nacc.update_state(y, keras.ops.argmax(p, axis=-1))\n"),
+    # a model with an integer-valued output and an unknown loss: not ours to judge
+    Example(_HEAD + "model = keras.Sequential()\nmodel.compile(loss=my_loss, metrics=[keras.metrics.Accuracy()])\n"),
+    Example(_HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=['accuracy'])\n"),
+)
+
+ExactAccuracyOnProbabilities.invalid = (
+    Example(
+        _HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=[keras.metrics.Accuracy()])\n",
+        fixed=_HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=[keras.metrics.BinaryAccuracy(name=\"accuracy\")])\n",
+    ),
+    Example(
+        "import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3, activation='softmax')])\n"
+        "acc = tf.keras.metrics.Accuracy(name='acc')\nmodel.compile(loss='categorical_crossentropy', metrics=[acc])\n",
+        fixed="import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3, activation='softmax')])\n"
+        "acc = tf.keras.metrics.CategoricalAccuracy(name='acc')\nmodel.compile(loss='categorical_crossentropy', metrics=[acc])\n",
+    ),
+    Example(
+        _HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=[keras.metrics.Accuracy()])\n",
+        fixed=_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=[keras.metrics.SparseCategoricalAccuracy(name=\"accuracy\")])\n",
+    ),
+    Example(
+        _HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[keras.metrics.Accuracy()])\n",
+        fixed=_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")])\n",
+    ),
+    # regression: report only
+    Example(
+        _HEAD + "model = keras.Sequential()\nmodel.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n",
+        fixed=_HEAD + "model = keras.Sequential()\nmodel.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n",
+    ),
+    # softmax output, unknown loss: report, no fix
+    Example(
+        "from keras.models import Sequential\nfrom keras.layers import Dense\nfrom keras.metrics import Accuracy\n"
+        "model = Sequential()\nmodel.add(Dense(3, activation='softmax'))\nmodel.compile(loss=my_loss, metrics=[Accuracy()])\n",
+    ),
+    # the class imported by name: the replacement is imported next to it
+    Example(
+        "from tensorflow.keras.metrics import Accuracy\nfrom tensorflow.keras.models import Sequential\n"
+        "model = Sequential()\nmodel.compile(loss='binary_crossentropy', metrics=[Accuracy()])\n",
+        fixed="from tensorflow.keras.metrics import Accuracy\nfrom tensorflow.keras.metrics import BinaryAccuracy\n"
+        "from tensorflow.keras.models import Sequential\n"
+        "model = Sequential()\nmodel.compile(loss='binary_crossentropy', metrics=[BinaryAccuracy(name=\"accuracy\")])\n",
+    ),
+)

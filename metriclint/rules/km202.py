@@ -1,0 +1,135 @@
+"""KM202: thresholded metrics (accuracy, precision, recall, AUC) on binary logits."""
+
+from __future__ import annotations
+
+from typing import FrozenSet, Iterator, List, Optional
+
+import libcst as cst
+
+from ..diagnostics import Edit, Safety
+from ..facts.collect import find_keyword
+from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
+from ..keras.metrics import ACCURACY_STRINGS, BINARY
+from ..locate import Locator
+from .base import Example, Finding, FixPlan, Rule, RuleContext
+from .common import keras_module_reference
+
+# class -> (keyword that moves the decision boundary to logit 0, its value)
+_LOGIT_ARGUMENT = {
+    "BinaryAccuracy": ("threshold", "0.0"),
+    "Precision": ("thresholds", "0.0"),
+    "Recall": ("thresholds", "0.0"),
+    "AUC": ("from_logits", "True"),
+}
+_STRINGS = ACCURACY_STRINGS | {"binary_accuracy"}
+
+
+class ThresholdOnLogits(Rule):
+    code = "KM202"
+    name = "threshold-on-logits"
+    summary = "Accuracy/precision/recall/AUC threshold at 0.5, but the binary model outputs logits"
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"from_logits", "Dense"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for model in model_facts(ctx).values():
+            for info in model.compiles:
+                why = _logits_reason(model, info)
+                if why is None:
+                    continue
+                for metric in info.metrics:
+                    finding = self._finding(ctx, metric, why)
+                    if finding is not None:
+                        yield finding
+
+    def _finding(self, ctx: RuleContext, metric: MetricRef, why: str) -> Optional[Finding]:
+        head = f"the model outputs logits ({why}), but this metric thresholds at 0.5"
+        if metric.string in _STRINGS:
+            reference = keras_module_reference(ctx)
+            message = f"`\"{metric.string}\"`: {head}; use `BinaryAccuracy(threshold=0.0)`"
+            if reference is None:
+                return Finding(metric.node, message)
+            replacement = f'{reference}.metrics.BinaryAccuracy(threshold=0.0, name="{metric.string}")'
+            return Finding(metric.node, message, FixPlan(
+                Safety.SAFE, "Threshold at 0.0 (logit of 0.5), keeping the key",
+                lambda loc, node=metric.node: [loc.replace(node, replacement)]))
+        if metric.keras_class in ("F1Score", "FBetaScore"):
+            return Finding(metric.node, f"`{metric.keras_class}`: {head}; it cannot take `threshold=0.0` "
+                           "(ValueError): add a sigmoid output or compute it after `keras.activations.sigmoid`")
+        argument = _LOGIT_ARGUMENT.get(metric.keras_class or "")
+        constructor = metric.constructor
+        if argument is None or constructor is None:
+            return None
+        keyword, value = argument
+        if find_keyword(constructor, keyword) is not None:
+            return None  # thresholds=0.0 / from_logits=True: code done right (or deliberate)
+        return Finding(metric.node, f"`{metric.keras_class}()`: {head}; pass `{keyword}={value}`", FixPlan(
+            Safety.SAFE, f"Add `{keyword}={value}`",
+            lambda loc, call=constructor: [_add_keyword(loc, call, keyword, value)]))
+
+
+def _logits_reason(model: ModelInfo, info: CompileInfo) -> Optional[str]:
+    loss = info.loss
+    if loss is None or loss.family != BINARY:
+        return None  # sparse/categorical CE with logits and "accuracy" is right (argmax)
+    if loss.from_logits:
+        return "`from_logits=True`"
+    if model.final_activation == "linear" and model.final_units == 1:
+        return "its last layer is `Dense(1)` without an activation"
+    return None
+
+
+def _add_keyword(loc: Locator, call: cst.Call, keyword: str, value: str) -> Edit:
+    args = list(call.args)
+    new = cst.Arg(keyword=cst.Name(keyword), value=cst.parse_expression(value),
+                  equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    if args:
+        new = new.with_changes(comma=args[-1].comma)
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return loc.replace(call, call.with_changes(args=args + [new]))
+
+
+_HEAD = "import keras\n"
+_LOGITS = "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
+_BCE = "loss=keras.losses.BinaryCrossentropy(from_logits=True)"
+
+ThresholdOnLogits.valid = (
+    # sparse categorical CE on logits with "accuracy" is right: argmax
+    Example(_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])\n"),
+    Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0), keras.metrics.AUC(from_logits=True)])\n"),
+    Example(_HEAD + "model = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\nmodel.compile(loss='binary_crossentropy', metrics=['accuracy'])\n"),
+    Example(_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=False), metrics=['accuracy'])\n"),
+)
+
+ThresholdOnLogits.invalid = (
+    Example(
+        _HEAD + _LOGITS + f"model.compile({_BCE}, metrics=['accuracy'])\n",
+        fixed=_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")])\n",
+    ),
+    Example(
+        _HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.AUC(name='auc'), keras.metrics.Precision(), keras.metrics.Recall()])\n",
+        fixed=_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.AUC(name='auc', from_logits=True), "
+        "keras.metrics.Precision(thresholds=0.0), keras.metrics.Recall(thresholds=0.0)])\n",
+        count=3,
+    ),
+    # a linear Dense(1) with binary cross-entropy: logits too
+    Example(
+        "import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.add(tf.keras.layers.Dense(1))\n"
+        "model.compile(loss='binary_crossentropy', metrics=['acc'])\n",
+        fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.add(tf.keras.layers.Dense(1))\n"
+        "model.compile(loss='binary_crossentropy', metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name=\"acc\")])\n",
+    ),
+    # F1Score: report only
+    Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.F1Score()])\n",
+            fixed=_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.F1Score()])\n"),
+    # functional model and a loss object in a variable
+    Example(
+        _HEAD + "inputs = keras.Input((4,))\noutputs = keras.layers.Dense(1)(inputs)\nmodel = keras.Model(inputs, outputs)\n"
+        "bce = keras.losses.BinaryCrossentropy(from_logits=True)\nauc = keras.metrics.AUC()\nmodel.compile(loss=bce, metrics=[auc])\n",
+        fixed=_HEAD + "inputs = keras.Input((4,))\noutputs = keras.layers.Dense(1)(inputs)\nmodel = keras.Model(inputs, outputs)\n"
+        "bce = keras.losses.BinaryCrossentropy(from_logits=True)\nauc = keras.metrics.AUC(from_logits=True)\nmodel.compile(loss=bce, metrics=[auc])\n",
+    ),
+)
