@@ -1,0 +1,63 @@
+"""KM205: a `Metric.update_state` that takes `sample_weight` and ignores it."""
+
+from __future__ import annotations
+
+from typing import FrozenSet, Iterator
+
+from ..keras.symbols import METRIC
+from .base import Example, Finding, Rule, RuleContext
+from .common import classes_of_kind, methods, names_used, parameter_names
+
+
+class IgnoredSampleWeight(Rule):
+    code = "KM205"
+    name = "ignored-sample-weight"
+    summary = "`update_state(..., sample_weight=None)` never uses `sample_weight`: weighted runs log unweighted values"
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"sample_weight"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for cls in classes_of_kind(ctx, METRIC):
+            update = methods(cls).get("update_state")
+            if update is None or "sample_weight" not in parameter_names(update):
+                continue
+            used = names_used(update.body)
+            if "sample_weight" in used or "locals" in used or "vars" in used:
+                continue  # passed on, to a helper or to super(): that is a use
+            param = next(p for p in list(update.params.params) + list(update.params.kwonly_params)
+                         if p.name.value == "sample_weight")
+            yield Finding(
+                param.name,
+                f"`{cls.node.name.value}.update_state` ignores `sample_weight`: `fit(sample_weight=...)`, "
+                "`class_weight=` and `weighted_metrics` then log the unweighted value (0.635 where the "
+                "weighted value is 0.6115); weight the values before accumulating them",
+            )
+
+
+_HEAD = "import keras\nclass Hits(keras.metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n        self.total = self.add_weight(name='t', initializer='zeros')\n"
+
+IgnoredSampleWeight.valid = (
+    Example(_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        values = keras.ops.cast(y_true == y_pred, 'float32')\n"
+            "        if sample_weight is not None:\n            values = values * sample_weight\n"
+            "        self.total.assign_add(keras.ops.sum(values))\n"),
+    # used through a helper
+    Example(_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        self.total.assign_add(weighted(y_true, y_pred, sample_weight))\n"),
+    # passed to the parent
+    Example(_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        super().update_state(y_true, y_pred, sample_weight=sample_weight)\n"),
+    # not a metric
+    Example("import keras\nclass Meter:\n    def update_state(self, y, p, sample_weight=None):\n        self.n += 1\n"),
+    # no sample_weight parameter at all (KM112's business)
+    Example(_HEAD + "    def update_state(self, y_true, y_pred, **kwargs):\n        self.total.assign_add(1.0)\n"),
+)
+
+IgnoredSampleWeight.invalid = (
+    Example(_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        self.total.assign_add(keras.ops.sum(keras.ops.cast(y_true == y_pred, 'float32')))\n"),
+    Example("from tensorflow.keras.metrics import Metric\nclass M(Metric):\n"
+            "    def update_state(self, y_true, y_pred, *, sample_weight=None):\n        pass\n"),
+)

@@ -1,0 +1,107 @@
+"""KM206: `Metric` state kept in plain Python attributes and updated in `update_state`."""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Iterator, List
+
+import libcst as cst
+
+from ..keras.symbols import METRIC
+from .base import Example, Finding, Rule, RuleContext
+from .common import classes_of_kind, methods
+from ..facts.walk import find_all
+
+_PLAIN = (cst.Integer, cst.Float, cst.List, cst.Dict, cst.Tuple, cst.Set)
+
+
+class PythonStateInMetric(Rule):
+    code = "KM206"
+    name = "python-state-in-metric"
+    summary = "`Metric` state in plain Python attributes: counts traces in graph mode, never resets, breaks under tf.function"
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"update_state"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for cls in classes_of_kind(ctx, METRIC):
+            own = methods(cls)
+            init, update = own.get("__init__"), own.get("update_state")
+            if init is None or update is None:
+                continue
+            plain = _plain_attributes(init)
+            for node, attr in _updates(update, plain):
+                yield Finding(
+                    node,
+                    f"`self.{attr}` is a plain Python value updated in `update_state`: in graph mode it "
+                    "counts traces, not batches (2 instead of 8) or raises InaccessibleTensorError, and "
+                    "`reset_state()` never clears it; keep it in "
+                    f"`self.{attr} = self.add_weight(name=\"{attr}\", shape=(), initializer=\"zeros\")` "
+                    "and update it with `assign_add`",
+                )
+
+
+def _plain_attributes(init: cst.FunctionDef) -> Dict[str, cst.CSTNode]:
+    """`self.x = 0` / `[]` / `{}` in `__init__` (and not reassigned to something else there)."""
+    out: Dict[str, cst.CSTNode] = {}
+    others = set()
+    for assign in find_all(init.body, cst.Assign):
+        for target in assign.targets:
+            node = target.target
+            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+                value = assign.value
+                if isinstance(value, cst.UnaryOperation):
+                    value = value.expression
+                if isinstance(value, _PLAIN):
+                    out[node.attr.value] = assign
+                else:
+                    others.add(node.attr.value)
+    return {k: v for k, v in out.items() if k not in others}
+
+
+def _is_self_attr(node: cst.CSTNode, names) -> bool:
+    return (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+            and node.value.value == "self" and node.attr.value in names)
+
+
+def _updates(update: cst.FunctionDef, plain: Dict[str, cst.CSTNode]) -> List[tuple]:
+    found = []
+    seen = set()
+    for aug in find_all(update.body, cst.AugAssign):
+        if _is_self_attr(aug.target, plain):
+            found.append((aug.target, aug.target.attr.value))
+    for assign in find_all(update.body, cst.Assign):
+        for target in assign.targets:
+            if _is_self_attr(target.target, plain):
+                found.append((target.target, target.target.attr.value))
+    for call in find_all(update.body, cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("append", "extend", "update") and _is_self_attr(func.value, plain):
+            found.append((func.value, func.value.attr.value))
+    out = []
+    for node, attr in found:
+        if attr not in seen:  # once per attribute, at its first update
+            seen.add(attr)
+            out.append((node, attr))
+    return out
+
+
+_HEAD = "import keras\nclass Count(keras.metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n"
+
+PythonStateInMetric.valid = (
+    Example(_HEAD + "        self.n = self.add_weight(name='n', initializer='zeros')\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n        self.n.assign_add(1.0)\n"),
+    # configuration kept in Python, never updated
+    Example(_HEAD + "        self.threshold = 0.5\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n        self.v.assign_add(keras.ops.sum(y_pred > self.threshold))\n"),
+    Example("import keras\nclass Tracker:\n    def __init__(self):\n        self.n = 0\n    def update_state(self, x):\n        self.n += 1\n"),
+)
+
+PythonStateInMetric.invalid = (
+    Example(_HEAD + "        self.batches = 0\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n        self.batches += 1\n"),
+    Example(_HEAD + "        self.values = []\n        self.total = 0.0\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        self.values.append(y_pred)\n        self.total = self.total + keras.ops.sum(y_pred)\n",
+            count=2),
+)
