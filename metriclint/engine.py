@@ -6,6 +6,7 @@ worker processes. Reading and writing files is `runner.py`'s job.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -63,13 +64,29 @@ def _rules_for(settings: Settings, path: str) -> FrozenSet[str]:
     )
 
 
+_PYTHON2 = re.compile(
+    r"^\s*(print\s+[^\s(=]|exec\s+[\"']|raise\s+\w+(\.\w+)*\s*,)"  # print "x", exec "x", raise E, msg
+    r"|except\s+[\w.]+\s*,\s*\w+\s*:"  # except E, e:
+    r"|`[^`]*`|<>|\bur[\"']|\b0[0-7]+\b"  # backticks, <>, ur"", 0777
+)
+
+
 def syntax_error_diagnostic(exc: cst.ParserSyntaxError, text: str) -> Diagnostic:
+    """E999 at the error. CPython's own message and position are clearer than the CST parser's
+    token lists, so they win when CPython rejects the text too."""
     message = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
-    line = max(exc.raw_line, 1)
-    column = max(exc.raw_column, 0) + 1
+    line, column = max(exc.raw_line, 1), max(exc.raw_column, 0) + 1
+    try:
+        compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as err:
+        if err.lineno:
+            line, column, message = err.lineno, max(err.offset or 1, 1), err.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    lines = LineIndex(text)
+    line = min(line, len(lines.starts))
     hint = ""
-    line_text = LineIndex(text).line_text(line) if line <= text.count("\n") + 1 else ""
-    if re.match(r"\s*(print\s+[^\s(=]|exec\s+[\"'])", line_text) or re.search(r"except\s+\w+\s*,\s*\w+\s*:", line_text):
+    if _PYTHON2.search(lines.line_text(line)):
         hint = " (this looks like Python 2 code; metriclint reads Python 3)"
     return Diagnostic(
         code="E999",

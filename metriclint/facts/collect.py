@@ -60,6 +60,8 @@ class ModuleFacts:
     block_of: Dict[cst.SimpleStatementLine, cst.CSTNode] = field(default_factory=dict)
     # Import/ImportFrom node -> its statement line (to add an import next to it)
     import_statement: Dict[cst.CSTNode, Optional[cst.SimpleStatementLine]] = field(default_factory=dict)
+    # `x.history[...]` subscripts (History dict reads), with their scope
+    history_subscripts: List[Tuple[cst.Subscript, Scope]] = field(default_factory=list)
     # every `x.attr` read or written, by attribute name
     attributes: Dict[str, List["AttributeSite"]] = field(default_factory=dict)
 
@@ -277,6 +279,11 @@ class _Collector(Walker):
 
     def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine) -> None:
         self.statement = None
+
+    def visit_Subscript(self, node: cst.Subscript) -> Optional[bool]:
+        if isinstance(node.value, cst.Attribute) and node.value.attr.value == "history":
+            self.facts.history_subscripts.append((node, self.scope))
+        return True
 
     def visit_Attribute(self, node: cst.Attribute) -> Optional[bool]:
         self.facts.attributes.setdefault(node.attr.value, []).append(AttributeSite(node, self.scope, self.statement))

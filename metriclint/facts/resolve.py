@@ -22,7 +22,9 @@ OBJECT = "object"  # an instance of a user class that is not a Keras subclass (i
 class Resolver:
     def __init__(self, facts: ModuleFacts) -> None:
         self.facts = facts
-        self._memo: Dict[Tuple[int, int], Optional[Value]] = {}
+        # (id(expr), id(scope)) -> (expr, value); keeping `expr` alive keeps its id unique even
+        # when a caller resolves a node that is not part of the tree.
+        self._memo: Dict[Tuple[int, int], Tuple[cst.CSTNode, Optional[Value]]] = {}
         self._active: set = set()
         self._class_by_node = {c.node: c for c in facts.classes}
         self._function_by_node = {f.node: f for f in facts.functions}
@@ -32,7 +34,7 @@ class Resolver:
         key = (id(expr), id(scope))
         cached = self._memo.get(key, _MISSING)
         if cached is not _MISSING:
-            return cached  # type: ignore[return-value]
+            return cached[1]  # type: ignore[index]
         if key in self._active:
             return None  # a cycle (x = x + 1): unknown
         self._active.add(key)
@@ -40,8 +42,15 @@ class Resolver:
             value = self._resolve(expr, scope)
         finally:
             self._active.discard(key)
-        self._memo[key] = value
+        self._memo[key] = (expr, value)
         return value
+
+    def resolve_name(self, name: str, scope: Scope) -> Optional[Value]:
+        """What a bare name holds in `scope` (for names that are not nodes of the tree)."""
+        bindings = self._lookup(name, scope)
+        if not bindings:
+            return None
+        return self._merge(self._resolve_binding(b) for b in bindings)
 
     def instance(self, expr: cst.CSTNode, scope: Scope, *kinds: str) -> Optional[Instance]:
         value = self.resolve(expr, scope)
@@ -235,7 +244,7 @@ class Resolver:
                     return self._merge(self._resolve_binding(b) for b in bindings)
             return Derived("method", owner, attr)
         if isinstance(owner, Derived) and owner.what == "history" and attr == "history":
-            return Derived("history_dict", owner.owner)
+            return Derived("history_dict", owner.owner, site=owner.site)
         return None
 
     def _self_attribute(self, cls: ClassValue, attr: str, seen: set) -> Optional[List[Binding]]:
@@ -256,7 +265,7 @@ class Resolver:
         func = self.resolve(call.func, scope)
         if isinstance(func, Derived) and func.what == "method":
             if func.owner.kind == symbols.MODEL and func.name in ("fit", "fit_generator"):
-                return Derived("history", func.owner)
+                return Derived("history", func.owner, site=call)
             return None
         if isinstance(func, FunctionValue):
             returns = self.facts.returns.get(func.node, [])

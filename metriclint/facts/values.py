@@ -76,6 +76,7 @@ class Derived:
     what: str  # "metrics_list" | "history" | "history_dict" | "method"
     owner: Instance
     name: str = ""
+    site: Optional[cst.Call] = None  # for "history"/"history_dict": the `fit(...)` call
 
 
 Value = Union[Dotted, ClassValue, FunctionValue, Instance, Derived]

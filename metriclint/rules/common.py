@@ -33,7 +33,7 @@ def keras_module_reference(ctx: RuleContext) -> Optional[str]:
     """How module-level code in this file names the Keras package (`keras`, `tf.keras`), if it does."""
     candidates: List[str] = []
     for name, bindings in ctx.facts.root.bindings.items():
-        value = ctx.resolver.resolve(cst.Name(name), ctx.facts.root) if len(bindings) else None
+        value = ctx.resolver.resolve_name(name, ctx.facts.root) if len(bindings) else None
         if isinstance(value, Dotted):
             split = symbols.split_keras(value.path)
             if split is not None and split[0] == "":
@@ -50,7 +50,7 @@ def names_standalone_keras(ctx: RuleContext, name: str) -> bool:
     bindings = ctx.facts.root.bindings.get(name)
     if not bindings:
         return False
-    value = ctx.resolver.resolve(cst.Name(name), ctx.facts.root)
+    value = ctx.resolver.resolve_name(name, ctx.facts.root)
     return isinstance(value, Dotted) and value.path == "keras"
 
 

@@ -45,7 +45,9 @@ class ResetStatesOverride(Rule):
             yield Finding(
                 definition.name,
                 f"`{cls.node.name.value}.reset_states()` is never called by Keras 3, which resets metrics "
-                "through `reset_state()`: the metric keeps its state across epochs; rename it",
+                "through `reset_state()`: the default one sets every state variable to 0, so a start value "
+                "other than 0 (a running minimum) and anything else this method resets are lost at the first "
+                "reset (the second epoch of `fit`, every `evaluate`); rename it to `reset_state`",
                 FixPlan(Safety.SAFE, "Rename the method to `reset_state`", build),
             )
 

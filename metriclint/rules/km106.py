@@ -23,12 +23,15 @@ _K3_DROPPED = {
     LAYER: frozenset({"synchronization", "use_resource"}),
 }
 _STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+# Keras 3's Layer.add_weight takes `aggregation` only as a string: `tf.VariableAggregation.MEAN`
+# raises ValueError ("Invalid value for argument `aggregation`"), the string works.
+_AGGREGATION_STRINGS = {"NONE": "none", "SUM": "sum", "MEAN": "mean", "ONLY_FIRST_REPLICA": "only_first_replica"}
 
 
 class AddWeightPositionalName(Rule):
     code = "KM106"
     name = "add-weight-positional-name"
-    summary = "`add_weight` with a positional name, or `aggregation=`/`synchronization=` in a `Metric`, fails on Keras 3"
+    summary = "`add_weight` with a positional name, or with Keras 2-only keywords (`aggregation=`/`synchronization=` in a `Metric`), fails on Keras 3"
     flavours = KERAS3_ONLY
     fix_safety = Safety.SAFE
 
@@ -51,12 +54,15 @@ class AddWeightPositionalName(Rule):
             if problem is None:
                 continue
             new_call = _keyword_call(site.node, family)
+            if new_call is None:
+                yield Finding(func.attr, problem)
+                continue
             yield Finding(
                 func.attr,
                 problem,
                 FixPlan(
                     Safety.SAFE,
-                    "Pass every argument by keyword" + (" and drop the Keras 2-only ones" if family == METRIC else ""),
+                    "Pass every argument by keyword and drop (or convert) the Keras 2-only ones",
                     lambda loc, call=site.node, new=new_call: [loc.replace(call, new)],
                 ),
             )
@@ -74,10 +80,43 @@ def _problem(call: cst.Call, family: str) -> Optional[str]:
     if dropped and family == METRIC:
         return (f"`Metric.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError); "
                 "Keras 3 metric variables need no aggregation settings")
+    if dropped:
+        return (f"`Layer.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError); "
+                "drop it (Keras 3 manages variable synchronization itself)")
+    aggregation = _aggregation_enum(call) if family == LAYER else None
+    if aggregation is not None:
+        return (f"`Layer.add_weight()` on Keras 3 takes `aggregation` as a string (ValueError for "
+                f"`VariableAggregation.{aggregation}`); use `aggregation=\"{_AGGREGATION_STRINGS[aggregation]}\"`")
     return None
 
 
-def _keyword_call(call: cst.Call, family: str) -> cst.Call:
+def _aggregation_enum(call: cst.Call) -> Optional[str]:
+    """`X` of an `aggregation=tf.VariableAggregation.X` keyword, if the call has one."""
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "aggregation":
+            return _aggregation_member(arg.value)
+    return None
+
+
+def _aggregation_member(value: cst.BaseExpression) -> Optional[str]:
+    """`X` of `<...>.VariableAggregation.X` / `VariableAggregation.X`, else None."""
+    if not (isinstance(value, cst.Attribute) and value.attr.value in _AGGREGATION_STRINGS):
+        return None
+    owner = value.value
+    owner_name = owner.attr.value if isinstance(owner, cst.Attribute) else owner.value if isinstance(owner, cst.Name) else None
+    return value.attr.value if owner_name in ("VariableAggregation", "VariableAggregationV2") else None
+
+
+def _keyword_call(call: cst.Call, family: str) -> Optional[cst.Call]:
+    """Every argument by keyword (Keras 2 positional order), Keras 3-rejected keywords dropped.
+
+    None (report only) when positional arguments are there but the first is not a literal name:
+    then they may already be in Keras 3's `(shape, initializer, dtype)` order, or a variable
+    holding the name, and the Keras 2 order cannot be assumed.
+    """
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if positional and not isinstance(positional[0].value, _STRINGS):
+        return None
     order = _K2_ORDER[family]
     args: List[cst.Arg] = []
     index = 0
@@ -93,6 +132,10 @@ def _keyword_call(call: cst.Call, family: str) -> cst.Call:
                 )
         if name in _K3_DROPPED[family]:
             continue
+        if name == "aggregation" and family == LAYER:
+            enum = _aggregation_member(arg.value)
+            if enum is not None:
+                arg = arg.with_changes(value=cst.SimpleString(f'"{_AGGREGATION_STRINGS[enum]}"'))
         args.append(arg)
     if args and call.args and args[-1] is not call.args[-1]:
         args[-1] = args[-1].with_changes(comma=call.args[-1].comma)
@@ -109,6 +152,8 @@ AddWeightPositionalName.valid = (
     Example(_HEAD + "class L(keras.layers.Layer):\n    def build(self, s):\n        self.w = self.add_weight(name='w', shape=(2,), aggregation='mean')\n"),
     # Keras 2 accepts the positional name
     Example("import tf_keras as keras\n" + _METRIC + "        self.total = self.add_weight('total', initializer='zeros')\n", flavour="2"),
+    # Keras 3 Layer: positional (shape, initializer, dtype) is its own order
+    Example(_HEAD + "class L(keras.layers.Layer):\n    def build(self, s):\n        self.w = self.add_weight((2,), 'zeros', 'float32')\n"),
     # not a Keras object
     Example(_HEAD + "class Store:\n    def __init__(self):\n        self.add_weight('total')\n"),
     Example(_HEAD + "def f(layer):\n    layer.add_weight('w', (2,))\n"),
@@ -132,6 +177,23 @@ AddWeightPositionalName.invalid = (
         "        self.w = self.add_weight('kernel', (shape[-1], 4), 'float32', 'glorot_uniform')\n",
         fixed=_HEAD + "class Dense(keras.layers.Layer):\n    def build(self, shape):\n"
         "        self.w = self.add_weight(name='kernel', shape=(shape[-1], 4), dtype='float32', initializer='glorot_uniform')\n",
+    ),
+    # Keras 3 Layer: synchronization= / use_resource= raise TypeError, a VariableAggregation raises ValueError
+    Example(
+        _HEAD + "import tensorflow as tf\nclass L(keras.layers.Layer):\n    def build(self, s):\n"
+        "        self.m = self.add_weight(name='m', shape=(2,), synchronization=tf.VariableSynchronization.ON_READ,\n"
+        "                                 aggregation=tf.VariableAggregation.MEAN, trainable=False)\n",
+        fixed=_HEAD + "import tensorflow as tf\nclass L(keras.layers.Layer):\n    def build(self, s):\n"
+        "        self.m = self.add_weight(name='m', shape=(2,), aggregation=\"mean\", trainable=False)\n",
+    ),
+    Example(
+        _HEAD + "class L(keras.layers.Layer):\n    def build(self, s):\n        self.w = self.add_weight('w', (2,), use_resource=True)\n",
+        fixed=_HEAD + "class L(keras.layers.Layer):\n    def build(self, s):\n        self.w = self.add_weight(name='w', shape=(2,))\n",
+    ),
+    # positionals that may be Keras 3's (shape, initializer) order: reported, not fixed
+    Example(
+        _HEAD + _METRIC + "        self.n = self.add_weight((), 'zeros', aggregation='sum')\n",
+        fixed=_HEAD + _METRIC + "        self.n = self.add_weight((), 'zeros', aggregation='sum')\n",
     ),
     Example(
         "from tensorflow.keras.metrics import Metric\nclass M(Metric):\n    def __init__(self):\n"

@@ -9,10 +9,10 @@ import libcst as cst
 from ..diagnostics import Edit, Safety
 from ..facts.collect import find_keyword
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
+from ..keras import symbols
 from ..keras.metrics import ACCURACY_STRINGS, BINARY
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import keras_module_reference
 
 # class -> (keyword that moves the decision boundary to logit 0, its value)
 _LOGIT_ARGUMENT = {
@@ -48,7 +48,7 @@ class ThresholdOnLogits(Rule):
     def _finding(self, ctx: RuleContext, metric: MetricRef, why: str) -> Optional[Finding]:
         head = f"the model outputs logits ({why}), but this metric thresholds at 0.5"
         if metric.string in _STRINGS:
-            reference = keras_module_reference(ctx)
+            reference = keras_reference(ctx)
             message = f"`\"{metric.string}\"`: {head}; use `BinaryAccuracy(threshold=0.0)`"
             if reference is None:
                 return Finding(metric.node, message)
@@ -72,14 +72,49 @@ class ThresholdOnLogits(Rule):
 
 
 def _logits_reason(model: ModelInfo, info: CompileInfo) -> Optional[str]:
+    """Why the model's output is a logit, or None.
+
+    Only `from_logits=True` says so. Measured on both flavours (fixtures/KM202_*):
+    - a linear `Dense(1)` trained with plain `"binary_crossentropy"` is trained as a
+      probability (the loss clips it to [eps, 1 - eps]): 0.5 is its boundary, accuracy at 0.5
+      0.8475 vs 0.6925 at 0.0. Not logits: silent.
+    - a `sigmoid` output with `from_logits=True` (a double sigmoid; Keras 3 warns): the 0.5
+      metrics equal numpy on `predict() > 0.5`, while `threshold=0.0` would call everything
+      positive. Not logits either: silent.
+    """
     loss = info.loss
     if loss is None or loss.family != BINARY:
         return None  # sparse/categorical CE with logits and "accuracy" is right (argmax)
-    if loss.from_logits:
-        return "`from_logits=True`"
-    if model.final_activation == "linear" and model.final_units == 1:
-        return "its last layer is `Dense(1)` without an activation"
-    return None
+    if loss.from_logits is not True:
+        return None
+    if model.final_activation in ("sigmoid", "softmax"):
+        return None
+    return "`from_logits=True`"
+
+
+def keras_reference(ctx: RuleContext) -> Optional[str]:
+    """How module-level code names the Keras package (`keras`, `tf.keras`), read off the imports.
+
+    Not `common.keras_module_reference`: it resolves throw-away `cst.Name` nodes, and the
+    resolver memoises by `id(node)`, so a later throw-away node can get an earlier one's value
+    (every name then resolves to the first import, e.g. `json`, and no fix is offered).
+    """
+    candidates: List[str] = []
+    for name, bindings in ctx.facts.root.bindings.items():
+        paths = {b.dotted for b in bindings if b.how == "import"}
+        if len(paths) != 1 or not all(b.how == "import" for b in bindings):
+            continue
+        path = paths.pop()
+        if not path:
+            continue
+        split = symbols.split_keras(path)
+        if split is not None and split[0] == "":
+            candidates.append(name)
+        elif path == "tensorflow":
+            candidates.append(f"{name}.keras")
+    if "keras" in candidates:
+        return "keras"
+    return sorted(candidates, key=lambda c: (len(c), c))[0] if candidates else None
 
 
 def _add_keyword(loc: Locator, call: cst.Call, keyword: str, value: str) -> Edit:
@@ -102,6 +137,17 @@ ThresholdOnLogits.valid = (
     Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0), keras.metrics.AUC(from_logits=True)])\n"),
     Example(_HEAD + "model = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\nmodel.compile(loss='binary_crossentropy', metrics=['accuracy'])\n"),
     Example(_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=False), metrics=['accuracy'])\n"),
+    # a linear Dense(1) with plain binary cross-entropy is trained as a probability (the loss
+    # clips it): 0.5 is its boundary (measured 0.8475 at 0.5 vs 0.6925 at 0.0). Not logits.
+    Example("import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.add(tf.keras.layers.Dense(1))\n"
+            "model.compile(loss='binary_crossentropy', metrics=['acc', tf.keras.metrics.AUC()])\n"),
+    # sigmoid output and from_logits=True (double sigmoid): the 0.5 metrics match predict() > 0.5;
+    # threshold=0.0 would call everything positive
+    Example(_HEAD + "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
+            f"model.compile({_BCE}, metrics=['accuracy', keras.metrics.Precision()])\n"),
+    # logits handled already: thresholds=0.0 on precision/recall, named accuracy class
+    Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.Precision(thresholds=0.0), "
+            "keras.metrics.Recall(thresholds=[0.0]), keras.metrics.BinaryAccuracy(name='acc', threshold=0.0)])\n"),
 )
 
 ThresholdOnLogits.invalid = (
@@ -115,12 +161,19 @@ ThresholdOnLogits.invalid = (
         "keras.metrics.Precision(thresholds=0.0), keras.metrics.Recall(thresholds=0.0)])\n",
         count=3,
     ),
-    # a linear Dense(1) with binary cross-entropy: logits too
+    # tf.keras, `Dense(1)` added later, the loss as a keyword-less class
     Example(
         "import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.add(tf.keras.layers.Dense(1))\n"
-        "model.compile(loss='binary_crossentropy', metrics=['acc'])\n",
+        "model.compile('adam', tf.keras.losses.BinaryCrossentropy(from_logits=True), metrics=['acc'])\n",
         fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.add(tf.keras.layers.Dense(1))\n"
-        "model.compile(loss='binary_crossentropy', metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name=\"acc\")])\n",
+        "model.compile('adam', tf.keras.losses.BinaryCrossentropy(from_logits=True), "
+        "metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name=\"acc\")])\n",
+    ),
+    # other imports before `from tensorflow import keras` (the fixture's shape): still fixed
+    Example(
+        "import json\n\nimport numpy as np\nfrom tensorflow import keras\n\n" + _LOGITS + f"model.compile({_BCE}, metrics=['accuracy'])\n",
+        fixed="import json\n\nimport numpy as np\nfrom tensorflow import keras\n\n" + _LOGITS
+        + f"model.compile({_BCE}, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")])\n",
     ),
     # F1Score: report only
     Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.F1Score()])\n",

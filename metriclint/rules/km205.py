@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import FrozenSet, Iterator
 
+import libcst as cst
+
+from ..facts.collect import dotted_name
 from ..keras.symbols import METRIC
 from .base import Example, Finding, Rule, RuleContext
 from .common import classes_of_kind, methods, names_used, parameter_names
@@ -23,6 +26,8 @@ class IgnoredSampleWeight(Rule):
             update = methods(cls).get("update_state")
             if update is None or "sample_weight" not in parameter_names(update):
                 continue
+            if _is_abstract(update):
+                continue  # a base class's placeholder: subclasses implement it
             used = names_used(update.body)
             if "sample_weight" in used or "locals" in used or "vars" in used:
                 continue  # passed on, to a helper or to super(): that is a use
@@ -34,6 +39,31 @@ class IgnoredSampleWeight(Rule):
                 "`class_weight=` and `weighted_metrics` then log the unweighted value (0.635 where the "
                 "weighted value is 0.6115); weight the values before accumulating them",
             )
+
+
+def _is_abstract(function: cst.FunctionDef) -> bool:
+    """`@abstractmethod`, or a body that is only a docstring and `raise NotImplementedError` / `...`."""
+    for decorator in function.decorators:
+        if (dotted_name(decorator.decorator) or "").split(".")[-1] == "abstractmethod":
+            return True
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else function.body.body
+    statements = []
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            statements.extend(statement.body)
+        else:
+            return False
+    if statements and isinstance(statements[0], cst.Expr) and isinstance(statements[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+        statements = statements[1:]  # the docstring
+    if len(statements) != 1:
+        return False
+    only = statements[0]
+    if isinstance(only, cst.Expr) and isinstance(only.value, cst.Ellipsis):
+        return True
+    if isinstance(only, cst.Raise) and only.exc is not None:
+        exc = only.exc.func if isinstance(only.exc, cst.Call) else only.exc
+        return (dotted_name(exc) or "") == "NotImplementedError"
+    return False
 
 
 _HEAD = "import keras\nclass Hits(keras.metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n        self.total = self.add_weight(name='t', initializer='zeros')\n"
@@ -51,11 +81,24 @@ IgnoredSampleWeight.valid = (
             "        super().update_state(y_true, y_pred, sample_weight=sample_weight)\n"),
     # not a metric
     Example("import keras\nclass Meter:\n    def update_state(self, y, p, sample_weight=None):\n        self.n += 1\n"),
+    # an abstract base: the subclasses implement it (tf_keras's `PyMetric`)
+    Example("import keras\nclass PyMetric(keras.metrics.Metric):\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        \"\"\"Accumulates statistics for the metric.\"\"\"\n"
+            "        raise NotImplementedError(\"Subclasses should implement `update_state`\")\n"),
+    Example("import abc\nimport keras\nclass Base(keras.metrics.Metric):\n    @abc.abstractmethod\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n        pass\n"),
     # no sample_weight parameter at all (KM112's business)
     Example(_HEAD + "    def update_state(self, y_true, y_pred, **kwargs):\n        self.total.assign_add(1.0)\n"),
 )
 
 IgnoredSampleWeight.invalid = (
+    # keras_hub's Bleu / EditDistance / RougeBase shape: a real body, `sample_weight` never read
+    Example("import keras\nimport tensorflow as tf\nclass EditDistance(keras.metrics.Metric):\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        def fix_rank(inputs):\n            return tf.ragged.constant(inputs)\n"
+            "        y_true, y_pred = fix_rank(y_true), fix_rank(y_pred)\n"
+            "        self._total.assign_add(tf.reduce_sum(tf.edit_distance(y_pred, y_true)))\n"),
     Example(_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
             "        self.total.assign_add(keras.ops.sum(keras.ops.cast(y_true == y_pred, 'float32')))\n"),
     Example("from tensorflow.keras.metrics import Metric\nclass M(Metric):\n"

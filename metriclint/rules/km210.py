@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional, Set
+from typing import FrozenSet, Iterator, Optional, Set, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import dotted_name
-from ..facts.values import Dotted
 from ..facts.walk import find_all
 from ..keras.symbols import METRIC
-from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import classes_of_kind, methods, names_standalone_keras, self_attributes_used
+from .common import classes_of_kind, methods, self_attributes_used
 
 _GUARD_CALLS = {"epsilon", "maximum", "clip", "clip_by_value", "divide_no_nan", "max"}
 _DIVIDE_CALLS = {"divide", "truediv", "true_divide"}
+_STATE_FACTORIES = {"add_weight", "add_variable"}  # `Metric.add_variable` is Keras 3's name
 
 
 class UnguardedResultDivision(Rule):
@@ -38,11 +37,9 @@ class UnguardedResultDivision(Rule):
                 continue
             states = _states(own)
             guarded = _guarded_states(result)
-            for operation in find_all(result.body, cst.BinaryOperation):
-                if not isinstance(operation.operator, cst.Divide):
-                    continue
-                risky = self_attributes_used(operation.right) & states
-                if not risky or risky & guarded or _has_guard(operation.right):
+            for operation, numerator, denominator in _divisions(result):
+                risky = self_attributes_used(denominator) & states
+                if not risky or risky & guarded or _has_guard(denominator):
                     continue
                 state = sorted(risky)[0]
                 message = (
@@ -54,16 +51,30 @@ class UnguardedResultDivision(Rule):
                     continue
                 yield Finding(operation, message + f"; use `{safe_divide}`", FixPlan(
                     Safety.SAFE, f"Use `{safe_divide}`",
-                    lambda loc, op=operation: [loc.replace(op, f"{safe_divide}({loc.code(op.left)}, {loc.code(op.right)})")]))
+                    lambda loc, op=operation, a=numerator, b=denominator: [
+                        loc.replace(op, f"{safe_divide}({loc.code(a)}, {loc.code(b)})")]))
+
+
+def _divisions(result: cst.FunctionDef) -> Iterator[Tuple[cst.CSTNode, cst.CSTNode, cst.CSTNode]]:
+    """(node, numerator, denominator) for `a / b` and `tf.math.divide(a, b)`-style calls."""
+    for operation in find_all(result.body, cst.BinaryOperation):
+        if isinstance(operation.operator, cst.Divide):
+            yield operation, operation.left, operation.right
+    for call in find_all(result.body, cst.Call):
+        name = dotted_name(call.func) or ""
+        if name.split(".")[-1] not in _DIVIDE_CALLS or "." not in name:
+            continue  # `tf.divide`, `tf.math.truediv`, `ops.divide`; a bare `divide(...)` is unknown
+        if len(call.args) == 2 and all(a.keyword is None and a.star == "" for a in call.args):
+            yield call, call.args[0].value, call.args[1].value
 
 
 def _states(own) -> Set[str]:
-    """`self.x = self.add_weight(...)` anywhere in the class."""
+    """`self.x = self.add_weight(...)` (Keras 3 also: `self.add_variable(...)`) anywhere in the class."""
     out = set()
     for function in own.values():
         for assign in find_all(function.body, cst.Assign):
             value = assign.value
-            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "add_weight":
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value in _STATE_FACTORIES:
                 for target in assign.targets:
                     node = target.target
                     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
@@ -96,13 +107,36 @@ def _has_guard(node: cst.CSTNode) -> bool:
     return False
 
 
+_TENSORFLOW = ("tensorflow", "tensorflow.compat.v2")  # both have `.math.divide_no_nan`
+_KERAS3_OPS = ("keras.ops", "keras.src.ops")  # standalone Keras 3 only (tf_keras has no ops)
+
+
+def _imported(ctx: RuleContext, name: str) -> Optional[str]:
+    """The dotted path a module-level name is imported as, when every binding of it is that import.
+
+    Read off the import bindings, not through `ctx.resolver.resolve(cst.Name(name), ...)`: the
+    resolver memoises by `id(node)`, and a throw-away `cst.Name` can reuse the id of an earlier
+    one and get its value.
+    """
+    bindings = ctx.facts.root.bindings.get(name) or []
+    paths = {b.dotted for b in bindings if b.how == "import"}
+    if len(paths) == 1 and all(b.how == "import" for b in bindings):
+        return paths.pop()
+    return None
+
+
 def _safe_divide(ctx: RuleContext) -> Optional[str]:
-    for name, bindings in ctx.facts.root.bindings.items():
-        value = ctx.resolver.resolve(cst.Name(name), ctx.facts.root)
-        if isinstance(value, Dotted) and value.path == "tensorflow":
+    imported = {name: _imported(ctx, name) for name in ctx.facts.root.bindings}
+    for name, path in sorted(imported.items()):
+        if path in _TENSORFLOW:
             return f"{name}.math.divide_no_nan"
-    if ctx.flavour == "3" and names_standalone_keras(ctx, "keras"):
+    if ctx.flavour != "3":
+        return None
+    if imported.get("keras") == "keras":
         return "keras.ops.divide_no_nan"
+    for name, path in sorted(imported.items()):
+        if path in _KERAS3_OPS:
+            return f"{name}.divide_no_nan"  # `from keras import ops`
     return None
 
 
@@ -120,6 +154,9 @@ UnguardedResultDivision.valid = (
     Example(_HEAD + "    def result(self):\n        if self.count == 0:\n            return 0.0\n        return self.total / self.count\n"),
     Example(_HEAD + "    def result(self):\n        return self.total / 2.0\n"),
     Example(_HEAD + "    def result(self):\n        return self.total / tf.maximum(self.count, 1.0)\n"),
+    Example(_HEAD + "    def result(self):\n        return tf.math.divide(self.total, tf.maximum(self.count, 1.0))\n"),
+    # not a state: a constructor argument kept in Python
+    Example(_HEAD + "    def result(self):\n        return self.total / self.num_classes\n"),
 )
 
 UnguardedResultDivision.invalid = (
@@ -130,5 +167,30 @@ UnguardedResultDivision.invalid = (
     Example(
         _HEAD.replace("import tensorflow as tf\n", "") + "    def result(self):\n        p = self.total / (self.total + self.count)\n        return p\n",
         fixed=_HEAD.replace("import tensorflow as tf\n", "") + "    def result(self):\n        p = keras.ops.divide_no_nan(self.total, self.total + self.count)\n        return p\n",
+    ),
+    # Keras 3's `add_variable` state, `from keras import ops`: the fix uses that name
+    Example(
+        "from keras import metrics, ops\nclass R(metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n"
+        "        self.count = self.add_variable(name='count', shape=(), initializer='zeros')\n"
+        "        self.sum = self.add_variable(name='sum', shape=(), initializer='zeros')\n"
+        "    def result(self):\n        return self.sum / self.count\n",
+        fixed="from keras import metrics, ops\nclass R(metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n"
+        "        self.count = self.add_variable(name='count', shape=(), initializer='zeros')\n"
+        "        self.sum = self.add_variable(name='sum', shape=(), initializer='zeros')\n"
+        "    def result(self):\n        return ops.divide_no_nan(self.sum, self.count)\n",
+    ),
+    # the call form, and TensorFlow imported as `tensorflow.compat.v2` (tf_keras's own style)
+    Example(
+        _HEAD.replace("import tensorflow as tf\n", "import tensorflow.compat.v2 as tf\n")
+        + "    def result(self):\n        return tf.math.divide(self.total, self.count)\n",
+        fixed=_HEAD.replace("import tensorflow as tf\n", "import tensorflow.compat.v2 as tf\n")
+        + "    def result(self):\n        return tf.math.divide_no_nan(self.total, self.count)\n",
+    ),
+    # Keras 2: no `keras.ops`, and no TensorFlow import to borrow `divide_no_nan` from: report only
+    Example(
+        "import tf_keras as keras\nclass M(keras.metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n"
+        "        self.n = self.add_weight(name='n', initializer='zeros')\n"
+        "    def result(self):\n        return 1.0 / self.n\n",
+        flavour="2",
     ),
 )

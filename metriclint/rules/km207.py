@@ -1,0 +1,248 @@
+"""KM207: a log key the run will not produce (`monitor=`, checkpoint file names, `history.history[...]`)."""
+
+from __future__ import annotations
+
+import string
+from typing import FrozenSet, Iterator, List, Optional, Tuple
+
+import libcst as cst
+
+from ..diagnostics import Safety
+from ..facts.collect import CallSite, find_keyword, positional_args
+from ..facts.logkeys import CallbackUse, KeySet, callback_uses, keys_for_fit
+from ..facts.values import Derived
+from .base import Example, Finding, FixPlan, Rule, RuleContext
+
+# Callbacks with a `monitor` argument: class -> (its positional index, default)
+MONITOR_CALLBACKS = {
+    "callbacks.EarlyStopping": (0, "val_loss"),
+    "callbacks.ModelCheckpoint": (1, "val_loss"),
+    "callbacks.ReduceLROnPlateau": (0, "val_loss"),
+}
+# Spellings of one metric that old and new Keras log under different keys.
+_ALIASES = {
+    "acc": "accuracy",
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "lr": "learning_rate",
+}
+_FILEPATH_FIELDS_ALWAYS = frozenset({"epoch", "batch"})
+
+
+def _normal(key: str) -> str:
+    key = key.lower()
+    return _ALIASES.get(key, key)
+
+
+def intended_key(key: str, keys: KeySet) -> Optional[str]:
+    """The produced key the author evidently meant (`val_acc` -> `val_accuracy`), if exactly one."""
+    prefix = "val_" if key.startswith("val_") else ""
+    base = key[len(prefix):]
+    matches = sorted(k for k in keys.exact if _normal(k) == _normal(base) and k != base)
+    if len(matches) != 1:
+        return None
+    candidate = prefix + matches[0]
+    return candidate if keys.produces(candidate) else None
+
+
+def monitor_argument(use: CallbackUse) -> Tuple[Optional[cst.BaseExpression], str]:
+    """(the monitor expression or None for the default, the key it names or '' when not a literal)."""
+    position, default = MONITOR_CALLBACKS[use.keras_class]
+    arg = find_keyword(use.constructor, "monitor")
+    if arg is None:
+        args = positional_args(use.constructor)
+        arg = args[position] if len(args) > position else None
+    if arg is None:
+        return None, default
+    value = arg.value
+    if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+        return value, value.evaluated_value
+    return value, ""
+
+
+def _verdict(key: str, fits: List[CallSite], ctx: RuleContext) -> Optional[KeySet]:
+    """The key set of the fit calls when none of them produces `key`; None when it is produced or unknowable."""
+    last = None
+    for site in fits:
+        keys = keys_for_fit(ctx, site)
+        produced = keys.produces(key)
+        if produced is None or produced:
+            return None
+        last = keys
+    return last
+
+
+class MissingLogKey(Rule):
+    code = "KM207"
+    name = "missing-log-key"
+    summary = "A callback, checkpoint file name or `history` read uses a log key the run does not produce (`val_acc` vs `val_accuracy`)"
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"monitor", "history", "ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for use in callback_uses(ctx):
+            if use.keras_class not in MONITOR_CALLBACKS:
+                continue
+            yield from self._monitor(ctx, use)
+            if use.keras_class == "callbacks.ModelCheckpoint":
+                yield from self._filepath(ctx, use)
+        yield from self._history(ctx)
+
+    def _monitor(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
+        node, key = monitor_argument(use)
+        if not key:
+            return
+        keys = _verdict(key, use.fits, ctx)
+        if keys is None:
+            return
+        name = use.keras_class.split(".")[-1]
+        where = node if node is not None else use.constructor.func
+        what = f"`{name}` monitors `{key}`" + (" (the default)" if node is None else "")
+        yield self._finding(what, key, keys, node if isinstance(node, cst.SimpleString) else None, where,
+                            "K3 raises ValueError after epoch 1 in auto mode, else it warns every epoch and never acts")
+
+    def _filepath(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
+        arg = find_keyword(use.constructor, "filepath")
+        if arg is None:
+            args = positional_args(use.constructor)
+            arg = args[0] if args else None
+        if arg is None or not isinstance(arg.value, cst.SimpleString):
+            return
+        text = arg.value.evaluated_value
+        if not isinstance(text, str):
+            return
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(text) if f]
+        except ValueError:
+            return
+        for field in fields:
+            key = field.split(".")[0].split("[")[0]
+            if not key or key in _FILEPATH_FIELDS_ALWAYS:
+                continue
+            keys = _verdict(key, use.fits, ctx)
+            if keys is None:
+                continue
+            literal = arg.value
+            new_key = intended_key(key, keys)
+            message = (f"`ModelCheckpoint` file name uses `{{{key}}}`, a log key the run does not produce "
+                       f"(KeyError when the first checkpoint is written)")
+            if new_key is None:
+                yield Finding(literal, message + _known(keys))
+                continue
+            new_code = literal.value.replace("{" + key, "{" + new_key)
+            yield Finding(literal, f"{message}; the run logs `{new_key}`", FixPlan(
+                Safety.SAFE, f"Use `{new_key}`", lambda loc, lit=literal, code=new_code: [loc.replace(lit, code)]))
+
+    def _history(self, ctx: RuleContext) -> Iterator[Finding]:
+        reads: List[Tuple[cst.SimpleString, CallSite]] = []
+        for subscript, scope in ctx.facts.history_subscripts:
+            literal = _single_string(subscript)
+            fit = _history_fit(ctx, subscript.value, scope)
+            if literal is not None and fit is not None:
+                reads.append((literal, fit))
+        for site in ctx.facts.method_calls("get"):
+            func = site.node.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute) and func.value.attr.value == "history":
+                args = positional_args(site.node)
+                fit = _history_fit(ctx, func.value, site.scope)
+                if args and isinstance(args[0].value, cst.SimpleString) and fit is not None and len(args) == 1:
+                    reads.append((args[0].value, fit))
+        for literal, fit in reads:
+            key = literal.evaluated_value
+            if not isinstance(key, str):
+                continue
+            keys = _verdict(key, [fit], ctx)
+            if keys is None:
+                continue
+            yield self._finding(f"`history.history[{literal.value}]`", key, keys, literal, literal, "KeyError")
+
+    def _finding(self, what: str, key: str, keys: KeySet, literal: Optional[cst.SimpleString],
+                 where: cst.CSTNode, consequence: str) -> Finding:
+        base = key[4:] if key.startswith("val_") else key
+        if key.startswith("val_") and keys.produces(base) and not keys.validation:
+            return Finding(where, f"{what}, but `fit` gets no `validation_data`/`validation_split`, so there is "
+                           f"no `{key}` ({consequence}); add validation data or use `{base}`")
+        new_key = intended_key(key, keys)
+        message = f"{what}, a key this run does not log ({consequence})"
+        if new_key is None or literal is None:
+            return Finding(where, message + _known(keys))
+        quote = literal.quote
+        prefix = literal.prefix
+        replacement = f"{prefix}{quote}{new_key}{quote}"
+        return Finding(where, f"{message}; it logs `{new_key}`", FixPlan(
+            Safety.SAFE, f"Use `{new_key}`", lambda loc: [loc.replace(literal, replacement)]))
+
+
+def _known(keys: KeySet) -> str:
+    shown = keys.all_keys()
+    return f"; it logs {', '.join(f'`{k}`' for k in shown[:8])}" if shown else ""
+
+
+def _single_string(subscript: cst.Subscript) -> Optional[cst.SimpleString]:
+    if len(subscript.slice) != 1:
+        return None
+    index = subscript.slice[0].slice
+    if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+        return index.value
+    return None
+
+
+def _history_fit(ctx: RuleContext, node: cst.BaseExpression, scope) -> Optional[CallSite]:
+    value = ctx.resolver.resolve(node, scope)
+    if isinstance(value, Derived) and value.what == "history_dict" and value.site is not None:
+        return ctx.facts.site_of.get(value.site)
+    return None
+
+
+_HEAD = (
+    "import keras\n"
+    "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
+    "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
+)
+
+MissingLogKey.valid = (
+    Example(_HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_accuracy')\nmodel.fit(x, y, validation_split=0.2, callbacks=[es])\n"),
+    # "acc" compiled, "acc" read: consistent
+    Example(_HEAD.replace("'accuracy'", "'acc'") + "h = model.fit(x, y)\nplt.plot(h.history['acc'])\n"),
+    # custom names
+    Example(_HEAD.replace("'accuracy'", "keras.metrics.AUC(name='prc')") + "cb = keras.callbacks.ModelCheckpoint('m.keras', monitor='val_prc', mode='max')\nmodel.fit(x, y, validation_data=(x, y), callbacks=[cb])\n"),
+    # numbered unnamed instances
+    Example(_HEAD.replace("'accuracy'", "keras.metrics.AUC()") + "h = model.fit(x, y)\nh.history['auc_1']\n"),
+    # compile in another module: unknowable
+    Example("import keras\nfrom mylib import model\nh = model.fit(x, y)\nh.history['acc']\n"),
+    Example("import keras\nmodel = keras.models.load_model('m.keras')\nh = model.fit(x, y)\nh.history['acc']\n"),
+    # learning-rate keys come from callbacks
+    Example(_HEAD + "h = model.fit(x, y)\nh.history['lr']\n"),
+    Example(_HEAD + "cb = keras.callbacks.ModelCheckpoint('w-{epoch:02d}-{val_accuracy:.2f}.keras')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n"),
+)
+
+MissingLogKey.invalid = (
+    Example(
+        _HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_acc', patience=2)\nmodel.fit(x, y, validation_data=(x, y), callbacks=[es])\n",
+        fixed=_HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_accuracy', patience=2)\nmodel.fit(x, y, validation_data=(x, y), callbacks=[es])\n",
+    ),
+    Example(
+        _HEAD + "history = model.fit(x, y, epochs=3)\nprint(history.history[\"acc\"][-1])\n",
+        fixed=_HEAD + "history = model.fit(x, y, epochs=3)\nprint(history.history[\"accuracy\"][-1])\n",
+    ),
+    Example(
+        _HEAD + "cb = keras.callbacks.ModelCheckpoint('w-{epoch:02d}-{val_acc:.2f}.keras')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+        fixed=_HEAD + "cb = keras.callbacks.ModelCheckpoint('w-{epoch:02d}-{val_accuracy:.2f}.keras')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+    ),
+    # val_ key without validation data: report only
+    Example(
+        _HEAD + "callbacks = [keras.callbacks.EarlyStopping(monitor='val_accuracy')]\nmodel.fit(x, y, callbacks=callbacks)\n",
+        fixed=_HEAD + "callbacks = [keras.callbacks.EarlyStopping(monitor='val_accuracy')]\nmodel.fit(x, y, callbacks=callbacks)\n",
+    ),
+    Example(
+        "import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.compile(loss='mse', metrics=['mae'])\n"
+        "hist = model.fit(x, y, validation_split=0.2)\nhist.history.get('val_mean_absolute_error')\n",
+        fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.compile(loss='mse', metrics=['mae'])\n"
+        "hist = model.fit(x, y, validation_split=0.2)\nhist.history.get('val_mae')\n",
+    ),
+)
