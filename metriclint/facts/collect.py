@@ -33,6 +33,7 @@ class CallSite:
     node: cst.Call
     scope: Scope
     statement: Optional[cst.SimpleStatementLine] = None  # the statement line the call is in
+    loops: Tuple[cst.CSTNode, ...] = ()  # enclosing for/while loops in the same function, outermost first
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class _Collector(Walker):
         self.scope = self.root
         self.function_stack: List[cst.FunctionDef] = []
         self.blocks: List[cst.CSTNode] = [module]
+        self.loops: Tuple[cst.CSTNode, ...] = ()
         self.statement: Optional[cst.SimpleStatementLine] = None
 
     # --- scopes -------------------------------------------------------------------------
@@ -148,7 +150,9 @@ class _Collector(Walker):
                 self.walk(param.default)
         self.scope = body
         self.function_stack.append(node)
+        outer_loops, self.loops = self.loops, ()
         self.walk(node.body)
+        self.loops = outer_loops
         self.function_stack.pop()
         self.scope = body.parent  # type: ignore[assignment]
         return False
@@ -203,7 +207,23 @@ class _Collector(Walker):
 
     def visit_For(self, node: cst.For) -> Optional[bool]:
         self._bind_target(node.target, "element", node.iter)
-        return True
+        self.walk(node.iter)  # the iterable is evaluated once, outside the loop
+        self.loops = self.loops + (node,)
+        self.walk(node.target)
+        self.walk(node.body)
+        self.loops = self.loops[:-1]
+        if node.orelse is not None:
+            self.walk(node.orelse)
+        return False
+
+    def visit_While(self, node: cst.While) -> Optional[bool]:
+        self.loops = self.loops + (node,)
+        self.walk(node.test)
+        self.walk(node.body)
+        self.loops = self.loops[:-1]
+        if node.orelse is not None:
+            self.walk(node.orelse)
+        return False
 
     def visit_CompFor(self, node: cst.CompFor) -> Optional[bool]:
         self._bind_target(node.target, "element", node.iter)
@@ -291,7 +311,7 @@ class _Collector(Walker):
 
     # --- calls --------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> Optional[bool]:
-        site = CallSite(node, self.scope, self.statement)
+        site = CallSite(node, self.scope, self.statement, self.loops)
         self.facts._order[node] = len(self.facts.calls)
         self.facts.calls.append(site)
         self.facts.site_of[node] = site

@@ -7,12 +7,12 @@ from typing import FrozenSet, Iterator, Optional
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import find_keyword
+from ..facts.collect import find_keyword, positional_args
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
 from ..keras.metrics import ACCURACY_FOR_FAMILY, BINARY, REGRESSION
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import class_import
+from .common import class_import, string_value
 
 _PROBABILITY_ACTIVATIONS = {"sigmoid": BINARY, "softmax": None}
 
@@ -50,7 +50,7 @@ class ExactAccuracyOnProbabilities(Rule):
             return None
         message = (
             "`Accuracy()` checks `y_pred == y_true` exactly; on probabilities it reads about 0 "
-            "(sigmoid outputs: 0.05 where the accuracy is 0.9975)"
+            "(sigmoid outputs: 0.0025 where the accuracy is 0.9475)"
         )
         target = ACCURACY_FOR_FAMILY.get(family) if family else None
         if target is None:
@@ -58,7 +58,7 @@ class ExactAccuracyOnProbabilities(Rule):
         constructor = metric.constructor
         assert constructor is not None
         logits = family == BINARY and loss is not None and loss.from_logits is True
-        message += f"; use `{target}` (it keeps the `accuracy` key)"
+        message += f"; use `{target}` (the fix keeps the `{_key(constructor)}` key)"
         new_call = _with_arguments(constructor, logits)
         func = constructor.func
         if isinstance(func, cst.Attribute):  # keras.metrics.Accuracy -> keras.metrics.BinaryAccuracy
@@ -80,13 +80,34 @@ class ExactAccuracyOnProbabilities(Rule):
         return Finding(metric.node, message, FixPlan(Safety.SAFE, f"Use `{target}`, keeping the key", build))
 
 
+def _name_argument(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The `name` given to `Accuracy(...)`: keyword, or the first positional (`Accuracy("acc")`).
+
+    `Accuracy`, `BinaryAccuracy`, `CategoricalAccuracy` and `SparseCategoricalAccuracy` all
+    take `(name, dtype)` first, on both flavours, so positional arguments carry over as they are.
+    """
+    keyword = find_keyword(call, "name")
+    if keyword is not None:
+        return keyword.value
+    positional = positional_args(call)
+    return positional[0].value if positional else None
+
+
+def _key(call: cst.Call) -> str:
+    name = _name_argument(call)
+    if name is None:
+        return "accuracy"
+    text = string_value(name)
+    return text if text is not None else "name"
+
+
 def _with_arguments(call: cst.Call, logits: bool) -> cst.Call:
     args = list(call.args)
     extra = []
     if logits and find_keyword(call, "threshold") is None:
         extra.append(("threshold", "0.0"))  # binary logits: the decision boundary is 0, not 0.5
-    if find_keyword(call, "name") is None:
-        extra.append(("name", '"accuracy"'))
+    if _name_argument(call) is None:
+        extra.append(("name", '"accuracy"'))  # keep the key: BinaryAccuracy() alone logs `binary_accuracy`
     for keyword, value in extra:
         if args:
             args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))

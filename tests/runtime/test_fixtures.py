@@ -4,7 +4,8 @@ See fixtures/README.md for the layout and the fixture.toml format. Per folder an
 static (check flags bad.py with the code, not fixed.py; silent on other flavours), bad run
 (the program really fails as stated), fix and run (the fix gives fixed.py byte for byte, and
 that program trains and reports the right numbers; on a `report_only` flavour: the fix leaves
-bad.py unchanged).
+bad.py unchanged; with `manual_fix`: the fix leaves bad.py unchanged and the hand-written
+fixed.py runs right).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Fixture:
     rtol: float
     other_codes: Tuple[str, ...]
     report_only: Tuple[str, ...] = ()  # target flavours where the rule reports but offers no fix
+    manual_fix: bool = False  # report-only rule: fixed.py is the hand-written recommended pattern
     bad: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -72,6 +74,7 @@ def _load(folder: Path) -> Fixture:
         rtol=float(data.get("rtol", 0.0)),
         other_codes=tuple(data.get("other_codes", ())),
         report_only=tuple(data.get("report_only", ())),
+        manual_fix=bool(data.get("manual_fix", False)),
         bad=dict(data.get("bad", {})),
     )
 
@@ -172,6 +175,10 @@ def test_layout(folder: Path):
     assert set(fx.report_only) < set(fx.flavours), (
         "report_only must be a proper subset of flavours (fixed.py is the fix on the others)"
     )
+    if fx.manual_fix:
+        assert not fx.report_only and not fx.unsafe_fixes, (
+            "manual_fix: the rule fixes nothing on any flavour; report_only/unsafe_fixes do not apply"
+        )
     for flavour, spec in fx.bad.items():
         assert flavour in ALL_FLAVOURS, f"[bad.{flavour}]: unknown flavour"
         outcome = spec.get("outcome")
@@ -270,6 +277,25 @@ def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_
             + _diff(fx.bad_py.read_bytes(), work.read_bytes(), "bad.py")
             + "\n"
             + run.describe()
+        )
+        return
+
+    if fx.manual_fix:  # report-only rule: fix leaves bad.py alone; the hand-written fixed.py runs right
+        work = _copy(fx.bad_py, tmp_path / "fix")
+        run = metriclint(*base, "--unsafe-fixes", str(work), cwd=tmp_path)
+        assert work.read_bytes() == fx.bad_py.read_bytes(), (
+            f"manual_fix, but `metriclint {' '.join(run.args)}` changed bad.py:\n"
+            + _diff(fx.bad_py.read_bytes(), work.read_bytes(), "bad.py")
+            + "\n"
+            + run.describe()
+        )
+        program = run_program(_copy(fx.fixed_py(flavour), tmp_path / "manual"), flavour, tmp_path)
+        program.check_flavour()
+        assert program.returncode == 0, "the hand-written fixed program fails\n" + program.describe()
+        result = program.result()
+        assert fx.close(result["reported"], result["expected"]), (
+            f"hand-written {fx.fixed_py(flavour).name}: reported {result['reported']} != expected "
+            f"{result['expected']} (atol={fx.atol}, rtol={fx.rtol})\n" + program.describe()
         )
         return
 

@@ -1,0 +1,192 @@
+"""KM204: a metric read with `result()` and then updated again without `reset_state()` in between."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from ..diagnostics import Edit, Safety
+from ..facts.collect import CallSite
+from ..facts.values import FunctionValue
+from ..keras.symbols import METRIC
+from ..locate import Locator
+from .base import Example, Finding, FixPlan, Rule, RuleContext
+
+_UPDATE, _READ, _RESET = "update", "read", "reset"
+_KINDS = {"update_state": _UPDATE, "result": _READ, "reset_state": _RESET, "reset_states": _RESET}
+
+
+@dataclass(frozen=True)
+class _Event:
+    kind: str
+    site: CallSite
+    order: int
+    receiver: Optional[cst.BaseExpression]  # the metric expression, for the inserted reset
+
+
+class StaleMetricState(Rule):
+    code = "KM204"
+    name = "metric-not-reset"
+    summary = "A metric read with `result()` keeps counting into the next epoch or dataset: no `reset_state()` in between"
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"result"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        events = self._events(ctx)
+        for origin, found in events.items():
+            constructor = ctx.facts.site_of.get(origin)
+            if constructor is None:
+                continue
+            finding = self._loop_finding(ctx, constructor, found) or self._sequence_finding(ctx, found)
+            if finding is not None:
+                yield finding
+
+    # --- events ---------------------------------------------------------------------------------
+    def _events(self, ctx: RuleContext) -> Dict[cst.Call, List[_Event]]:
+        order = ctx.facts._order
+        direct: Dict[cst.Call, List[_Event]] = {}
+        updated_by: Dict[cst.FunctionDef, Set[cst.Call]] = {}
+        for site in ctx.facts.method_calls(*_KINDS):
+            func = site.node.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            metric = ctx.resolver.instance(func.value, site.scope, METRIC)
+            if metric is None or not isinstance(metric.origin, cst.Call):
+                continue
+            kind = _KINDS[func.attr.value]
+            direct.setdefault(metric.origin, []).append(_Event(kind, site, order[site.node], func.value))
+            if kind == _UPDATE and isinstance(site.scope.node, cst.FunctionDef):
+                updated_by.setdefault(site.scope.node, set()).add(metric.origin)
+        # a call to a local function that updates the metric (a `train_step`) is an update there
+        if updated_by:
+            for site in ctx.facts.calls:
+                value = ctx.resolver.resolve(site.node.func, site.scope)
+                if isinstance(value, FunctionValue) and value.node in updated_by:
+                    for origin in updated_by[value.node]:
+                        direct.setdefault(origin, []).append(_Event(_UPDATE, site, order[site.node], None))
+        for found in direct.values():
+            found.sort(key=lambda e: e.order)
+        return direct
+
+    # --- an epoch loop without reset ----------------------------------------------------------------
+    def _loop_finding(self, ctx: RuleContext, constructor: CallSite, events: List[_Event]) -> Optional[Finding]:
+        for loop in self._outer_loops(events):
+            if loop in constructor.loops:
+                continue  # the metric is made inside this loop: a fresh one each time
+            inside = [e for e in events if loop in e.site.loops]
+            kinds = {e.kind for e in inside}
+            if not {_UPDATE, _READ} <= kinds:
+                continue
+            if _RESET in kinds:
+                return None  # the outermost loop that updates and reads also resets: inner loops are its steps
+            reader = next(e for e in inside if e.kind == _READ)
+            receiver = reader.receiver
+            if receiver is None or not isinstance(loop.body, cst.IndentedBlock) or not loop.body.body:
+                return Finding(reader.site.node.func, self._message("each pass of the loop"))
+            first = loop.body.body[0]
+            return Finding(
+                reader.site.node.func,
+                self._message("each pass of the loop") + "; reset it at the start of the loop",
+                FixPlan(Safety.SAFE, "Call `reset_state()` at the start of each pass",
+                        lambda loc: [_insert_line_before(loc, first, f"{loc.code(receiver)}.reset_state()")]),
+            )
+        return None
+
+    @staticmethod
+    def _outer_loops(events: List[_Event]) -> List[cst.CSTNode]:
+        seen: List[cst.CSTNode] = []
+        for event in events:
+            for loop in event.site.loops:  # outermost first
+                if loop not in seen:
+                    seen.append(loop)
+        return seen
+
+    # --- read, then more updates (a second dataset) ------------------------------------------------
+    def _sequence_finding(self, ctx: RuleContext, events: List[_Event]) -> Optional[Finding]:
+        read: Optional[_Event] = None
+        for event in events:
+            if event.kind == _RESET:
+                read = None
+            elif event.kind == _READ:
+                if read is None:
+                    read = event
+            elif event.kind == _UPDATE and read is not None:
+                if event.site.scope is not read.site.scope or set(event.site.loops) & set(read.site.loops):
+                    return None  # other scopes or loops: the loop check covers what can be judged
+                anchor = event.site.loops[len(read.site.loops)] if len(event.site.loops) > len(read.site.loops) else event.site.statement
+                receiver = read.receiver
+                message = self._message("the next data") + "; reset it before updating it again"
+                if anchor is None or receiver is None or read.site.loops != event.site.loops[: len(read.site.loops)]:
+                    return Finding(event.site.node.func, message)
+                return Finding(event.site.node.func, message, FixPlan(
+                    Safety.SAFE, "Call `reset_state()` before the next updates",
+                    lambda loc: [_insert_line_before(loc, anchor, f"{loc.code(receiver)}.reset_state()")]))
+        return None
+
+    @staticmethod
+    def _message(what: str) -> str:
+        return (f"this metric was read with `result()` and keeps its state into {what}, so later results "
+                "mix old and new data (a second dataset read 0.630 where its own value is 0.485)")
+
+
+def _insert_line_before(loc: Locator, statement: cst.CSTNode, code: str) -> Edit:
+    start = loc.start(statement)
+    line_text = loc.lines.line_text(start.line)
+    indent = line_text[: len(line_text) - len(line_text.lstrip())]
+    offset = loc.lines.starts[start.line - 1]
+    return Edit(offset, offset, f"{indent}{code}{loc.newline}")
+
+
+_HEAD = "import keras\nacc = keras.metrics.BinaryAccuracy()\n"
+
+StaleMetricState.valid = (
+    # reset at the end of each epoch
+    Example(_HEAD + "for epoch in range(3):\n    for x, y in ds:\n        acc.update_state(y, model(x))\n"
+            "    print(acc.result())\n    acc.reset_state()\n"),
+    # a fresh metric per epoch
+    Example("import keras\nfor epoch in range(3):\n    acc = keras.metrics.BinaryAccuracy()\n"
+            "    for x, y in ds:\n        acc.update_state(y, model(x))\n    print(acc.result())\n"),
+    # progress reads inside the epoch, reset per epoch
+    Example(_HEAD + "for epoch in range(3):\n    acc.reset_state()\n    for step, (x, y) in enumerate(ds):\n"
+            "        acc.update_state(y, model(x))\n        if step % 10 == 0:\n            print(acc.result())\n"),
+    # one dataset, one read
+    Example(_HEAD + "for x, y in ds:\n    acc.update_state(y, model(x))\nprint(acc.result())\n"),
+    # two datasets with a reset between
+    Example(_HEAD + "for x, y in ds1:\n    acc.update_state(y, model(x))\nprint(acc.result())\nacc.reset_state()\n"
+            "for x, y in ds2:\n    acc.update_state(y, model(x))\nprint(acc.result())\n"),
+    # Keras resets what fit/evaluate use
+    Example(_HEAD + "model.compile(metrics=[acc])\nmodel.evaluate(a)\nprint(acc.result())\nmodel.evaluate(b)\n"),
+)
+
+StaleMetricState.invalid = (
+    Example(
+        _HEAD + "for epoch in range(3):\n    for x, y in ds:\n        acc.update_state(y, model(x))\n    print(acc.result())\n",
+        fixed=_HEAD + "for epoch in range(3):\n    acc.reset_state()\n    for x, y in ds:\n        acc.update_state(y, model(x))\n    print(acc.result())\n",
+    ),
+    Example(
+        _HEAD + "for x, y in ds1:\n    acc.update_state(y, model(x))\nprint(acc.result())\n"
+        "for x, y in ds2:\n    acc.update_state(y, model(x))\nprint(acc.result())\n",
+        fixed=_HEAD + "for x, y in ds1:\n    acc.update_state(y, model(x))\nprint(acc.result())\nacc.reset_state()\n"
+        "for x, y in ds2:\n    acc.update_state(y, model(x))\nprint(acc.result())\n",
+    ),
+    # the keras-io custom training loop, without the reset
+    Example(
+        "import tensorflow as tf\nfrom tensorflow import keras\n"
+        "train_acc_metric = keras.metrics.SparseCategoricalAccuracy()\n"
+        "@tf.function\ndef train_step(x, y):\n    logits = model(x, training=True)\n"
+        "    train_acc_metric.update_state(y, logits)\n"
+        "for epoch in range(2):\n    for step, (x, y) in enumerate(train_dataset):\n        train_step(x, y)\n"
+        "    train_acc = train_acc_metric.result()\n    print(float(train_acc))\n",
+        fixed="import tensorflow as tf\nfrom tensorflow import keras\n"
+        "train_acc_metric = keras.metrics.SparseCategoricalAccuracy()\n"
+        "@tf.function\ndef train_step(x, y):\n    logits = model(x, training=True)\n"
+        "    train_acc_metric.update_state(y, logits)\n"
+        "for epoch in range(2):\n    train_acc_metric.reset_state()\n    for step, (x, y) in enumerate(train_dataset):\n        train_step(x, y)\n"
+        "    train_acc = train_acc_metric.result()\n    print(float(train_acc))\n",
+    ),
+)

@@ -1,0 +1,166 @@
+"""KM208: a callback's `mode` against the monitored metric's direction (and Keras 2's `auto` guesses)."""
+
+from __future__ import annotations
+
+from typing import FrozenSet, Iterator, Optional
+
+import libcst as cst
+
+from ..diagnostics import Safety
+from ..facts.collect import find_keyword
+from ..facts.logkeys import CallbackUse, KeySource, callback_uses, keys_for_fit
+from ..locate import Locator
+from .base import Example, Finding, FixPlan, Rule, RuleContext
+from .km207 import MONITOR_CALLBACKS, monitor_argument
+
+
+def keras2_auto_direction(keras_class: str, monitor: str) -> str:
+    """What tf_keras 2.21 picks for mode="auto" (read in tf_keras/src/callbacks.py)."""
+    if keras_class == "callbacks.EarlyStopping":
+        return "max" if monitor.endswith(("acc", "accuracy", "auc")) else "min"
+    if keras_class == "callbacks.ModelCheckpoint":
+        return "max" if "acc" in monitor or monitor.startswith("fmeasure") else "min"
+    return "max" if "acc" in monitor else "min"  # ReduceLROnPlateau
+
+
+class ModeAgainstDirection(Rule):
+    code = "KM208"
+    name = "monitor-mode-direction"
+    summary = "Callback `mode` (or Keras 2's `auto` guess) minimises a metric that should grow, or the reverse"
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        for use in callback_uses(ctx):
+            if use.keras_class not in MONITOR_CALLBACKS:
+                continue
+            _, key = monitor_argument(use)
+            if not key:
+                continue
+            source = self._source(ctx, use, key)
+            if source is None:
+                continue
+            finding = self._check_mode(ctx, use, key, source)
+            if finding is not None:
+                yield finding
+
+    @staticmethod
+    def _source(ctx: RuleContext, use: CallbackUse, key: str) -> Optional[KeySource]:
+        found = None
+        for site in use.fits:
+            keys = keys_for_fit(ctx, site)
+            if not keys.produces(key):
+                return None  # unknowable, or KM207's business
+            source = keys.source(key)
+            if source is None or (found is not None and source != found):
+                return None
+            found = source
+        return found
+
+    def _check_mode(self, ctx: RuleContext, use: CallbackUse, key: str, source: KeySource) -> Optional[Finding]:
+        name = use.keras_class.split(".")[-1]
+        mode_arg = find_keyword(use.constructor, "mode")
+        mode_value = mode_arg.value if mode_arg is not None else None
+        if mode_value is not None and not isinstance(mode_value, cst.SimpleString):
+            return None
+        mode = mode_value.evaluated_value if mode_value is not None else "auto"
+        direction = source.direction
+        if mode in ("min", "max"):
+            if direction is None or mode == direction:
+                return None
+            return Finding(
+                mode_value,  # type: ignore[arg-type]
+                f"`{name}(monitor=\"{key}\", mode=\"{mode}\")`: `{key}` should be "
+                f"{'maximised' if direction == 'max' else 'minimised'}, so this keeps the worst epoch "
+                "(EarlyStopping with mode=\"min\" on accuracy stopped at epoch 3 and restored 0.470 instead of 0.870)",
+                _set_mode(use.constructor, mode_arg, direction),
+            )
+        if mode != "auto":
+            return None
+        if ctx.flavour == "2":
+            guess = keras2_auto_direction(use.keras_class, key)
+            if direction is None or guess == direction:
+                return None
+            return Finding(
+                mode_value if mode_value is not None else use.constructor.func,
+                f"`{name}` on Keras 2 guesses the direction of `{key}` from its name and picks "
+                f"`{guess}`, but it should be `{direction}`; set `mode=\"{direction}\"`",
+                _set_mode(use.constructor, mode_arg, direction),
+            )
+        if source.kind == "function":
+            return Finding(
+                mode_value if mode_value is not None else use.constructor.func,
+                f"`{name}` in auto mode cannot tell whether `{key}` (a custom metric function) should grow "
+                "or shrink: Keras 3 raises ValueError when training starts; pass `mode=\"max\"` or `mode=\"min\"`",
+            )
+        return None
+
+
+def _set_mode(call: cst.Call, mode_arg: Optional[cst.Arg], direction: str) -> FixPlan:
+    def build(loc: Locator):
+        if mode_arg is not None:
+            literal = mode_arg.value
+            assert isinstance(literal, cst.SimpleString)
+            return [loc.replace(literal, f"{literal.prefix}{literal.quote}{direction}{literal.quote}")]
+        args = list(call.args)
+        new = cst.Arg(keyword=cst.Name("mode"), value=cst.SimpleString(f'"{direction}"'),
+                      equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+        if args:
+            new = new.with_changes(comma=args[-1].comma)
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        return [loc.replace(call, call.with_changes(args=args + [new]))]
+
+    return FixPlan(Safety.SAFE, f"Set `mode=\"{direction}\"`", build)
+
+
+def _program(metrics: str, callback: str, fit: str = "validation_data=(x, y)", head: str = "import keras\n") -> str:
+    return (
+        head
+        + "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
+        + f"model.compile(optimizer='adam', loss='binary_crossentropy', metrics={metrics})\n"
+        + f"cb = {callback}\n"
+        + f"model.fit(x, y, {fit}, callbacks=[cb])\n"
+    )
+
+
+ModeAgainstDirection.valid = (
+    Example(_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy', mode='max')")),
+    Example(_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_loss', mode='min')")),
+    Example(_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy')")),
+    # Keras 3 reads the direction from the metric object
+    Example(_program("[keras.metrics.Precision()]", "keras.callbacks.EarlyStopping(monitor='val_precision')")),
+    # Keras 2 guesses right for names ending in accuracy/auc (EarlyStopping)
+    Example(_program("[keras.metrics.AUC()]", "keras.callbacks.EarlyStopping(monitor='val_auc')", head="import tf_keras as keras\n"), flavour="2"),
+    # unknown metric: no judgement
+    Example(_program("[custom]", "keras.callbacks.EarlyStopping(monitor='val_custom', mode='max')")),
+)
+
+ModeAgainstDirection.invalid = (
+    Example(
+        _program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy', mode='min', patience=2)"),
+        fixed=_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy', mode='max', patience=2)"),
+    ),
+    Example(
+        _program("['mae']", "keras.callbacks.ModelCheckpoint('best.keras', save_best_only=True, mode='max')"),
+        fixed=_program("['mae']", "keras.callbacks.ModelCheckpoint('best.keras', save_best_only=True, mode='min')"),
+    ),
+    # Keras 2 auto guesses min for precision/recall/f1 and numbered names
+    Example(
+        _program("[keras.metrics.Precision()]", "keras.callbacks.EarlyStopping(monitor='val_precision')", head="import tf_keras as keras\n"),
+        fixed=_program("[keras.metrics.Precision()]", "keras.callbacks.EarlyStopping(monitor='val_precision', mode=\"max\")", head="import tf_keras as keras\n"),
+        flavour="2",
+    ),
+    Example(
+        _program("[keras.metrics.AUC()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_auc', mode='auto')", head="import tf_keras as keras\n"),
+        fixed=_program("[keras.metrics.AUC()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_auc', mode='max')", head="import tf_keras as keras\n"),
+        flavour="2",
+    ),
+    # Keras 3: auto on a custom function metric raises
+    Example(
+        "import keras\ndef hit_rate(y_true, y_pred):\n    return keras.ops.mean(y_pred)\n"
+        + _program("[hit_rate]", "keras.callbacks.EarlyStopping(monitor='val_hit_rate')", head=""),
+    ),
+)

@@ -1,0 +1,110 @@
+"""KM209: one metric object shared by two models' `compile`, or by `compile` and a manual loop."""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Iterator, List, Tuple
+
+import libcst as cst
+
+from ..diagnostics import Safety
+from ..facts.collect import find_keyword
+from ..facts.models import CompileInfo, MetricRef, model_facts
+from ..keras.metrics import METRICS
+from ..keras.symbols import METRIC
+from ..locate import Locator
+from .base import Example, Finding, FixPlan, Rule, RuleContext
+
+
+class SharedMetricInstance(Rule):
+    code = "KM209"
+    name = "shared-metric-instance"
+    summary = "One metric object in two models' `compile` (or `compile` and a manual loop) pools their counts"
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"compile"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        uses: Dict[cst.Call, List[Tuple[object, CompileInfo, MetricRef]]] = {}
+        for key, model in model_facts(ctx).items():
+            for info in model.compiles:
+                for ref in info.metrics:
+                    if ref.constructor is not None and ref.node is not ref.constructor:
+                        uses.setdefault(ref.constructor, []).append((key, info, ref))
+        for constructor, found in uses.items():
+            first_model = found[0][0]
+            for model, _, ref in found[1:]:
+                if model is first_model:
+                    continue
+                yield self._shared_compile(ctx, constructor, ref)
+        yield from self._manual_updates(ctx, uses)
+
+    def _shared_compile(self, ctx: RuleContext, constructor: cst.Call, ref: MetricRef) -> Finding:
+        fresh = constructor
+        info = METRICS.get(ref.keras_class or "")
+        default = info.default_name(ctx.flavour) if info else None
+        if find_keyword(constructor, "name") is None and default is not None:
+            args = list(constructor.args)
+            new = cst.Arg(keyword=cst.Name("name"), value=cst.SimpleString(f'"{default}"'),
+                          equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            fresh = constructor.with_changes(args=args + [new])
+
+        def build(loc: Locator):
+            return [loc.replace(ref.node, loc.module.code_for_node(fresh.with_changes(lpar=[], rpar=[])))]
+
+        return Finding(
+            ref.node,
+            "this metric object is already compiled into another model: both models update and reset the "
+            "same state, so each logs the pooled value (B read 0.590 where its own value is 0.832); "
+            "give each model its own instance",
+            FixPlan(Safety.SAFE, "Use a fresh instance (same name)", build),
+        )
+
+    def _manual_updates(self, ctx: RuleContext, uses) -> Iterator[Finding]:
+        for site in ctx.facts.method_calls("update_state"):
+            func = site.node.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            metric = ctx.resolver.instance(func.value, site.scope, METRIC)
+            if metric is None or not isinstance(metric.origin, cst.Call) or metric.origin not in uses:
+                continue
+            yield Finding(
+                func.attr,
+                "this metric object is also compiled into a model: `fit`/`evaluate` reset and update it "
+                "too, so the manual loop reads a mix of both (0.336 where its own value is 0.923); use a "
+                "separate instance here",
+            )
+
+
+_HEAD = (
+    "import keras\n"
+    "auc = keras.metrics.AUC()\n"
+    "a = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+    "b = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+)
+
+SharedMetricInstance.valid = (
+    Example("import keras\na = keras.Sequential()\nb = keras.Sequential()\n"
+            "a.compile(loss='bce', metrics=[keras.metrics.AUC()])\nb.compile(loss='bce', metrics=[keras.metrics.AUC()])\n"),
+    # the same model compiled twice keeps one state: fine
+    Example(_HEAD + "a.compile(loss='bce', metrics=[auc])\na.compile(loss='mse', metrics=[auc])\n"),
+    # a separate metric for the manual loop
+    Example(_HEAD + "a.compile(loss='bce', metrics=[auc])\nm = keras.metrics.AUC()\nm.update_state(y, p)\n"),
+)
+
+SharedMetricInstance.invalid = (
+    Example(
+        _HEAD + "a.compile(loss='bce', metrics=[auc])\nb.compile(loss='bce', metrics=[auc])\n",
+        fixed=_HEAD + "a.compile(loss='bce', metrics=[auc])\nb.compile(loss='bce', metrics=[keras.metrics.AUC(name=\"auc\")])\n",
+    ),
+    Example(
+        _HEAD.replace("keras.metrics.AUC()", "keras.metrics.Precision(name='p')")
+        + "a.compile(loss='bce', metrics=['accuracy', auc])\nb.compile(loss='bce', metrics=[auc])\n",
+        fixed=_HEAD.replace("keras.metrics.AUC()", "keras.metrics.Precision(name='p')")
+        + "a.compile(loss='bce', metrics=['accuracy', auc])\nb.compile(loss='bce', metrics=[keras.metrics.Precision(name='p')])\n",
+    ),
+    Example(_HEAD + "a.compile(loss='bce', metrics=[auc])\nfor xb, yb in ds:\n    auc.update_state(yb, a(xb))\n"),
+)
