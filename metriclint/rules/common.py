@@ -132,3 +132,17 @@ def self_attributes_used(node: cst.CSTNode) -> set:
         a.attr.value for a in find_all(node, cst.Attribute)
         if isinstance(a.value, cst.Name) and a.value.value == "self"
     }
+
+
+def remove_arg(call: cst.Call, arg: cst.Arg):
+    """An edit builder that removes one argument from a call, keeping the commas right."""
+
+    def build(loc: Locator) -> List[Edit]:
+        args = list(call.args)
+        index = next(i for i, a in enumerate(args) if a is arg)
+        del args[index]
+        if args and index == len(args):  # removed the last: its comma (or none) moves to the new last
+            args[-1] = args[-1].with_changes(comma=arg.comma)
+        return [loc.replace(call, call.with_changes(args=args))]
+
+    return build

@@ -15,6 +15,7 @@ from ..keras import signatures
 from ..keras.symbols import MODEL
 from ..locate import Locator
 from .base import Finding, FixPlan, Rule, RuleContext
+from .common import remove_arg
 
 _ALL_METHODS = sorted({m for table in signatures.MODEL_METHOD_KEYWORDS.values() for m in table})
 
@@ -88,7 +89,7 @@ class UnknownModelKeyword(Rule):
                 yield Finding(
                     arg.keyword,
                     f"{prefix}: Keras 3 moved data-loading options to `keras.utils.PyDataset`",
-                    FixPlan(Safety.SAFE, f"Remove `{keyword}=`", _remove_arg(call, arg)),
+                    FixPlan(Safety.SAFE, f"Remove `{keyword}=`", remove_arg(call, arg)),
                 )
             elif keyword == "validation_metrics":
                 yield self._validation_metrics(ctx, site, model, arg, prefix)
@@ -123,7 +124,7 @@ class UnknownModelKeyword(Rule):
                 arg.keyword,
                 message,
                 FixPlan(Safety.UNSAFE, "Remove `validation_metrics=` (check that `compile` has those metrics)",
-                        _remove_arg(site.node, arg)),
+                        remove_arg(site.node, arg)),
             )
         metrics_arg = find_keyword(compile_call, "metrics")
         have = _elements(metrics_arg.value) if metrics_arg is not None else []
@@ -136,12 +137,12 @@ class UnknownModelKeyword(Rule):
             return Finding(
                 arg.keyword,
                 message + " (`compile` already has these metrics)",
-                FixPlan(Safety.SAFE, "Remove `validation_metrics=`", _remove_arg(site.node, arg)),
+                FixPlan(Safety.SAFE, "Remove `validation_metrics=`", remove_arg(site.node, arg)),
             )
         fit_call = site.node
 
         def build(loc: Locator) -> List[Edit]:
-            edits = _remove_arg(fit_call, arg)(loc)
+            edits = remove_arg(fit_call, arg)(loc)
             if missing:
                 edits.append(_add_to_metrics(loc, compile_call, metrics_arg, missing))
             return edits
@@ -182,18 +183,6 @@ def _compile_of(ctx: RuleContext, site: CallSite, model: Instance) -> Optional[c
         if value is not None and value.origin is model.origin:
             found.append(other.node)
     return found[0] if len(found) == 1 else None
-
-
-def _remove_arg(call: cst.Call, arg: cst.Arg):
-    def build(loc: Locator) -> List[Edit]:
-        args = list(call.args)
-        index = next(i for i, a in enumerate(args) if a is arg)
-        del args[index]
-        if args and index == len(args):  # removed the last: its comma (or none) moves to the new last
-            args[-1] = args[-1].with_changes(comma=arg.comma)
-        return [loc.replace(call, call.with_changes(args=args))]
-
-    return build
 
 
 def _rename_keyword(arg: cst.Arg, new: str):

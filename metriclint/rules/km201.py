@@ -40,6 +40,15 @@ class ExactAccuracyOnProbabilities(Rule):
         loss = info.loss
         family = loss.family if loss is not None else None
         activation = model.final_activation
+        if family == REGRESSION and activation in _PROBABILITY_ACTIVATIONS:
+            # sigmoid/softmax trained with MSE (old tutorials): still probabilities; the labels'
+            # encoding is not known for sure, so no fix
+            wanted = "BinaryAccuracy" if activation == "sigmoid" else "CategoricalAccuracy"
+            return Finding(
+                metric.node,
+                f"`Accuracy()` checks `y_pred == y_true` exactly; on this {activation} output (probabilities, "
+                f"here trained with a regression loss) it reads about 0; use `{wanted}(name=\"accuracy\")`",
+            )
         if family == REGRESSION:
             return Finding(
                 metric.node,
@@ -126,6 +135,16 @@ ExactAccuracyOnProbabilities.valid = (
     # a model with an integer-valued output and an unknown loss: not ours to judge
     Example(_HEAD + "model = keras.Sequential()\nmodel.compile(loss=my_loss, metrics=[keras.metrics.Accuracy()])\n"),
     Example(_HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=['accuracy'])\n"),
+    # thresholded by hand before the update: right
+    Example(_HEAD + _SEQ + "acc = keras.metrics.Accuracy()\n"
+            "acc.update_state(y, keras.ops.cast(model(x) > 0.5, 'float32'))\n"),
+    # a custom loop feeding class indices, the model compiled without it
+    Example("import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3, activation='softmax')])\n"
+            "model.compile(loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+            "val_acc = tf.keras.metrics.Accuracy()\nval_acc.update_state(y, tf.argmax(model(x), axis=-1))\n"),
+    # the key classes already
+    Example(_HEAD + "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
+            "model.compile(loss='sparse_categorical_crossentropy', metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])\n"),
 )
 
 ExactAccuracyOnProbabilities.invalid = (
@@ -146,6 +165,20 @@ ExactAccuracyOnProbabilities.invalid = (
     Example(
         _HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[keras.metrics.Accuracy()])\n",
         fixed=_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")])\n",
+    ),
+    # a name given positionally is kept as it is (`CategoricalAccuracy("acc", name=...)` would raise)
+    Example(
+        "from keras import layers, metrics\nfrom keras.models import Sequential\n"
+        "model = Sequential([layers.Dense(5, activation='relu'), layers.Dense(3, activation='softmax')])\n"
+        "model.compile(loss='categorical_crossentropy', optimizer='sgd', metrics=[metrics.Accuracy('acc')])\n",
+        fixed="from keras import layers, metrics\nfrom keras.models import Sequential\n"
+        "model = Sequential([layers.Dense(5, activation='relu'), layers.Dense(3, activation='softmax')])\n"
+        "model.compile(loss='categorical_crossentropy', optimizer='sgd', metrics=[metrics.CategoricalAccuracy('acc')])\n",
+    ),
+    # sigmoid output trained with MSE: probabilities all the same; report only
+    Example(
+        _HEAD + _SEQ + "model.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n",
+        fixed=_HEAD + _SEQ + "model.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n",
     ),
     # regression: report only
     Example(

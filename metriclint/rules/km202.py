@@ -66,6 +66,9 @@ class ThresholdOnLogits(Rule):
         keyword, value = argument
         if find_keyword(constructor, keyword) is not None:
             return None  # thresholds=0.0 / from_logits=True: code done right (or deliberate)
+        if metric.keras_class == "AUC":
+            head = (f"the model outputs logits ({why}), but `AUC` spreads its thresholds over [0, 1], "
+                    "so every negative logit lands in one bucket")
         return Finding(metric.node, f"`{metric.keras_class}()`: {head}; pass `{keyword}={value}`", FixPlan(
             Safety.SAFE, f"Add `{keyword}={value}`",
             lambda loc, call=constructor: [_add_keyword(loc, call, keyword, value)]))

@@ -1,0 +1,116 @@
+"""KM302: metrics that force eager execution (`run_eagerly=True`, `.numpy()` or NumPy in a metric)."""
+
+from __future__ import annotations
+
+from typing import FrozenSet, Iterator, List, Optional
+
+import libcst as cst
+
+from ..diagnostics import Safety
+from ..facts.collect import find_keyword
+from ..facts.models import model_facts
+from ..facts.values import Dotted, FunctionValue
+from ..facts.walk import find_all
+from ..keras.symbols import METRIC
+from .base import Example, Finding, FixPlan, Rule, RuleContext
+from .common import classes_of_kind, methods, remove_arg
+
+_EAGER = "`run_eagerly=True` made training 20x slower on Keras 3 (16x on Keras 2)"
+
+
+class EagerMetrics(Rule):
+    code = "KM302"
+    name = "eager-metrics"
+    summary = "Metrics that need eager execution: `compile(run_eagerly=True)`, `.numpy()` or NumPy inside a metric"
+    fix_safety = Safety.UNSAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"run_eagerly", "numpy", "update_state"})
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        eager_needed = list(self._eager_metric_code(ctx))
+        yield from eager_needed
+        for model in model_facts(ctx).values():
+            for info in model.compiles:
+                arg = find_keyword(info.site.node, "run_eagerly")
+                if arg is None or not (isinstance(arg.value, cst.Name) and arg.value.value == "True"):
+                    continue
+                if info.metrics_arg is None:
+                    continue
+                fix = None
+                if not eager_needed and not _file_uses_numpy_conversion(ctx):
+                    fix = FixPlan(Safety.UNSAFE, "Remove `run_eagerly=True`", remove_arg(info.site.node, arg))
+                yield Finding(arg.keyword, f"`compile(run_eagerly=True)` runs every training step, metrics "  # type: ignore[arg-type]
+                              f"included, in Python: {_EAGER}; remove it once the metrics run in graph mode", fix)
+
+    def _eager_metric_code(self, ctx: RuleContext) -> Iterator[Finding]:
+        """`.numpy()` / NumPy calls inside compiled metric functions and `Metric.update_state`."""
+        bodies: List[tuple] = []
+        for model in model_facts(ctx).values():
+            for info in model.compiles:
+                for ref in info.metrics:
+                    if ref.function is not None:
+                        bodies.append((ref.function.node, ref.function.body, f"metric function `{ref.function.node.name.value}`"))
+        for cls in classes_of_kind(ctx, METRIC):
+            update = methods(cls).get("update_state")
+            if update is not None:
+                scope = ctx.facts.scope_of_function.get(update)
+                bodies.append((update, scope, f"`{cls.node.name.value}.update_state`"))
+        seen = set()
+        for function, scope, what in bodies:
+            if function in seen or scope is None:
+                continue
+            seen.add(function)
+            culprit = _eager_call(ctx, function, scope)
+            if culprit is not None:
+                node, text = culprit
+                yield Finding(node, f"{what} calls {text}, which only works eagerly: in graph mode it raises "
+                              "(`AttributeError: 'SymbolicTensor' object has no attribute 'numpy'`), and "
+                              f"`run_eagerly=True` costs 20x; use `keras.ops`/`tf` operations instead")
+
+
+def _eager_call(ctx: RuleContext, function: cst.FunctionDef, scope) -> Optional[tuple]:
+    for call in find_all(function.body, cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "numpy" and not call.args:
+            return func.attr, "`.numpy()`"
+        value = ctx.resolver.resolve(func, scope)
+        if isinstance(value, Dotted) and value.path.split(".")[0] in ("numpy", "sklearn"):
+            return func, f"`{value.path}()`"
+    return None
+
+
+def _file_uses_numpy_conversion(ctx: RuleContext) -> bool:
+    return bool(ctx.facts.calls_by_method.get("numpy")) or bool(ctx.facts.calls_by_method.get("py_function"))
+
+
+_HEAD = "import numpy as np\nimport keras\nmodel = keras.Sequential()\n"
+
+EagerMetrics.valid = (
+    Example(_HEAD + "model.compile(loss='mse', metrics=['mae'])\n"),
+    Example(_HEAD + "model.compile(loss='mse', run_eagerly=True)\n"),  # no metrics: not this rule
+    Example(_HEAD + "def rel(y_true, y_pred):\n    return keras.ops.mean(keras.ops.abs(y_true - y_pred))\n"
+            "model.compile(loss='mse', metrics=[rel])\n"),
+    # numpy outside any metric
+    Example(_HEAD + "x = np.zeros(3)\nmodel.compile(loss='mse', metrics=['mae'])\nprint(model.predict(x).numpy())\n"),
+)
+
+EagerMetrics.invalid = (
+    Example(
+        _HEAD + "model.compile(loss='mse', metrics=['mae'], run_eagerly=True)\n",
+        fixed=_HEAD + "model.compile(loss='mse', metrics=['mae'])\n",
+    ),
+    Example(
+        _HEAD + "def med(y_true, y_pred):\n    return np.median(np.abs(y_true.numpy() - y_pred.numpy()))\n"
+        "model.compile(loss='mse', metrics=[med], run_eagerly=True)\n",
+        fixed=_HEAD + "def med(y_true, y_pred):\n    return np.median(np.abs(y_true.numpy() - y_pred.numpy()))\n"
+        "model.compile(loss='mse', metrics=[med], run_eagerly=True)\n",
+        count=2,
+    ),
+    Example(
+        "import keras\nfrom sklearn.metrics import f1_score\n"
+        "class F1(keras.metrics.Metric):\n    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+        "        self.v.assign(f1_score(y_true, y_pred))\n",
+    ),
+)
