@@ -130,6 +130,8 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     model: Optional[ModelInfo] = model_facts(ctx).get(key) if key is not None else None
     if model is None or len(model.compiles) != 1 or (model.output_count not in (None, 1)):
         return KeySet(False)
+    if ctx.facts.calls_by_method.get("add_metric"):
+        return KeySet(False)  # `add_metric(name=...)` logs keys compile does not show
     compile_info = model.compiles[0]
     call = compile_info.site.node
     if find_keyword(call, "weighted_metrics") is not None or any(a.star for a in call.args):

@@ -155,6 +155,9 @@ class Resolver:
             container = self.resolve(binding.node, binding.scope)
             if isinstance(container, Derived) and container.what == "metrics_list":
                 return Instance(symbols.METRIC)
+            elements = self._literal_elements(binding.node, binding.scope)
+            if elements:
+                return self._merge(self.resolve(e, binding.scope) for e in elements)
             return None
         if how == "annotation" and binding.node is not None:
             annotated = self.resolve(binding.node, binding.scope)
@@ -171,6 +174,19 @@ class Resolver:
             return self._class_by_node.get(binding.node)  # type: ignore[arg-type]
         if how == "function":
             return self._function_by_node.get(binding.node)  # type: ignore[arg-type]
+        return None
+
+    def _literal_elements(self, node: cst.CSTNode, scope: Scope) -> Optional[List[cst.CSTNode]]:
+        """Elements of a list/tuple literal, directly or through a name assigned once."""
+        if isinstance(node, cst.Name):
+            assigned = self.assigned_values(node, scope)
+            if assigned is None or len(assigned) != 1 or assigned[0][1] is not scope:
+                return None
+            node = assigned[0][0]
+        if isinstance(node, (cst.List, cst.Tuple)) and node.elements and not any(
+            isinstance(e, cst.StarredElement) for e in node.elements
+        ):
+            return [e.value for e in node.elements]
         return None
 
     def _merge(self, values: Iterable[Optional[Value]]) -> Optional[Value]:
@@ -238,6 +254,10 @@ class Resolver:
         if isinstance(owner, Instance):
             if owner.kind == symbols.MODEL and attr == "metrics":
                 return Derived("metrics_list", owner)
+            if owner.kind == symbols.CALLBACK and attr == "model" and not (
+                owner.local_class is not None and self._self_attribute(owner.local_class, attr, set())
+            ):
+                return Instance(symbols.MODEL)  # the model a Keras callback is attached to
             if owner.local_class is not None:
                 bindings = self._self_attribute(owner.local_class, attr, set())
                 if bindings:
@@ -266,14 +286,32 @@ class Resolver:
         if isinstance(func, Derived) and func.what == "method":
             if func.owner.kind == symbols.MODEL and func.name in ("fit", "fit_generator"):
                 return Derived("history", func.owner, site=call)
-            return None
+            method = self._method(func.owner, func.name)
+            return self._returns(method) if method is not None else None
         if isinstance(func, FunctionValue):
-            returns = self.facts.returns.get(func.node, [])
-            if not returns:
-                return None
-            body = self.facts.scope_of_function[func.node]
-            return self._merge(self.resolve(r, body) for r in returns)
+            return self._returns(func.node)
         return self._instantiate(func, call)
+
+    def _returns(self, function: cst.FunctionDef) -> Optional[Value]:
+        """What a local function or method returns, when every `return` agrees."""
+        returns = self.facts.returns.get(function, [])
+        if not returns:
+            return None
+        body = self.facts.scope_of_function[function]
+        return self._merge(self.resolve(r, body) for r in returns)
+
+    def _method(self, owner: Instance, name: str) -> Optional[cst.FunctionDef]:
+        """A method the user's class (or a local base) defines, for `self.build(...)`-style calls."""
+        cls = owner.local_class
+        seen: set = set()
+        while cls is not None and id(cls) not in seen:
+            seen.add(id(cls))
+            for binding in cls.body.bindings.get(name, ()):
+                if binding.how == "function" and isinstance(binding.node, cst.FunctionDef):
+                    return binding.node
+            bases = [b for b in self.local_bases(cls) if isinstance(b, ClassValue)]
+            cls = bases[0] if len(bases) == 1 else None
+        return None
 
 
 def call_method_name(call: cst.Call) -> Optional[str]:

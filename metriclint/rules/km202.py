@@ -7,19 +7,20 @@ from typing import FrozenSet, Iterator, List, Optional
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
-from ..facts.collect import find_keyword
+from ..facts.collect import find_keyword, positional_args
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
 from ..keras import symbols
 from ..keras.metrics import ACCURACY_STRINGS, BINARY
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 
-# class -> (keyword that moves the decision boundary to logit 0, its value)
+# class -> (keyword that moves the decision boundary to logit 0, its value, its position in
+# the signature: the same on Keras 3 and tf_keras, e.g. `Precision(0.5)` is `thresholds=0.5`)
 _LOGIT_ARGUMENT = {
-    "BinaryAccuracy": ("threshold", "0.0"),
-    "Precision": ("thresholds", "0.0"),
-    "Recall": ("thresholds", "0.0"),
-    "AUC": ("from_logits", "True"),
+    "BinaryAccuracy": ("threshold", "0.0", 2),
+    "Precision": ("thresholds", "0.0", 0),
+    "Recall": ("thresholds", "0.0", 0),
+    "AUC": ("from_logits", "True", 9),
 }
 _STRINGS = ACCURACY_STRINGS | {"binary_accuracy"}
 
@@ -63,8 +64,8 @@ class ThresholdOnLogits(Rule):
         constructor = metric.constructor
         if argument is None or constructor is None:
             return None
-        keyword, value = argument
-        if find_keyword(constructor, keyword) is not None:
+        keyword, value, position = argument
+        if find_keyword(constructor, keyword) is not None or len(positional_args(constructor)) > position:
             return None  # thresholds=0.0 / from_logits=True: code done right (or deliberate)
         if metric.keras_class == "AUC":
             head = (f"the model outputs logits ({why}), but `AUC` spreads its thresholds over [0, 1], "
@@ -148,6 +149,8 @@ ThresholdOnLogits.valid = (
     # threshold=0.0 would call everything positive
     Example(_HEAD + "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
             f"model.compile({_BCE}, metrics=['accuracy', keras.metrics.Precision()])\n"),
+    # a threshold given positionally (`Precision(0.0)` is `thresholds=0.0`): given, left alone
+    Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.Precision(0.0), keras.metrics.Recall([0.0])])\n"),
     # logits handled already: thresholds=0.0 on precision/recall, named accuracy class
     Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.Precision(thresholds=0.0), "
             "keras.metrics.Recall(thresholds=[0.0]), keras.metrics.BinaryAccuracy(name='acc', threshold=0.0)])\n"),

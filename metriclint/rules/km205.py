@@ -35,9 +35,10 @@ class IgnoredSampleWeight(Rule):
                          if p.name.value == "sample_weight")
             yield Finding(
                 param.name,
-                f"`{cls.node.name.value}.update_state` ignores `sample_weight`: `fit(sample_weight=...)`, "
-                "`class_weight=` and `weighted_metrics` then log the unweighted value (0.635 where the "
-                "weighted value is 0.6115); weight the values before accumulating them",
+                f"`{cls.node.name.value}.update_state` ignores `sample_weight`: in `weighted_metrics`, the "
+                "weights of `fit`/`evaluate(sample_weight=...)` and `class_weight=` reach it and are dropped, "
+                "so it logs the unweighted value (0.551 where the weighted value is 0.619); weight the "
+                "values before accumulating them",
             )
 
 

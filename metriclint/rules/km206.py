@@ -6,6 +6,7 @@ from typing import Dict, FrozenSet, Iterator, List
 
 import libcst as cst
 
+from ..facts.collect import dotted_name
 from ..keras.symbols import METRIC
 from .base import Example, Finding, Rule, RuleContext
 from .common import classes_of_kind, methods
@@ -25,17 +26,23 @@ class PythonStateInMetric(Rule):
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for cls in classes_of_kind(ctx, METRIC):
+            if any((dotted_name(base.value) or "").split(".")[-1] == "PyMetric" for base in cls.node.bases):
+                continue  # tf_keras's PyMetric runs update_state eagerly: Python state is its documented way
             own = methods(cls)
             init, update = own.get("__init__"), own.get("update_state")
             if init is None or update is None:
                 continue
             plain = _plain_attributes(init)
+            reset = own.get("reset_state") or own.get("reset_states")
+            cleared = _assigned_self_attributes(reset) if reset is not None else set()
             for node, attr in _updates(update, plain):
+                never_reset = "" if attr in cleared else ", and `reset_state()` never clears it"
                 yield Finding(
                     node,
-                    f"`self.{attr}` is a plain Python value updated in `update_state`: in graph mode it "
-                    "counts traces, not batches (2 instead of 8) or raises InaccessibleTensorError, and "
-                    "`reset_state()` never clears it; keep it in "
+                    f"`self.{attr}` is a plain Python value updated in `update_state`: in graph mode "
+                    "(`fit`, `evaluate`) that line runs once per trace, not per batch (a counter reads 1 "
+                    "after 8 batches of `evaluate`), and a tensor kept there raises InaccessibleTensorError "
+                    f"(Keras 3) / TypeError (Keras 2){never_reset}; keep it in "
                     f"`self.{attr} = self.add_weight(name=\"{attr}\", shape=(), initializer=\"zeros\")` "
                     "and update it with `assign_add`",
                 )
@@ -57,6 +64,17 @@ def _plain_attributes(init: cst.FunctionDef) -> Dict[str, cst.CSTNode]:
                 else:
                     others.add(node.attr.value)
     return {k: v for k, v in out.items() if k not in others}
+
+
+def _assigned_self_attributes(function: cst.FunctionDef) -> set:
+    """`x` for every `self.x = ...` in `function`."""
+    out = set()
+    for assign in find_all(function.body, cst.Assign):
+        for target in assign.targets:
+            node = target.target
+            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+                out.add(node.attr.value)
+    return out
 
 
 def _is_self_attr(node: cst.CSTNode, names) -> bool:
@@ -95,6 +113,11 @@ PythonStateInMetric.valid = (
     Example(_HEAD + "        self.threshold = 0.5\n"
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n        self.v.assign_add(keras.ops.sum(y_pred > self.threshold))\n"),
     Example("import keras\nclass Tracker:\n    def __init__(self):\n        self.n = 0\n    def update_state(self, x):\n        self.n += 1\n"),
+    # tf_keras's PyMetric runs update_state eagerly, outside the graph: Python state is how it works
+    Example("import tensorflow as tf\nclass Jaccard(tf.keras.metrics.experimental.PyMetric):\n"
+            "    def __init__(self, **kw):\n        super().__init__(**kw)\n        self.count = 0\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n        self.count += 1\n",
+            flavour="2"),
 )
 
 PythonStateInMetric.invalid = (
@@ -104,4 +127,10 @@ PythonStateInMetric.invalid = (
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
             "        self.values.append(y_pred)\n        self.total = self.total + keras.ops.sum(y_pred)\n",
             count=2),
+    # cleared in reset_state, still counts traces in graph mode (fixtures/KM206_python_batch_counter)
+    Example(_HEAD + "        self.total = self.add_weight(name='total', shape=(), initializer='zeros')\n        self.batches = 0\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        self.total.assign_add(keras.ops.mean(keras.ops.abs(y_true - y_pred)))\n        self.batches += 1\n"
+            "    def result(self):\n        return self.total / max(self.batches, 1)\n"
+            "    def reset_state(self):\n        self.total.assign(0.0)\n        self.batches = 0\n"),
 )

@@ -1,0 +1,272 @@
+"""What metrics cost per training step: the numbers quoted by rules KM301-KM303.
+
+Trains the same small MLP (synthetic binary data, batch 64, CPU) under several metric
+configurations, on Keras 3 (TensorFlow's default) and on tf_keras 2 (`TF_USE_LEGACY_KERAS=1`).
+Every (repetition, flavour, configuration) runs in a fresh subprocess, so no configuration
+inherits another's traced functions or caches; the repetitions are interleaved (round 1 runs
+every configuration once, then round 2, ...) so slow drifts of a shared machine hit all
+configurations alike.
+
+A callback times each epoch from `on_epoch_begin` to `on_epoch_end` (it is the last
+callback, so the epoch-end work of the others is included). The first epoch is a warm-up
+(tracing, building) and is discarded. Slow configurations run fewer steps per epoch, so
+the comparison is per training step: ratio = median step time / median step time of the
+no-metrics baseline of the same flavour.
+
+    python bench/metric_cost.py --out bench/metric_cost.json
+
+A full run takes about 8-10 minutes on 2 cores; `--reps 1` is a quick look.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List
+
+# name -> (steps per epoch, description). Fewer steps for the configurations that are
+# ~20-150x slower per step, so that a full run stays within minutes.
+CONFIGS: Dict[str, tuple] = {
+    "none": (150, "no metrics (baseline)"),
+    "accuracy": (150, 'metrics=["accuracy"]'),
+    "auc_default_pr": (150, "AUC() + Precision() + Recall() (default 200 thresholds)"),
+    "auc_10000_pr": (150, "AUC(num_thresholds=10000) + Precision() + Recall()"),
+    "predict_per_epoch": (150, 'metrics=["accuracy"], a callback running model.predict(x_val) in on_epoch_end'),
+    "predict_per_batch": (8, 'metrics=["accuracy"], the same callback work in on_train_batch_end'),
+    "run_eagerly": (24, 'metrics=["accuracy"], compile(run_eagerly=True)'),
+    "numpy_metric_eager": (24, "a NumPy metric function (y.numpy()), which needs compile(run_eagerly=True)"),
+}
+FLAVOURS = {"3": "Keras 3", "2": "tf_keras 2 (TF_USE_LEGACY_KERAS=1)"}
+EPOCHS = 4  # the first is a warm-up; the other 3 are timed
+BATCH = 64
+FEATURES = 32
+VALIDATION = 2048  # samples the callbacks predict on
+
+
+# --- the worker: one configuration, one flavour, one fresh process ------------------------------
+def worker(config: str, epochs: int) -> Dict[str, Any]:
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow import keras
+
+    steps = CONFIGS[config][0]
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(FEATURES,)).astype("float32")
+    x = rng.normal(size=(steps * BATCH, FEATURES)).astype("float32")
+    y = (x @ w + rng.normal(scale=2.0, size=len(x)) > 0).astype("float32").reshape(-1, 1)
+    x_val = rng.normal(size=(VALIDATION, FEATURES)).astype("float32")
+
+    model = keras.Sequential(
+        [
+            keras.Input((FEATURES,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+    def numpy_mae(y_true, y_pred):
+        return np.mean(np.abs(y_true.numpy() - y_pred.numpy()))
+
+    metrics: List[Any] = ["accuracy"]
+    run_eagerly = False
+    if config == "none":
+        metrics = []
+    elif config == "auc_default_pr":
+        metrics = [keras.metrics.AUC(), keras.metrics.Precision(), keras.metrics.Recall()]
+    elif config == "auc_10000_pr":
+        metrics = [keras.metrics.AUC(num_thresholds=10000), keras.metrics.Precision(), keras.metrics.Recall()]
+    elif config == "run_eagerly":
+        run_eagerly = True
+    elif config == "numpy_metric_eager":
+        metrics, run_eagerly = [numpy_mae], True
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=metrics, run_eagerly=run_eagerly)
+
+    class PredictPerBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.predict(x_val, verbose=0)
+
+    class PredictPerEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.predict(x_val, verbose=0)
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times: List[float] = []
+            self.start = 0.0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.times.append(time.perf_counter() - self.start)
+
+    callbacks: List[Any] = []
+    if config == "predict_per_batch":
+        callbacks.append(PredictPerBatch())
+    elif config == "predict_per_epoch":
+        callbacks.append(PredictPerEpoch())
+    timer = EpochTimer()
+    callbacks.append(timer)  # last: its on_epoch_end sees the others' epoch-end work done
+    history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+    keys = sorted(history.history)
+    return {"config": config, "steps": steps, "epoch_times": timer.times[1:], "warmup": timer.times[0], "keys": keys}
+
+
+def _versions() -> Dict[str, Any]:
+    import numpy as np
+    import tensorflow as tf
+
+    found: Dict[str, Any] = {"python": platform.python_version(), "numpy": np.__version__, "tensorflow": tf.__version__}
+    if os.environ.get("TF_USE_LEGACY_KERAS") == "1":
+        import tf_keras
+
+        found["tf_keras"] = tf_keras.__version__
+    else:
+        import keras
+
+        found["keras"] = keras.__version__
+    return found
+
+
+# --- the driver ---------------------------------------------------------------------------------
+def _env(flavour: str) -> Dict[str, str]:
+    env = dict(os.environ)
+    env.pop("TF_USE_LEGACY_KERAS", None)
+    env.update(CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow", PYTHONHASHSEED="0")
+    if flavour == "2":
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    return env
+
+
+def _run(args: List[str], flavour: str) -> Dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        env=_env(flavour), capture_output=True, text=True, check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"worker {args} under Keras {flavour} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def _machine() -> Dict[str, Any]:
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "system": platform.system(),
+        "release": platform.release(),
+        "machine": platform.machine(),
+        "cpu": model,
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="bench/metric_cost.json", help="JSON file to write")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (fresh processes) per configuration")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs per run, the first one untimed")
+    parser.add_argument("--flavours", default="3,2", help="3 (Keras 3), 2 (tf_keras) or 3,2")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ", ".join(CONFIGS))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--versions", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.versions:
+        print(json.dumps(_versions()))
+        return 0
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.epochs)))
+        return 0
+
+    flavours = [f for f in args.flavours.split(",") if f]
+    configs = [c for c in args.configs.split(",") if c]
+    for name in configs:
+        if name not in CONFIGS:
+            parser.error(f"unknown configuration {name!r}")
+    if "none" not in configs:
+        configs.insert(0, "none")  # the ratios need the baseline
+    if args.epochs < 2:
+        parser.error("--epochs must be at least 2 (the first one is a warm-up)")
+
+    started = time.time()
+    report: Dict[str, Any] = {
+        "benchmark": "bench/metric_cost.py",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "settings": {
+            "model": f"MLP {FEATURES}-64-64-1 (relu, sigmoid), binary_crossentropy, adam",
+            "batch_size": BATCH,
+            "epochs": args.epochs,
+            "timed_epochs": args.epochs - 1,
+            "repetitions": args.reps,
+            "validation_samples_predicted_by_callbacks": VALIDATION,
+            "ratio": "median per-step time / median per-step time of 'none', same flavour",
+        },
+        "configs": {name: {"steps_per_epoch": CONFIGS[name][0], "description": CONFIGS[name][1]} for name in configs},
+        "flavours": {},
+    }
+    raw: Dict[str, Dict[str, List[Dict[str, Any]]]] = {f: {c: [] for c in configs} for f in flavours}
+    for flavour in flavours:
+        report["flavours"][flavour] = {"name": FLAVOURS[flavour], "versions": _run(["--versions"], flavour)}
+    for rep in range(args.reps):
+        for flavour in flavours:
+            for name in configs:
+                result = _run(["--worker", name, "--epochs", str(args.epochs)], flavour)
+                raw[flavour][name].append(result)
+                step_ms = 1000 * statistics.median(result["epoch_times"]) / result["steps"]
+                print(f"rep {rep + 1}/{args.reps}  Keras {flavour}  {name:<20} {step_ms:8.2f} ms/step", file=sys.stderr)
+
+    for flavour in flavours:
+        results: Dict[str, Any] = {}
+        for name in configs:
+            runs = raw[flavour][name]
+            epochs = [t for run in runs for t in run["epoch_times"]]
+            steps = CONFIGS[name][0]
+            results[name] = {
+                "median_epoch_s": statistics.median(epochs),
+                "median_step_ms": 1000 * statistics.median(epochs) / steps,
+                "epoch_times_s": [[round(t, 5) for t in run["epoch_times"]] for run in runs],
+                "log_keys": runs[0]["keys"],
+            }
+        base = results["none"]["median_step_ms"]
+        for name in configs:
+            results[name]["ratio"] = round(results[name]["median_step_ms"] / base, 2)
+        report["flavours"][flavour]["results"] = results
+    report["wall_time_s"] = round(time.time() - started, 1)
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+    print(f"{'configuration':<22}" + "".join(f"{'Keras ' + f + ' ms/step':>18}{'ratio':>8}" for f in flavours))
+    for name in configs:
+        row = f"{name:<22}"
+        for flavour in flavours:
+            res = report["flavours"][flavour]["results"][name]
+            row += f"{res['median_step_ms']:>18.2f}{res['ratio']:>7.2f}x"
+        print(row)
+    print(f"wrote {out} ({report['wall_time_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

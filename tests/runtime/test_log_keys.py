@@ -1,0 +1,258 @@
+"""The log keys metriclint predicts for a `fit` (`metriclint.facts.logkeys`) against what Keras logs.
+
+KM207 (missing log key) and KM208 (mode against direction) stand on `keys_for_fit`: a key it
+wrongly leaves out becomes a false report, a key it wrongly adds a missed bug. Each spec below is
+a tiny program; metriclint predicts its keys statically (per flavour), and `probe_log_keys.py`
+really compiles and fits every spec in one subprocess per flavour and dumps `history.history`'s
+keys. Checked per spec and flavour:
+
+- every real key is accepted (`KeySet.produces(key)` is True, or None when the set is incomplete);
+- where the prediction is complete, it is exact: `exact` (+ the `val_` twins when `fit` gets
+  validation data) equals the real keys, numbered duplicates (`auc_1`) folded onto their base;
+- a program the flavour rejects (`"auc"` on tf_keras) has an incomplete prediction, so no rule
+  builds on it.
+
+The measured key formats (multi-output models, numbering, function metrics) are asserted too,
+so the facts RULES.md quotes cannot drift from the installed Keras.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import libcst as cst
+import pytest
+
+from metriclint.facts.collect import collect_facts
+from metriclint.facts.logkeys import KeySet, keys_for_fit
+from metriclint.facts.resolve import Resolver
+from metriclint.rules.base import RuleContext
+
+pytestmark = pytest.mark.runtime
+
+PROBE = Path(__file__).resolve().parent / "probe_log_keys.py"
+FLAVOURS = ("3", "2")
+MAJOR = {"3": "3.", "2": "2."}
+
+_HEAD = """\
+import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+
+keras.utils.set_random_seed(0)
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 4)).astype("float32")
+y = (x.sum(axis=1) > 0).astype("float32")
+"""
+
+_FUNCTIONS = """\
+def hit_rate(y_true, y_pred):
+    return tf.reduce_mean(tf.cast(y_pred > 0.5, "float32"))
+
+
+"""
+
+
+def _sequential(metrics: str, fit: str = "", defs: str = "") -> str:
+    return (
+        _HEAD
+        + defs
+        + 'model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])\n'
+        + f'model.compile(optimizer="adam", loss="binary_crossentropy", metrics={metrics})\n'
+        + f"history = model.fit(x, y, epochs=1, batch_size=32, verbose=0{fit})\n"
+    )
+
+
+_VAL = ", validation_data=(x, y)"
+_SPLIT = ", validation_split=0.25"
+
+# Two named outputs (functional). metriclint does not predict their keys (incomplete); the test
+# measures the format instead.
+_TWO_OUTPUTS = (
+    _HEAD
+    + "inp = keras.Input((4,))\n"
+    + 'out_a = keras.layers.Dense(1, activation="sigmoid", name="out_a")(inp)\n'
+    + 'out_b = keras.layers.Dense(1, name="out_b")(inp)\n'
+    + "model = keras.Model(inp, [out_a, out_b])\n"
+    + 'model.compile(optimizer="adam", loss={"out_a": "binary_crossentropy", "out_b": "mse"},\n'
+    + '              metrics={"out_a": ["accuracy", keras.metrics.AUC()], "out_b": ["mae"]})\n'
+    + "history = model.fit(x, [y, x.sum(axis=1)], epochs=1, batch_size=32, verbose=0, validation_data=(x, [y, x.sum(axis=1)]))\n"
+)
+_TWO_OUTPUTS_FLAT = _TWO_OUTPUTS.replace(
+    '{"out_a": ["accuracy", keras.metrics.AUC()], "out_b": ["mae"]}', '["accuracy"]'
+)
+
+# name -> program. Every program's last statement is `history = model.fit(...)`.
+SPECS: Dict[str, str] = {
+    "str_accuracy": _sequential('["accuracy"]'),
+    "str_acc": _sequential('["acc"]'),
+    "str_mse": _sequential('["mse"]'),
+    "str_mae_val": _sequential('["mae"]', _VAL),
+    "str_AUC": _sequential('["AUC"]'),
+    "str_auc": _sequential('["auc"]'),
+    "str_binary_accuracy": _sequential('["binary_accuracy"]'),
+    "str_precision": _sequential('["precision"]'),
+    "str_MSE": _sequential('["MSE"]'),
+    "class_AUC": _sequential("[keras.metrics.AUC()]"),
+    "class_AUC_named_val": _sequential('[keras.metrics.AUC(name="prc", curve="PR")]', _VAL),
+    "class_Precision_val": _sequential("[keras.metrics.Precision()]", _VAL),
+    "class_BinaryAccuracy_var": _sequential(
+        "[acc_metric]", defs="acc_metric = keras.metrics.BinaryAccuracy(threshold=0.4)\n"
+    ),
+    "class_two_AUC": _sequential("[keras.metrics.AUC(), keras.metrics.AUC()]"),
+    "class_two_AUC_val": _sequential("[keras.metrics.AUC(), keras.metrics.AUC()]", _VAL),
+    "function_local": _sequential("[hit_rate]", defs=_FUNCTIONS),
+    "function_local_val": _sequential('["accuracy", hit_rate]', _SPLIT, defs=_FUNCTIONS),
+    "function_keras_binary_accuracy": _sequential("[keras.metrics.binary_accuracy]"),
+    "function_keras_mse_val": _sequential("[keras.metrics.mse]", _VAL),
+    "mixed_val": _sequential(
+        '["accuracy", "mse", keras.metrics.Precision(), keras.metrics.Recall(name="rec")]', _SPLIT
+    ),
+    "no_metrics_val": _sequential("None", _VAL).replace(", metrics=None", ""),
+    "two_outputs_dict_val": _TWO_OUTPUTS,
+    "two_outputs_flat_val": _TWO_OUTPUTS_FLAT,
+}
+
+# Programs a flavour rejects (measured): the prediction must be incomplete there.
+REJECTED = {
+    "3": {"two_outputs_flat_val"},
+    "2": {"str_auc", "str_precision"},
+}
+
+# The key format of the two-output model, measured (RULES.md KM207 "named outputs `out_a_accuracy`").
+TWO_OUTPUT_KEYS = {
+    "3": [
+        "loss", "out_a_AUC", "out_a_accuracy", "out_a_loss", "out_b_loss", "out_b_mae",
+    ],
+    "2": [
+        "loss", "out_a_accuracy", "out_a_auc", "out_a_loss", "out_b_loss", "out_b_mae",
+    ],
+}
+
+
+# --- the static prediction ------------------------------------------------------------------------
+def predict(text: str, flavour: str) -> KeySet:
+    """`keys_for_fit` for the program's last `fit` call, with the engine's pieces (see engine.lint_text)."""
+    module = cst.parse_module(text)
+    facts = collect_facts(module)
+    ctx = RuleContext(module=module, facts=facts, resolver=Resolver(facts),
+                      flavour=facts.implied_flavour or flavour, path="spec.py")
+    sites = facts.method_calls("fit")
+    assert sites, "the spec has no fit call"
+    return keys_for_fit(ctx, sites[-1])
+
+
+def _fold(key: str, keys: KeySet) -> str:
+    """`auc_1` -> `auc` when the prediction numbers that base; other keys unchanged."""
+    for pattern in keys.patterns:
+        if pattern.fullmatch(key):
+            return pattern.pattern.rsplit("_", 1)[0].replace("\\", "")
+    return key
+
+
+def _split(real: List[str]) -> Tuple[set, set]:
+    train = {k for k in real if not k.startswith("val_")}
+    val = {k[4:] for k in real if k.startswith("val_")}
+    return train, val
+
+
+# --- the real run ---------------------------------------------------------------------------------
+class _Probes:
+    def __init__(self, run_program, directory: Path):
+        self._run_program = run_program
+        self._directory = directory
+        self._data: Dict[str, dict] = {}
+
+    def __getitem__(self, flavour: str) -> dict:
+        if flavour not in self._data:
+            cwd = self._directory / f"k{flavour}"
+            cwd.mkdir(exist_ok=True)
+            specs = cwd / "specs.json"
+            specs.write_text(json.dumps(SPECS), encoding="utf-8")
+            run = self._run_program(PROBE, flavour, cwd, args=[str(specs)])
+            assert run.returncode == 0, run.describe()
+            run.check_flavour()
+            self._data[flavour] = run.result()
+        return self._data[flavour]
+
+
+@pytest.fixture(scope="module")
+def probes(run_program, tmp_path_factory) -> _Probes:
+    return _Probes(run_program, tmp_path_factory.mktemp("log_keys"))
+
+
+@pytest.fixture(params=FLAVOURS, ids=lambda f: f"k{f}")
+def measured(request, probes) -> Tuple[str, dict]:
+    return request.param, probes[request.param]
+
+
+def test_log_keys_probe_ran_the_right_keras(measured):
+    flavour, data = measured
+    assert data["version"].startswith(MAJOR[flavour]), data["version"]
+    assert set(data["specs"]) == set(SPECS)
+
+
+def test_log_keys_rejected_programs(measured):
+    """Exactly the programs in REJECTED fail on the flavour, and metriclint predicts nothing for them."""
+    flavour, data = measured
+    failed = {name for name, result in data["specs"].items() if "error" in result}
+    assert failed == REJECTED[flavour], {name: data["specs"][name] for name in failed ^ REJECTED[flavour]}
+    for name in failed:
+        assert not predict(SPECS[name], flavour).complete, f"{name}: Keras {flavour} rejects it, yet the keys are 'known'"
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_log_keys_prediction_matches_the_run(measured, name):
+    flavour, data = measured
+    result = data["specs"][name]
+    if "error" in result:
+        return  # test_log_keys_rejected_programs
+    real: List[str] = result["keys"]
+    keys = predict(SPECS[name], flavour)
+    refused = [k for k in real if keys.produces(k) is False]
+    assert not refused, f"Keras {flavour} logged {refused}, which metriclint says the run does not produce: {real}"
+    if not keys.complete:
+        return
+    assert all(keys.produces(k) for k in real)
+    train, val = _split(real)
+    folded_train = {_fold(k, keys) for k in train}
+    assert folded_train == keys.exact, f"real {sorted(train)} vs predicted {sorted(keys.exact)}"
+    if keys.validation:
+        assert {_fold(k, keys) for k in val} == keys.exact, f"real val_ keys {sorted(val)} vs {sorted(keys.exact)}"
+    else:
+        assert keys.validation is False and not val, f"val_ keys without predicted validation: {sorted(val)}"
+
+
+def test_log_keys_complete_where_expected():
+    """The single-output specs are predicted completely on both flavours (else the test above proves little)."""
+    for flavour in FLAVOURS:
+        incomplete = sorted(
+            name for name in SPECS
+            if name not in REJECTED[flavour] and not name.startswith("two_outputs") and not predict(SPECS[name], flavour).complete
+        )
+        assert not incomplete, f"Keras {flavour}: no complete prediction for {incomplete}"
+        for name in ("two_outputs_dict_val", "two_outputs_flat_val"):
+            assert not predict(SPECS[name], flavour).complete, f"{name}: several outputs must be incomplete"
+
+
+def test_log_keys_two_output_format(measured):
+    """Named outputs log `<output>_<metric>` and `<output>_loss` (+ `val_` twins)."""
+    flavour, data = measured
+    real = data["specs"]["two_outputs_dict_val"]["keys"]
+    train, val = _split(real)
+    assert sorted(train) == TWO_OUTPUT_KEYS[flavour], real
+    assert val == train, real
+    if flavour == "2":  # Keras 2 applies a flat list to every output, the regression output included
+        flat = data["specs"]["two_outputs_flat_val"]["keys"]
+        assert "out_b_accuracy" in flat and "out_a_accuracy" in flat, flat
+
+
+def test_log_keys_numbering(measured):
+    """Unnamed duplicates are numbered: what KM207 accepts as `<default>_<N>`."""
+    flavour, data = measured
+    specs = data["specs"]
+    two = specs["class_two_AUC"]["keys"]
+    assert len([k for k in two if re.fullmatch(r"auc(_\d+)?", k)]) == 2, two
