@@ -190,6 +190,8 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
             status = max(status, EXIT_FINDINGS)
         for message in result.rejected:
             _error(f"{result.path}: {message}")
+        for note in result.notes:
+            click.echo(f"metriclint: {result.path}: {note}", err=True)
 
     report = Report(results=results, fix_mode=fix and not diff, unsafe_fixes=opts.unsafe_fixes)
     # With `fix -` the fixed code owns stdout; diagnostics go to stderr.
@@ -238,14 +240,16 @@ def _print_diff(results) -> int:
         if result.new_text is None or result.original_text is None:
             continue
         changed += 1
-        lines = difflib.unified_diff(
-            result.original_text.splitlines(keepends=True),
-            result.new_text.splitlines(keepends=True),
-            fromfile=f"a/{result.path}",
-            tofile=f"b/{result.path}",
-        )
-        for line in lines:
-            sys.stdout.write(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+        # notebooks: one diff per changed cell; files: one diff
+        parts = result.diff_parts or [("", result.original_text, result.new_text)]
+        for label, old, new in parts:
+            where = f"{result.path}:{label}" if label else result.path
+            lines = difflib.unified_diff(
+                old.splitlines(keepends=True), new.splitlines(keepends=True),
+                fromfile=f"a/{where}", tofile=f"b/{where}",
+            )
+            for line in lines:
+                sys.stdout.write(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
     return changed
 
 

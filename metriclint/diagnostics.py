@@ -120,6 +120,10 @@ class FileResult:
     write_error: Optional[str] = None
     internal_error: bool = False
     rejected: List[str] = field(default_factory=list)  # fixes dropped because they broke the file
+    notes: List[str] = field(default_factory=list)  # one-line remarks for stderr (e.g. skipped notebooks)
+    # Notebooks: line of the virtual module -> (cell, line in cell); per-cell diffs for --diff
+    line_map: Optional[Dict[int, Tuple[int, int]]] = None
+    diff_parts: List[Tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def fixed_count(self) -> int:

@@ -68,6 +68,8 @@ def _skipped_by_prefilter(job: Job, text: str) -> bool:
 
 
 def process_source(job: Job, source: SourceFile) -> FileResult:
+    if job.path.endswith(".ipynb"):
+        return process_notebook(job, source)
     result = FileResult(path=job.path, original_text=source.text)
     if _skipped_by_prefilter(job, source.text):
         error = syntax_check(source.text, job.path)
@@ -97,6 +99,63 @@ def process_source(job: Job, source: SourceFile) -> FileResult:
                 original = lint_text(source.text, job.path, job.settings)
                 result.diagnostics = original.diagnostics
                 result.internal_error = result.internal_error or original.internal_error
+    return result
+
+
+def process_notebook(job: Job, source: SourceFile) -> FileResult:
+    """Lint or fix a notebook through its virtual module; diagnostics point at cells."""
+    from . import notebook as nb
+
+    result = FileResult(path=job.path)
+    try:
+        book = nb.read_notebook(source.text)
+    except nb.NotebookError as exc:
+        result.diagnostics = [io_error(job.path, str(exc))]
+        return result
+    if book.language not in (None, "python", "python3", "ipython", "ipython3"):
+        result.notes.append(f"skipped: not a Python notebook (kernel language: {book.language})")
+        return result
+    module = nb.build_module(book)
+    result.original_text = module.text
+    result.line_map = module.line_map
+    if not job.fix:
+        output = lint_text(module.text, job.path, job.settings)
+        result.diagnostics = module.broken + [nb.map_diagnostic(d, module.line_map) for d in output.diagnostics]
+        result.internal_error = output.internal_error
+        return result
+    fixed = fix_text(module.text, job.path, job.settings, job.unsafe)
+    fixed_map = nb.line_map_of(fixed.text)
+    result.diagnostics = module.broken + [nb.map_diagnostic(d, fixed_map) for d in fixed.diagnostics]
+    result.internal_error = fixed.internal_error
+    result.rejected = fixed.rejected
+    if fixed.text == module.text:
+        return result
+    old_sources = {n: nb.cell_source(book.cells[n - 1]) for n in module.code_cells}
+    new_sources = nb.split_cells(fixed.text, module)
+    result.diff_parts = [
+        (f"cell {n}", old_sources[n], new_sources[n]) for n in module.code_cells
+        if n in new_sources and new_sources[n] != old_sources[n]
+    ]
+    result.fixed = fixed.fixed
+    result.new_text = fixed.text
+    result.line_map = fixed_map
+    if not job.write or not result.diff_parts:
+        return result
+    if not nb.round_trips(book):
+        result.write_error = ("its JSON layout cannot be reproduced exactly, so fixes were not written "
+                              "(save it once with Jupyter or nbformat to normalise it)")
+    else:
+        rendered = nb.render(book, new_sources)
+        try:
+            if rendered is not None:
+                write_atomic(source, rendered)
+        except SourceError as exc:
+            result.write_error = str(exc)
+    if result.write_error:
+        result.fixed, result.new_text, result.diff_parts = {}, None, []
+        result.line_map = module.line_map
+        original = lint_text(module.text, job.path, job.settings)
+        result.diagnostics = module.broken + [nb.map_diagnostic(d, module.line_map) for d in original.diagnostics]
     return result
 
 

@@ -24,10 +24,16 @@ class Report:
 
 
 def edit_positions(result: FileResult, edit: Edit):
-    """Start and end (1-based line/column) of an edit, in the text the diagnostics refer to."""
+    """Start and end (1-based line/column) of an edit, in the text the diagnostics refer to.
+
+    For notebooks the lines are relative to the cell (the diagnostic carries the cell number)."""
     text = result.new_text if result.new_text is not None else (result.original_text or "")
     index = LineIndex(text)
-    return index.position(edit.start), index.position(edit.end)
+    start, end = index.position(edit.start), index.position(edit.end)
+    if result.line_map:
+        start = Position(result.line_map.get(start.line, (0, start.line))[1], start.column)
+        end = Position(result.line_map.get(end.line, (0, end.line))[1], end.column)
+    return start, end
 
 
 def _registry() -> Dict[str, Callable[[Report], str]]:

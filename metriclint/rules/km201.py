@@ -9,12 +9,19 @@ import libcst as cst
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
-from ..keras.metrics import ACCURACY_FOR_FAMILY, BINARY, REGRESSION
+from ..keras.metrics import ACCURACY_FOR_FAMILY, BINARY, CATEGORICAL, REGRESSION, SPARSE
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import class_import, string_value
 
 _PROBABILITY_ACTIVATIONS = {"sigmoid": BINARY, "softmax": None}
+# measured in fixtures/KM201_* (Keras 3.15; tf_keras alike)
+_EVIDENCE = {
+    BINARY: "on probabilities it reads about 0 (a sigmoid model logs 0.0025 where its accuracy is 0.9475)",
+    CATEGORICAL: "on probabilities it reads about 0 (a softmax model with one-hot labels logs 0.0 where its "
+    "accuracy is 0.8075)",
+    SPARSE: "with integer labels and probability rows it fails in the first training step (incompatible shapes)",
+}
 
 
 class ExactAccuracyOnProbabilities(Rule):
@@ -57,10 +64,8 @@ class ExactAccuracyOnProbabilities(Rule):
             )
         if family not in ACCURACY_FOR_FAMILY and activation not in _PROBABILITY_ACTIVATIONS:
             return None
-        message = (
-            "`Accuracy()` checks `y_pred == y_true` exactly; on probabilities it reads about 0 "
-            "(sigmoid outputs: 0.0025 where the accuracy is 0.9475)"
-        )
+        message = "`Accuracy()` checks `y_pred == y_true` exactly; " + _EVIDENCE.get(
+            family or ("binary" if activation == "sigmoid" else "categorical"), _EVIDENCE[CATEGORICAL])
         target = ACCURACY_FOR_FAMILY.get(family) if family else None
         if target is None:
             return Finding(metric.node, message + "; use the accuracy class that matches your labels")

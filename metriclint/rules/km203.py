@@ -55,7 +55,7 @@ class BatchwiseRatioMetric(Rule):
             return Finding(node, message + "; use `keras.metrics.Precision()`, `Recall()` or `F1Score()`")
         cls, args = replacement
         text = f'{reference}.metrics.{cls}({args}name="{name}")'
-        extra = " (F1Score needs `y` of shape (n, 1))" if cls == "F1Score" else ""
+        extra = " (on Keras 3 F1Score needs `y` of shape (n, 1))" if cls == "F1Score" else ""
         return Finding(
             node,
             f"{message}; use `{cls}`, which accumulates counts over the epoch{extra}",
