@@ -32,32 +32,30 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-# name -> (steps per epoch, description). Fewer steps for the configurations that are
-# ~20-150x slower per step, so that a full run stays within minutes.
+# name -> (steps per epoch, timed epochs, description). The configurations that are ~20-200x
+# slower per step run fewer and shorter epochs, so that a full run stays within minutes.
 CONFIGS: Dict[str, tuple] = {
-    "none": (150, "no metrics (baseline)"),
-    "accuracy": (150, 'metrics=["accuracy"]'),
-    "auc_default_pr": (150, "AUC() + Precision() + Recall() (default 200 thresholds)"),
-    "auc_10000_pr": (150, "AUC(num_thresholds=10000) + Precision() + Recall()"),
-    "predict_per_epoch": (150, 'metrics=["accuracy"], a callback running model.predict(x_val) in on_epoch_end'),
-    "predict_per_batch": (8, 'metrics=["accuracy"], the same callback work in on_train_batch_end'),
-    "run_eagerly": (24, 'metrics=["accuracy"], compile(run_eagerly=True)'),
-    "numpy_metric_eager": (24, "a NumPy metric function (y.numpy()), which needs compile(run_eagerly=True)"),
+    "none": (300, 6, "no metrics (baseline)"),
+    "accuracy": (300, 6, 'metrics=["accuracy"]'),
+    "auc_default_pr": (300, 6, "AUC() + Precision() + Recall() (default 200 thresholds)"),
+    "auc_10000_pr": (300, 6, "AUC(num_thresholds=10000) + Precision() + Recall()"),
+    "predict_per_epoch": (300, 6, 'metrics=["accuracy"], a callback running model.predict(x_val) in on_epoch_end'),
+    "predict_per_batch": (6, 3, 'metrics=["accuracy"], the same callback work in on_train_batch_end'),
+    "run_eagerly": (20, 3, 'metrics=["accuracy"], compile(run_eagerly=True)'),
+    "numpy_metric_eager": (20, 3, "a NumPy metric function (y.numpy()), which needs compile(run_eagerly=True)"),
 }
 FLAVOURS = {"3": "Keras 3", "2": "tf_keras 2 (TF_USE_LEGACY_KERAS=1)"}
-EPOCHS = 4  # the first is a warm-up; the other 3 are timed
 BATCH = 64
 FEATURES = 32
 VALIDATION = 2048  # samples the callbacks predict on
 
 
 # --- the worker: one configuration, one flavour, one fresh process ------------------------------
-def worker(config: str, epochs: int) -> Dict[str, Any]:
+def worker(config: str) -> Dict[str, Any]:
     import numpy as np
-    import tensorflow as tf
     from tensorflow import keras
 
-    steps = CONFIGS[config][0]
+    steps, timed, _ = CONFIGS[config]
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     w = rng.normal(size=(FEATURES,)).astype("float32")
@@ -103,13 +101,15 @@ def worker(config: str, epochs: int) -> Dict[str, Any]:
         def __init__(self):
             super().__init__()
             self.times: List[float] = []
-            self.start = 0.0
+            self.cpu: List[float] = []
+            self.start = self.start_cpu = 0.0
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
+            self.start, self.start_cpu = time.perf_counter(), time.process_time()
 
         def on_epoch_end(self, epoch, logs=None):
             self.times.append(time.perf_counter() - self.start)
+            self.cpu.append(time.process_time() - self.start_cpu)
 
     callbacks: List[Any] = []
     if config == "predict_per_batch":
@@ -118,9 +118,12 @@ def worker(config: str, epochs: int) -> Dict[str, Any]:
         callbacks.append(PredictPerEpoch())
     timer = EpochTimer()
     callbacks.append(timer)  # last: its on_epoch_end sees the others' epoch-end work done
-    history = model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+    history = model.fit(x, y, batch_size=BATCH, epochs=1 + timed, shuffle=False, verbose=0, callbacks=callbacks)
     keys = sorted(history.history)
-    return {"config": config, "steps": steps, "epoch_times": timer.times[1:], "warmup": timer.times[0], "keys": keys}
+    return {
+        "config": config, "steps": steps, "epoch_times": timer.times[1:], "epoch_cpu_times": timer.cpu[1:],
+        "warmup": timer.times[0], "keys": keys,
+    }
 
 
 def _versions() -> Dict[str, Any]:
@@ -183,7 +186,6 @@ def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="bench/metric_cost.json", help="JSON file to write")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (fresh processes) per configuration")
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs per run, the first one untimed")
     parser.add_argument("--flavours", default="3,2", help="3 (Keras 3), 2 (tf_keras) or 3,2")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of " + ", ".join(CONFIGS))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -194,7 +196,7 @@ def main(argv: List[str] | None = None) -> int:
         print(json.dumps(_versions()))
         return 0
     if args.worker:
-        print(json.dumps(worker(args.worker, args.epochs)))
+        print(json.dumps(worker(args.worker)))
         return 0
 
     flavours = [f for f in args.flavours.split(",") if f]
@@ -204,8 +206,6 @@ def main(argv: List[str] | None = None) -> int:
             parser.error(f"unknown configuration {name!r}")
     if "none" not in configs:
         configs.insert(0, "none")  # the ratios need the baseline
-    if args.epochs < 2:
-        parser.error("--epochs must be at least 2 (the first one is a warm-up)")
 
     started = time.time()
     report: Dict[str, Any] = {
@@ -215,13 +215,16 @@ def main(argv: List[str] | None = None) -> int:
         "settings": {
             "model": f"MLP {FEATURES}-64-64-1 (relu, sigmoid), binary_crossentropy, adam",
             "batch_size": BATCH,
-            "epochs": args.epochs,
-            "timed_epochs": args.epochs - 1,
+            "epochs": "1 warm-up epoch (not timed) + the configuration's timed_epochs",
             "repetitions": args.reps,
             "validation_samples_predicted_by_callbacks": VALIDATION,
-            "ratio": "median per-step time / median per-step time of 'none', same flavour",
+            "ratio": "median per-step wall time / median per-step wall time of 'none', same flavour",
+            "cpu_ratio": "the same with process CPU time (all threads): a cross-check on a busy machine",
         },
-        "configs": {name: {"steps_per_epoch": CONFIGS[name][0], "description": CONFIGS[name][1]} for name in configs},
+        "configs": {
+            name: {"steps_per_epoch": CONFIGS[name][0], "timed_epochs": CONFIGS[name][1], "description": CONFIGS[name][2]}
+            for name in configs
+        },
         "flavours": {},
     }
     raw: Dict[str, Dict[str, List[Dict[str, Any]]]] = {f: {c: [] for c in configs} for f in flavours}
@@ -230,7 +233,7 @@ def main(argv: List[str] | None = None) -> int:
     for rep in range(args.reps):
         for flavour in flavours:
             for name in configs:
-                result = _run(["--worker", name, "--epochs", str(args.epochs)], flavour)
+                result = _run(["--worker", name], flavour)
                 raw[flavour][name].append(result)
                 step_ms = 1000 * statistics.median(result["epoch_times"]) / result["steps"]
                 print(f"rep {rep + 1}/{args.reps}  Keras {flavour}  {name:<20} {step_ms:8.2f} ms/step", file=sys.stderr)
@@ -240,29 +243,34 @@ def main(argv: List[str] | None = None) -> int:
         for name in configs:
             runs = raw[flavour][name]
             epochs = [t for run in runs for t in run["epoch_times"]]
+            cpu = [t for run in runs for t in run["epoch_cpu_times"]]
             steps = CONFIGS[name][0]
             results[name] = {
-                "median_epoch_s": statistics.median(epochs),
-                "median_step_ms": 1000 * statistics.median(epochs) / steps,
+                "median_epoch_s": round(statistics.median(epochs), 5),
+                "median_step_ms": round(1000 * statistics.median(epochs) / steps, 4),
+                "median_step_cpu_ms": round(1000 * statistics.median(cpu) / steps, 4),
                 "epoch_times_s": [[round(t, 5) for t in run["epoch_times"]] for run in runs],
                 "log_keys": runs[0]["keys"],
             }
         base = results["none"]["median_step_ms"]
+        base_cpu = results["none"]["median_step_cpu_ms"]
         for name in configs:
             results[name]["ratio"] = round(results[name]["median_step_ms"] / base, 2)
+            results[name]["cpu_ratio"] = round(results[name]["median_step_cpu_ms"] / base_cpu, 2)
         report["flavours"][flavour]["results"] = results
     report["wall_time_s"] = round(time.time() - started, 1)
+    report["machine"]["load_average_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
-    print(f"{'configuration':<22}" + "".join(f"{'Keras ' + f + ' ms/step':>18}{'ratio':>8}" for f in flavours))
+    print(f"{'configuration':<20}" + "".join(f"{'K' + f + ' ms/step':>14}{'ratio':>9}{'cpu':>9}" for f in flavours))
     for name in configs:
-        row = f"{name:<22}"
+        row = f"{name:<20}"
         for flavour in flavours:
             res = report["flavours"][flavour]["results"][name]
-            row += f"{res['median_step_ms']:>18.2f}{res['ratio']:>7.2f}x"
+            row += f"{res['median_step_ms']:>14.2f}{res['ratio']:>8.2f}x{res['cpu_ratio']:>8.2f}x"
         print(row)
     print(f"wrote {out} ({report['wall_time_s']} s)")
     return 0

@@ -11,6 +11,7 @@ import io
 import re
 import tokenize
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
@@ -21,6 +22,7 @@ from .diagnostics import Diagnostic, Edit, Fix, Position, Safety
 from .facts.collect import collect_facts
 from .facts.resolve import Resolver
 from .locate import LineIndex, Locator
+from .prefilter import summarize
 from .rules import all_rules
 from .rules.base import Finding, Rule, RuleContext
 from .settings import Settings
@@ -103,9 +105,34 @@ class LintOutput:
     internal_error: bool = False
 
 
+def _python_tree(text: str) -> Optional[ast.AST]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            return ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def could_fire(text: str, codes: FrozenSet[str], flavour: str = "3") -> Optional[bool]:
+    """Whether any of `codes` could fire here: False/True, or None when CPython cannot parse the
+    text (then libcst decides: a syntax error, or syntax newer than this interpreter)."""
+    tree = _python_tree(text)
+    if tree is None:
+        return None
+    if not might_fire(text, codes):
+        return False
+    summary = summarize(tree)
+    if not summary.imports_keras:
+        return False
+    summary.flavour = "2" if summary.imports_tf_keras else flavour
+    rules = all_rules()
+    return any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours)
+
+
 def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
     codes = _rules_for(settings, path)
-    if not might_fire(text, codes):
+    if could_fire(text, codes, settings.flavour) is False:
         return LintOutput()
     try:
         module = cst.parse_module(text)
@@ -117,7 +144,7 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
         facts = collect_facts(module)
     except RecursionError:
         return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to analyse", Position(1, 1), Position(1, 1), source_line=1)])
-    if not facts.imports_keras:
+    if not facts.imports_keras or not codes:
         return LintOutput()
     ctx = RuleContext(
         module=module,

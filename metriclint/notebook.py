@@ -2,15 +2,31 @@
 
 The virtual module puts each code cell's source after a boundary comment, so facts flow
 across cells (compile in cell 3, callbacks in cell 5) and a fix can be split back into
-cells. IPython syntax (`%magic`, `!shell`, `?help`, cell magics) becomes a masked comment
+cells. IPython syntax (`%magic`, `!shell`, `?help`, cell magics) becomes a masked line
 that is restored byte for byte when the cell is written back. Only the `source` of cells
 that changed is rewritten; outputs, metadata, ids, key order and indentation stay.
+
+Layout of the virtual module, per code cell (markdown and raw cells are left out):
+
+    # metriclint-cell N\n
+    <the cell's source, IPython lines masked>\n      (the last newline is metriclint's own)
+
+A masked line keeps its line and indentation, so positions map straight back to the cell:
+a line magic at the start of a statement becomes `pass  #metriclint-magic:K` (a statement,
+so a block that holds only a magic still parses); `%time STMT` / `%timeit STMT` become
+`if 1:STMT  #metriclint-magic:K`, padded to the same width, so the statement is linted and
+fixed in place; the continuation lines of a magic and the body of a non-Python cell magic
+(`%%bash`, ...) become `#metriclint-magic:K` comments.
 """
 
 from __future__ import annotations
 
+import ast
+import io
 import json
 import re
+import tokenize
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -18,11 +34,18 @@ from .diagnostics import Diagnostic, Position
 
 _BOUNDARY = "# metriclint-cell {}"
 _BOUNDARY_RE = re.compile(r"^# metriclint-cell (\d+)$")
-_MASK = "#metriclint-magic:{}"
-_MASK_RE = re.compile(r"^(\s*)#metriclint-magic:(\d+)$")
+_BOUNDARY_LINE = re.compile(r"^# metriclint-cell (\d+)\n", re.MULTILINE)
+_MASK_TAG = "#metriclint-magic:{}"
+_MASK_TAIL = re.compile(r"#metriclint-magic:(\d+)$")
+# Line breaks as the Python tokenizer (and `locate.LineIndex`) counts them.
+_NEWLINE = re.compile(r"\r\n|\r|\n")
 # Cell magics whose body is Python; any other cell magic (%%bash, %%writefile, ...) masks the cell.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "tensorflow_version"}
-_LINE_MAGIC = re.compile(r"^\s*(%|!|\?)|^\s*[\w.]+\?\??\s*$|^\s*[\w.]+\s*=\s*[%!]")
+# IPython syntax at the start of a statement: `%magic`, `!shell`, `?help`, autocall escapes
+# (`/f x`, `,f x`, `;f x`), `obj?` / `obj??`, `x = !cmd` / `x = %magic`. None of it is Python.
+_LINE_MAGIC = re.compile(r"^\s*[%!?/,;]|^\s*[\w.*]+\?\??\s*$|^\s*[\w.]+\s*=\s*[%!]")
+# `%time STMT` / `%timeit STMT` (no options): STMT is Python and is kept, behind `if 1:`.
+_TIMED = re.compile(r"^(?P<indent>\s*)(?P<magic>%(?:time|timeit)\s+)(?=[^\s-])(?P<stmt>.*)$")
 
 
 class NotebookError(Exception):
@@ -33,11 +56,23 @@ class NotebookError(Exception):
 class Notebook:
     data: Dict[str, Any]
     raw_text: str
-    indent: Optional[int]
+    indent: Any  # int, a string of whitespace (tabs), or None for compact JSON
     ensure_ascii: bool
     trailing_newline: bool
     cells: List[Dict[str, Any]]
     language: Optional[str]
+    newline: str = "\n"  # "\r\n" for a notebook saved with Windows line breaks
+
+
+@dataclass
+class _Mask:
+    original: str  # the line as the cell has it (no line break)
+    masked: str  # the line as the virtual module has it
+    # `%time STMT`: the masked line is `head + STMT + tail`; a fix may change STMT, and the
+    # line is restored as `original_head + STMT`
+    head: Optional[str] = None
+    original_head: str = ""
+    tail: str = ""
 
 
 @dataclass
@@ -45,9 +80,11 @@ class VirtualModule:
     text: str
     # virtual line (1-based) -> (cell number 1-based over all cells, line in cell 1-based)
     line_map: Dict[int, Tuple[int, int]] = field(default_factory=dict)
-    masks: Dict[int, str] = field(default_factory=dict)  # mask id -> original line
-    code_cells: List[int] = field(default_factory=list)  # cell numbers in the module
+    masks: Dict[int, _Mask] = field(default_factory=dict)  # mask id -> the line before and after masking
+    code_cells: List[int] = field(default_factory=list)  # cell numbers in the module, in order
+    cell_text: Dict[int, str] = field(default_factory=dict)  # cell number -> its masked text in the module
     broken: List[Diagnostic] = field(default_factory=list)  # E999 per cell that does not parse
+    skipped: List[int] = field(default_factory=list)  # cells left out (syntax errors): never rewritten
 
 
 def read_notebook(text: str) -> Notebook:
@@ -55,6 +92,8 @@ def read_notebook(text: str) -> Notebook:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookError(f"not valid notebook JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise NotebookError("not valid notebook JSON: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError("not a Jupyter notebook: no `cells` list (nbformat 4 is supported)")
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
@@ -65,7 +104,8 @@ def read_notebook(text: str) -> Notebook:
         language = kernelspec["language"].lower()
     elif isinstance(info, dict) and isinstance(info.get("name"), str):
         language = info["name"].lower()
-    return Notebook(
+    newline = "\r\n" if "\r\n" in text else "\n"
+    book = Notebook(
         data=data,
         raw_text=text,
         indent=_detect_indent(text),
@@ -73,13 +113,21 @@ def read_notebook(text: str) -> Notebook:
         trailing_newline=text.endswith("\n"),
         cells=data["cells"],
         language=language,
+        newline=newline,
     )
+    if not round_trips(book) and not any(ord(c) > 127 for c in text):
+        # ASCII text: it may have been written either way; take the one that reproduces it.
+        book.ensure_ascii = not book.ensure_ascii
+        if not round_trips(book):
+            book.ensure_ascii = not book.ensure_ascii
+    return book
 
 
-def _detect_indent(text: str) -> Optional[int]:
-    match = re.match(r"\{\s*?\n( *)\"", text)
+def _detect_indent(text: str) -> Any:
+    match = re.match(r"\{[ \t]*\r?\n([ \t]*)\"", text)
     if match:
-        return len(match.group(1))
+        indent = match.group(1)
+        return len(indent) if set(indent) <= {" "} else indent
     return None
 
 
@@ -90,72 +138,158 @@ def cell_source(cell: Dict[str, Any]) -> str:
     return source if isinstance(source, str) else ""
 
 
-def _mask_cell(source: str, masks: Dict[int, str]) -> List[str]:
-    lines = source.split("\n")
-    first = lines[0].strip() if lines else ""
-    if first.startswith("%%"):
-        name = first[2:].split()[0] if first[2:].split() else ""
-        keep_body = name in _PYTHON_CELL_MAGICS
-        out = []
-        for index, line in enumerate(lines):
-            if index == 0 or not keep_body:
-                out.append(_mask_line(line, masks))
-            else:
-                out.append(line)
-        return out
-    out = []
-    continuation = False
-    for line in lines:
-        if continuation or _LINE_MAGIC.match(line):
-            out.append(_mask_line(line, masks))
-            continuation = line.rstrip().endswith("\\")
-        else:
-            out.append(line)
-            continuation = False
+def _split_lines(text: str) -> List[Tuple[str, str]]:
+    """(line, its line break) pairs; the last pair's break is '' (it may be an empty line)."""
+    out: List[Tuple[str, str]] = []
+    last = 0
+    for match in _NEWLINE.finditer(text):
+        out.append((text[last:match.start()], match.group()))
+        last = match.end()
+    out.append((text[last:], ""))
     return out
 
 
-def _mask_line(line: str, masks: Dict[int, str]) -> str:
-    if not line.strip():
-        return line
-    ident = len(masks)
-    masks[ident] = line
-    indent = line[: len(line) - len(line.lstrip())]
-    return indent + _MASK.format(ident)
+def _open_statement(buffer: List[str]) -> bool:
+    """Whether the Python lines in `buffer` end inside a bracket, a string or after a backslash."""
+    if not buffer:
+        return False
+    try:
+        for _ in tokenize.generate_tokens(io.StringIO("".join(buffer)).readline):
+            pass
+    except tokenize.TokenError as exc:
+        message = str(exc.args[0]) if exc.args else ""
+        return "EOF" in message or "unterminated triple-quoted" in message
+    except (SyntaxError, ValueError):  # IndentationError and the like: not ours to judge
+        return False
+    return False
+
+
+class _Masker:
+    def __init__(self, masks: Dict[int, _Mask]) -> None:
+        self.masks = masks
+
+    def _add(self, original: str, masked: str) -> str:
+        ident = len(self.masks)
+        tagged = masked + _MASK_TAG.format(ident)
+        self.masks[ident] = _Mask(original, tagged)
+        return tagged
+
+    def _add_timed(self, original: str, head: str, original_head: str, stmt: str) -> str:
+        ident = len(self.masks)
+        tail = "  " + _MASK_TAG.format(ident)
+        masked = head + stmt + tail
+        self.masks[ident] = _Mask(original, masked, head=head, original_head=original_head, tail=tail)
+        return masked
+
+    def comment(self, line: str) -> str:
+        """A line that is not Python at all (continuation, `%%bash` body): a comment."""
+        if not line.strip():
+            return line
+        indent = line[: len(line) - len(line.lstrip())]
+        return self._add(line, indent)
+
+    def statement(self, line: str) -> str:
+        """A magic at the start of a statement: a statement of the same indentation."""
+        timed = _TIMED.match(line)
+        if timed and not line.rstrip().endswith("\\"):
+            stmt = timed.group("stmt")
+            pad = len(timed.group("magic")) - len("if 1:")
+            if pad >= 0 and _simple_statement(stmt):
+                indent = timed.group("indent")
+                return self._add_timed(line, indent + "if 1:" + " " * pad, indent + timed.group("magic"), stmt)
+        indent = line[: len(line) - len(line.lstrip())]
+        return self._add(line, indent + "pass  ")
+
+    def mask_lines(self, lines: List[str]) -> List[str]:
+        """Mask the IPython lines of Python code (token-aware: only at the start of a statement)."""
+        out: List[str] = []
+        buffer: List[str] = []  # the Python lines of the statement in progress
+        continuation = False  # the previous magic line ended with a backslash
+        for line in lines:
+            if continuation:
+                out.append(self.comment(line))
+                continuation = line.rstrip().endswith("\\")
+                continue
+            if not _open_statement(buffer):
+                buffer = []
+                if _LINE_MAGIC.match(line):
+                    out.append(self.statement(line))
+                    continuation = line.rstrip().endswith("\\")
+                    continue
+            buffer.append(line + "\n")
+            out.append(line)
+        return out
+
+
+def _simple_statement(code: str) -> bool:
+    """Whether `code` is one simple statement (so `if 1:code` is valid Python)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    simple = (ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete, ast.Pass, ast.Raise,
+              ast.Assert, ast.Import, ast.ImportFrom)
+    return len(tree.body) == 1 and isinstance(tree.body[0], simple)
+
+
+def _mask_cell(source: str, masks: Dict[int, _Mask]) -> List[Tuple[str, str]]:
+    """The cell's (line, line break) pairs with its IPython lines masked."""
+    pairs = _split_lines(source)
+    lines = [line for line, _ in pairs]
+    masker = _Masker(masks)
+    # Our own markers in the user's code would confuse the split: mask them as comments too.
+    lines = [masker.comment(line) if _BOUNDARY_RE.match(line) or _MASK_TAIL.search(line) else line
+             for line in lines]
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and lines[first].lstrip().startswith("%%"):
+        words = lines[first].lstrip()[2:].split()
+        name = words[0] if words else ""
+        head = lines[:first] + [masker.comment(lines[first])]
+        body = lines[first + 1:]
+        if name in _PYTHON_CELL_MAGICS:
+            lines = head + masker.mask_lines(body)
+        else:
+            lines = head + [masker.comment(line) for line in body]
+    else:
+        lines = masker.mask_lines(lines)
+    return [(line, brk) for line, (_, brk) in zip(lines, pairs)]
 
 
 def build_module(notebook: Notebook) -> VirtualModule:
-    import ast
-
     module = VirtualModule(text="")
     parts: List[str] = []
-    line = 1
     for number, cell in enumerate(notebook.cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        lines = _mask_cell(cell_source(cell), module.masks)
-        body = "\n".join(lines)
+        pairs = _mask_cell(cell_source(cell), module.masks)
+        body = "".join(line + brk for line, brk in pairs)
         try:
-            ast.parse(body)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # invalid escape sequences and the like
+                ast.parse(body)
         except SyntaxError as exc:
             cell_line = max(exc.lineno or 1, 1)
+            column = max(exc.offset or 1, 1)
             module.broken.append(Diagnostic(
                 "E999", f"SyntaxError in this cell: {exc.msg}; the cell is skipped",
-                Position(cell_line, max(exc.offset or 1, 1)), Position(cell_line, max(exc.offset or 1, 1)),
+                Position(cell_line, column), Position(cell_line, column),
                 cell=number, source_line=cell_line,
             ))
-            lines = [""]
-        except (ValueError, RecursionError):
-            lines = [""]
-        parts.append(_BOUNDARY.format(number))
-        module.line_map[line] = (number, 0)
-        line += 1
-        for index, text in enumerate(lines, start=1):
-            parts.append(text)
-            module.line_map[line] = (number, index)
-            line += 1
+            body = ""
+            module.skipped.append(number)
+        except (ValueError, RecursionError, MemoryError):
+            module.broken.append(Diagnostic(
+                "E999", "SyntaxError in this cell: it cannot be parsed; the cell is skipped",
+                Position(1, 1), Position(1, 1), cell=number, source_line=1,
+            ))
+            body = ""
+            module.skipped.append(number)
+        parts.append(_BOUNDARY.format(number) + "\n" + body + "\n")
+        module.cell_text[number] = body
         module.code_cells.append(number)
-    module.text = "\n".join(parts) + "\n"
+    module.text = "".join(parts)
     module.line_map = line_map_of(module.text)
     return module
 
@@ -164,12 +298,15 @@ def line_map_of(text: str) -> Dict[int, Tuple[int, int]]:
     """Virtual line -> (cell, line in cell), read off the boundary comments (valid after fixes too)."""
     out: Dict[int, Tuple[int, int]] = {}
     cell, in_cell = 0, 0
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(_NEWLINE.split(text), start=1):
         boundary = _BOUNDARY_RE.match(line)
         if boundary:
+            # Diagnostics never start on a boundary; an edit there (an insertion at the start
+            # of the line) appends to the previous cell, just past its last line.
+            out[number] = (cell, in_cell + 1) if cell else (int(boundary.group(1)), 0)
             cell, in_cell = int(boundary.group(1)), 0
-        else:
-            in_cell += 1
+            continue
+        in_cell += 1
         out[number] = (cell, in_cell)
     return out
 
@@ -177,13 +314,14 @@ def line_map_of(text: str) -> Dict[int, Tuple[int, int]]:
 def map_diagnostic(diag: Diagnostic, line_map: Dict[int, Tuple[int, int]]) -> Diagnostic:
     cell, line = line_map.get(diag.start.line, (None, diag.start.line))
     end_cell, end_line = line_map.get(diag.end.line, (cell, diag.end.line))
-    if end_cell != cell:
-        end_line = line
+    end_column = diag.end.column
+    if end_cell != cell or end_line < 1:
+        end_line, end_column = max(line, 1), diag.start.column
     return Diagnostic(
         code=diag.code,
         message=diag.message,
         start=Position(max(line, 1), diag.start.column),
-        end=Position(max(end_line, 1), diag.end.column),
+        end=Position(end_line, end_column),
         fix=diag.fix,
         cell=cell or None,
         source_line=diag.source_line,
@@ -191,35 +329,59 @@ def map_diagnostic(diag: Diagnostic, line_map: Dict[int, Tuple[int, int]]) -> Di
     )
 
 
+def _unmask(text: str, module: VirtualModule) -> str:
+    out = []
+    for line, brk in _split_lines(text):
+        tail = _MASK_TAIL.search(line)
+        if tail:
+            mask = module.masks.get(int(tail.group(1)))
+            if mask is None:
+                raise NotebookError("a fix changed a masked IPython line; nothing was written")
+            if mask.head is not None and line.startswith(mask.head) and line.endswith(mask.tail):
+                line = mask.original_head + line[len(mask.head):len(line) - len(mask.tail)]
+            elif mask.masked == line:
+                line = mask.original
+            else:
+                raise NotebookError("a fix changed a masked IPython line; nothing was written")
+        out.append(line + brk)
+    return "".join(out)
+
+
 def split_cells(text: str, module: VirtualModule) -> Dict[int, str]:
-    """Fixed virtual text -> {cell number: new source}, with the magics put back."""
-    out: Dict[int, List[str]] = {}
-    current: Optional[int] = None
-    for line in text.split("\n"):
-        boundary = _BOUNDARY_RE.match(line)
-        if boundary:
-            current = int(boundary.group(1))
-            out[current] = []
+    """Fixed virtual text -> {cell number: new source} for the cells whose code changed, magics put back.
+
+    Raises NotebookError when the fixed text no longer has the module's cell structure."""
+    bounds = list(_BOUNDARY_LINE.finditer(text))
+    numbers = [int(m.group(1)) for m in bounds]
+    if numbers != module.code_cells or (bounds and bounds[0].start() != 0) or (not bounds and text):
+        raise NotebookError("a fix moved code across cell boundaries; nothing was written")
+    result: Dict[int, str] = {}
+    for index, match in enumerate(bounds):
+        end = bounds[index + 1].start() if index + 1 < len(bounds) else len(text)
+        chunk = text[match.end():end]
+        if not chunk.endswith("\n"):
+            raise NotebookError("a fix moved code across cell boundaries; nothing was written")
+        chunk = chunk[:-1]  # the newline the module added after the cell
+        number = numbers[index]
+        if chunk == module.cell_text[number]:
             continue
-        if current is None:
-            continue  # text a fix put before the first cell cannot be placed
-        mask = _MASK_RE.match(line)
-        if mask:
-            line = module.masks[int(mask.group(2))]
-        out[current].append(line)
-    result = {}
-    for number, lines in out.items():
-        if lines and lines[-1] == "":
-            lines = lines[:-1]  # the newline the module added after every cell
-        result[number] = "\n".join(lines)
+        if number in module.skipped:
+            raise NotebookError(f"a fix changed cell {number}, which was skipped; nothing was written")
+        result[number] = _unmask(chunk, module)
     return result
 
 
 def _as_source(old: Any, new: str) -> Any:
     if isinstance(old, list):
-        lines = new.splitlines(keepends=True)
-        return lines
+        return new.splitlines(keepends=True)  # as nbformat stores multi-line sources
     return new
+
+
+def _dump(notebook: Notebook) -> str:
+    text = json.dumps(notebook.data, indent=notebook.indent, ensure_ascii=notebook.ensure_ascii)
+    if notebook.newline != "\n":
+        text = text.replace("\n", notebook.newline)  # JSON strings hold no raw line breaks
+    return text + (notebook.newline if notebook.trailing_newline else "")
 
 
 def render(notebook: Notebook, new_sources: Dict[int, str]) -> Optional[str]:
@@ -232,11 +394,12 @@ def render(notebook: Notebook, new_sources: Dict[int, str]) -> Optional[str]:
             changed = True
     if not changed:
         return None
-    text = json.dumps(notebook.data, indent=notebook.indent, ensure_ascii=notebook.ensure_ascii)
-    return text + ("\n" if notebook.trailing_newline else "")
+    return _dump(notebook)
 
 
 def round_trips(notebook: Notebook) -> bool:
     """Whether writing the unchanged notebook back reproduces its text (so a rewrite disturbs nothing else)."""
-    text = json.dumps(notebook.data, indent=notebook.indent, ensure_ascii=notebook.ensure_ascii)
-    return text + ("\n" if notebook.trailing_newline else "") == notebook.raw_text
+    try:
+        return _dump(notebook) == notebook.raw_text
+    except (TypeError, ValueError, RecursionError):
+        return False

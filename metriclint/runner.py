@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import ast
 import multiprocessing
 import os
+import re
 import traceback
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
 from .diagnostics import Diagnostic, FileResult, Position
-from .engine import _rules_for, fix_text, lint_text, might_fire, syntax_error_diagnostic
+from .engine import fix_text, lint_text
 from .settings import Settings
 from .source import SourceError, SourceFile, decode_source, read_source, write_atomic
 
@@ -33,49 +32,10 @@ def io_error(path: str, message: str) -> Diagnostic:
     return Diagnostic("E902", message, Position(1, 1), Position(1, 1), source_line=1)
 
 
-def _python_parses(text: str, path: str) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            ast.parse(text, filename=path)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    return True
-
-
-def syntax_check(text: str, path: str) -> Optional[Diagnostic]:
-    """E999 when the text is not Python 3 (for files the prefilter kept from the engine), else None.
-
-    The stdlib parser is the fast first look; libcst has the last word and gives the E999 (the
-    engine's `syntax_error_diagnostic`), so the message is the same as for a file the engine
-    parsed, and syntax newer than the running interpreter is not reported.
-    """
-    if _python_parses(text, path):
-        return None
-    import libcst as cst
-
-    try:
-        cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        return syntax_error_diagnostic(exc, text)
-    except RecursionError:
-        return Diagnostic("E999", "SyntaxError: too deeply nested to parse", Position(1, 1), Position(1, 1), source_line=1)
-    return None
-
-
-def _skipped_by_prefilter(job: Job, text: str) -> bool:
-    return not might_fire(text, _rules_for(job.settings, job.path))
-
-
 def process_source(job: Job, source: SourceFile) -> FileResult:
     if job.path.endswith(".ipynb"):
         return process_notebook(job, source)
     result = FileResult(path=job.path, original_text=source.text)
-    if _skipped_by_prefilter(job, source.text):
-        error = syntax_check(source.text, job.path)
-        if error is not None:
-            result.diagnostics = [error]
-        return result
     if not job.fix:
         output = lint_text(source.text, job.path, job.settings)
         result.diagnostics = output.diagnostics
@@ -102,8 +62,17 @@ def process_source(job: Job, source: SourceFile) -> FileResult:
     return result
 
 
+_PYTHON_LANGUAGES = (None, "python", "python3", "ipython", "ipython3")
+_REJECTED_AT = re.compile(r"\bfix at (\d+):(\d+)")
+
+
 def process_notebook(job: Job, source: SourceFile) -> FileResult:
-    """Lint or fix a notebook through its virtual module; diagnostics point at cells."""
+    """Lint or fix a notebook through its virtual module; diagnostics point at cells.
+
+    `original_text`/`new_text` and `line_map` are the virtual module's (so fix edits in JSON and
+    SARIF map to cell lines), `diff_parts` the per-cell changes; only for stdin is `new_text`
+    the fixed notebook JSON, which the CLI writes to stdout.
+    """
     from . import notebook as nb
 
     result = FileResult(path=job.path)
@@ -112,51 +81,77 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
     except nb.NotebookError as exc:
         result.diagnostics = [io_error(job.path, str(exc))]
         return result
-    if book.language not in (None, "python", "python3", "ipython", "ipython3"):
+    if book.language not in _PYTHON_LANGUAGES:
         result.notes.append(f"skipped: not a Python notebook (kernel language: {book.language})")
         return result
     module = nb.build_module(book)
     result.original_text = module.text
     result.line_map = module.line_map
+
+    def mapped(diagnostics, line_map):
+        out = module.broken + [nb.map_diagnostic(d, line_map) for d in diagnostics]
+        return sorted(out, key=lambda d: d.sort_key)
+
+    def unfixed(message: Optional[str] = None) -> FileResult:
+        """Nothing is (or would be) written: report what the notebook on disk still has."""
+        if message is not None:
+            result.write_error = message
+        result.fixed, result.new_text, result.diff_parts = {}, None, []
+        result.line_map = module.line_map
+        original = lint_text(module.text, job.path, job.settings)
+        result.diagnostics = mapped(original.diagnostics, module.line_map)
+        result.internal_error = result.internal_error or original.internal_error
+        return result
+
     if not job.fix:
         output = lint_text(module.text, job.path, job.settings)
-        result.diagnostics = module.broken + [nb.map_diagnostic(d, module.line_map) for d in output.diagnostics]
+        result.diagnostics = mapped(output.diagnostics, module.line_map)
         result.internal_error = output.internal_error
         return result
     fixed = fix_text(module.text, job.path, job.settings, job.unsafe)
     fixed_map = nb.line_map_of(fixed.text)
-    result.diagnostics = module.broken + [nb.map_diagnostic(d, fixed_map) for d in fixed.diagnostics]
+    result.diagnostics = mapped(fixed.diagnostics, fixed_map)
     result.internal_error = fixed.internal_error
-    result.rejected = fixed.rejected
+    result.rejected = [_REJECTED_AT.sub(lambda m: _cell_position(m, module.line_map), r) for r in fixed.rejected]
     if fixed.text == module.text:
         return result
-    old_sources = {n: nb.cell_source(book.cells[n - 1]) for n in module.code_cells}
-    new_sources = nb.split_cells(fixed.text, module)
+    try:
+        new_sources = nb.split_cells(fixed.text, module)
+    except nb.NotebookError as exc:
+        return unfixed(str(exc))
+    if not new_sources:
+        return unfixed()  # pragma: no cover - a fix that changed nothing in any cell
     result.diff_parts = [
-        (f"cell {n}", old_sources[n], new_sources[n]) for n in module.code_cells
-        if n in new_sources and new_sources[n] != old_sources[n]
+        (f"cell {n}", nb.cell_source(book.cells[n - 1]), new_sources[n]) for n in module.code_cells if n in new_sources
     ]
     result.fixed = fixed.fixed
     result.new_text = fixed.text
     result.line_map = fixed_map
-    if not job.write or not result.diff_parts:
-        return result
+    stdin = source.path == "-"
+    if not stdin and not job.write:
+        return result  # `fix --diff`
     if not nb.round_trips(book):
-        result.write_error = ("its JSON layout cannot be reproduced exactly, so fixes were not written "
-                              "(save it once with Jupyter or nbformat to normalise it)")
-    else:
-        rendered = nb.render(book, new_sources)
-        try:
-            if rendered is not None:
-                write_atomic(source, rendered)
-        except SourceError as exc:
-            result.write_error = str(exc)
-    if result.write_error:
-        result.fixed, result.new_text, result.diff_parts = {}, None, []
-        result.line_map = module.line_map
-        original = lint_text(module.text, job.path, job.settings)
-        result.diagnostics = module.broken + [nb.map_diagnostic(d, module.line_map) for d in original.diagnostics]
+        return unfixed("its JSON layout cannot be reproduced exactly, so fixes were not written "
+                       "(save it once with Jupyter or nbformat to normalise it)")
+    rendered = nb.render(book, new_sources)
+    if rendered is None:  # pragma: no cover - split_cells only returns changed cells
+        return unfixed()
+    if stdin:
+        # The CLI writes `new_text` to stdout: that must be the notebook, not the virtual module.
+        result.original_text, result.new_text, result.line_map = source.text, rendered, None
+        return result
+    try:
+        write_atomic(source, rendered)
+    except SourceError as exc:
+        return unfixed(str(exc))
     return result
+
+
+def _cell_position(match: "re.Match[str]", line_map) -> str:
+    cell, line = line_map.get(int(match.group(1)), (0, 0))
+    if not cell:
+        return match.group(0)
+    return f"fix at cell {cell}:{line}:{match.group(2)}"
 
 
 def internal_error(path: str) -> FileResult:

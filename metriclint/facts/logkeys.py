@@ -20,7 +20,7 @@ from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import METRICS
 from .collect import CallSite, find_keyword, positional_args
 from .models import MetricRef, ModelInfo, model_facts, model_key
-from .values import Instance, Scope
+from .values import Scope
 
 # Keys callbacks add to the logs themselves (learning-rate schedulers).
 CALLBACK_KEYS = frozenset({"lr", "learning_rate"})

@@ -53,7 +53,7 @@ METRICS: Dict[str, MetricInfo] = {
     "MeanAbsolutePercentageError": _m("mean_absolute_percentage_error", MIN),
     "MeanIoU": _m("mean_io_u", MAX, decomposable=False),
     "MeanMetricWrapper": _m("mean_metric_wrapper", None),
-    "MeanRelativeError": MetricInfo(None, None, MIN),  # tf_keras only; needs `normalizer`
+    "MeanRelativeError": MetricInfo(None, "mean_relative_error", MIN),  # tf_keras only; needs `normalizer`
     "MeanSquaredError": _m("mean_squared_error", MIN),
     "MeanSquaredLogarithmicError": _m("mean_squared_logarithmic_error", MIN),
     "MeanTensor": MetricInfo(None, "mean_tensor", None),
@@ -102,8 +102,8 @@ LOSS_FAMILY: Dict[str, str] = {
     "losses.sparse_categorical_crossentropy": SPARSE,
     "losses.mean_squared_error": REGRESSION,
     "losses.mean_absolute_error": REGRESSION,
-    "losses.mse": REGRESSION,
-    "losses.mae": REGRESSION,
+    "losses.mse": REGRESSION,  # tf_keras only (Keras 3 has `losses.mean_squared_error` only)
+    "losses.mae": REGRESSION,  # tf_keras only
     "losses.huber": REGRESSION,
     # strings
     "binary_crossentropy": BINARY,
@@ -121,9 +121,19 @@ LOSS_FAMILY: Dict[str, str] = {
     "mean_absolute_percentage_error": REGRESSION,
     "mean_squared_logarithmic_error": REGRESSION,
     "huber": REGRESSION,
-    "huber_loss": REGRESSION,
+    "huber_loss": REGRESSION,  # tf_keras only: Keras 3 `losses.get("huber_loss")` raises ValueError
     "log_cosh": REGRESSION,
-    "logcosh": REGRESSION,
+    "logcosh": REGRESSION,  # tf_keras only, as "huber_loss"
+}
+
+# LOSS_FAMILY keys that only one flavour knows (every other key works on both): a `losses.X`
+# attribute missing from the other flavour's `keras.losses`, or a string its `losses.get`
+# rejects. Checked by tests/runtime/test_metric_catalogue.py.
+LOSS_ONLY_ON: Dict[str, str] = {
+    "losses.mse": "2",
+    "losses.mae": "2",
+    "huber_loss": "2",
+    "logcosh": "2",
 }
 
 # Which accuracy class matches each probabilistic loss family (KM201's fix).

@@ -11,6 +11,7 @@ from ..diagnostics import Edit, Safety
 from ..facts.collect import ModuleFacts
 from ..facts.resolve import Resolver
 from ..locate import Locator
+from ..prefilter import Summary
 
 BOTH_FLAVOURS: FrozenSet[str] = frozenset({"2", "3"})
 KERAS3_ONLY: FrozenSet[str] = frozenset({"3"})
@@ -77,6 +78,15 @@ class Rule:
         them from the Keras tables the rule uses so they cannot drift.
         """
         raise NotImplementedError
+
+    @classmethod
+    def could_fire(cls, summary: "Summary") -> bool:
+        """From a file's structural summary (stdlib `ast`): could this rule fire here?
+
+        False skips the libcst parse when no enabled rule could fire. The default asks for one
+        of the trigger identifiers in code; rules narrow it with what else they need.
+        """
+        return not cls.triggers().isdisjoint(summary.tokens)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         raise NotImplementedError

@@ -8,8 +8,7 @@ from typing import FrozenSet, Iterator, List, Optional
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
-from ..facts.collect import CallSite, find_keyword, positional_args
-from ..facts.resolve import describe
+from ..facts.collect import CallSite, find_keyword
 from ..facts.values import Instance
 from ..keras import signatures
 from ..keras.symbols import MODEL
@@ -18,6 +17,7 @@ from .base import Finding, FixPlan, Rule, RuleContext
 from .common import remove_arg
 
 _ALL_METHODS = sorted({m for table in signatures.MODEL_METHOD_KEYWORDS.values() for m in table})
+
 
 
 class UnknownModelKeyword(Rule):
@@ -29,6 +29,18 @@ class UnknownModelKeyword(Rule):
     @classmethod
     def triggers(cls) -> FrozenSet[str]:
         return frozenset(_ALL_METHODS)
+
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        """Only when some model-method call passes a keyword the flavour does not take (or a None-only one)."""
+        table = signatures.MODEL_METHOD_KEYWORDS[summary.flavour]
+        if summary.flavour == "3" and not summary.tokens.isdisjoint(signatures.REMOVED_GENERATOR_METHODS):
+            return True
+        for method, keyword in summary.method_keywords:
+            valid = table.get(method)
+            if valid is not None and (keyword not in valid or (method, keyword) in signatures.KERAS2_NONE_ONLY):
+                return True
+        return False
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for site in ctx.facts.method_calls(*_ALL_METHODS):

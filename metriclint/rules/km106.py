@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional, Tuple
+from typing import FrozenSet, Iterator, List, Optional
 
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import CallSite
 from ..keras.symbols import LAYER, METRIC, MODEL
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
 

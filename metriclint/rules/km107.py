@@ -28,6 +28,13 @@ class StandaloneBackendMath(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"backend"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        # standalone Keras's backend, imported by name or reached as `keras.backend`
+        return "backend" in summary.tokens and (
+            bool(summary.imports & {"keras.backend", "keras"}) or any(i.startswith("keras.backend.") for i in summary.imports)
+        )
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         calls = {site.node.func: site.node for site in ctx.facts.calls}
         for name, sites in ctx.facts.attributes.items():

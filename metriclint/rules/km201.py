@@ -34,6 +34,10 @@ class ExactAccuracyOnProbabilities(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"Accuracy"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return {'compile'} <= summary.tokens and super().could_fire(summary)
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():
             for compile_info in model.compiles:

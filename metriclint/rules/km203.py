@@ -12,7 +12,7 @@ from ..facts.models import model_facts
 from ..facts.values import FunctionValue
 from ..facts.walk import find_all
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .km202 import keras_reference
+from .common import keras_module_reference
 
 _SUMS = {"sum", "reduce_sum", "count_nonzero"}
 _DIVIDES = {"divide", "truediv", "divide_no_nan"}
@@ -27,6 +27,10 @@ class BatchwiseRatioMetric(Rule):
     @classmethod
     def triggers(cls) -> FrozenSet[str]:
         return frozenset(_SUMS)
+
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return {'metrics', 'compile'} <= summary.tokens and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         memo: Dict[cst.FunctionDef, bool] = {}
@@ -50,7 +54,7 @@ class BatchwiseRatioMetric(Rule):
             "which is not the ratio over the data and changes with the batch size "
             "(F1 0.687 at batch 8, 0.730 at 32, 0.727 over the data)"
         )
-        reference = keras_reference(ctx)  # read off the imports (see km202)
+        reference = keras_module_reference(ctx)
         if replacement is None or reference is None:
             return Finding(node, message + "; use `keras.metrics.Precision()`, `Recall()` or `F1Score()`")
         cls, args = replacement

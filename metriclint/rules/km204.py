@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set
 
 import libcst as cst
 
@@ -35,6 +35,10 @@ class StaleMetricState(Rule):
     @classmethod
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"result"})
+
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return {'update_state'} <= summary.tokens and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         events = self._events(ctx)

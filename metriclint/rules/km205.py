@@ -21,6 +21,10 @@ class IgnoredSampleWeight(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"sample_weight"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return {'update_state'} <= summary.tokens and super().could_fire(summary)
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for cls in classes_of_kind(ctx, METRIC):
             update = methods(cls).get("update_state")

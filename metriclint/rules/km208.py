@@ -33,6 +33,10 @@ class ModeAgainstDirection(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return {'fit', 'compile'} <= summary.tokens and super().could_fire(summary)
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for use in callback_uses(ctx):
             if use.keras_class not in MONITOR_CALLBACKS:

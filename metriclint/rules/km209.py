@@ -25,6 +25,10 @@ class SharedMetricInstance(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"compile"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return {'metrics'} <= summary.tokens and super().could_fire(summary)
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         uses: Dict[cst.Call, List[Tuple[object, CompileInfo, MetricRef]]] = {}
         for key, model in model_facts(ctx).items():

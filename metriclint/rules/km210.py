@@ -28,6 +28,10 @@ class UnguardedResultDivision(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"result"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return bool({"add_weight", "add_variable"} & summary.tokens) and super().could_fire(summary)
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         safe_divide = _safe_divide(ctx)
         for cls in classes_of_kind(ctx, METRIC):
@@ -41,10 +45,14 @@ class UnguardedResultDivision(Rule):
                 risky = self_attributes_used(denominator) & states
                 if not risky or risky & guarded or _has_guard(denominator):
                     continue
-                state = sorted(risky)[0]
+                bare = denominator.with_changes(lpar=[], rpar=[]) if getattr(denominator, "lpar", None) else denominator
+                divisor = cst.Module(body=[]).code_for_node(bare).strip()
+                if len(divisor) > 60 or "\n" in divisor:
+                    divisor = f"self.{sorted(risky)[0]}"
                 message = (
-                    f"`result()` divides by `self.{state}`, which is 0 before the first update (and whenever "
-                    "nothing was counted): the metric reads NaN, and a monitored NaN stops EarlyStopping early"
+                    f"`result()` divides by `{divisor}`, which is 0 before the first update (and whenever "
+                    "nothing was counted): the metric reads NaN where Keras's own metrics read 0.0, and a NaN "
+                    "is never an improvement for EarlyStopping or ModelCheckpoint"
                 )
                 if safe_divide is None:
                     yield Finding(operation, message + "; guard the division (`divide_no_nan`)")

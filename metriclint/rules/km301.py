@@ -9,7 +9,7 @@ import libcst as cst
 from ..diagnostics import Safety
 from ..facts.collect import dotted_name
 from ..facts.values import ClassValue, Dotted
-from ..facts.walk import find_all
+from ..facts.walk import Walker, find_all
 from ..keras.symbols import CALLBACK
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, methods
@@ -46,15 +46,26 @@ class PerBatchModelRun(Rule):
                 fix = None
                 if "on_epoch_end" not in own and hook.endswith("_end"):
                     fix = FixPlan(Safety.UNSAFE, "Move it to `on_epoch_end`",
-                                  lambda loc, d=definition: [loc.replace(d.name, "on_epoch_end")])
+                                  lambda loc, d=definition: _move_to_epoch_end(loc, d))
                 yield Finding(definition.name, message, fix)
+
+
+def _move_to_epoch_end(loc, definition: cst.FunctionDef) -> list:
+    """Rename the hook; its `batch` parameter becomes `epoch` when the body never reads either name."""
+    edits = [loc.replace(definition.name, "on_epoch_end")]
+    params = definition.params.params
+    if len(params) >= 2 and params[1].name.value == "batch":
+        used = {name.value for name in find_all(definition.body, cst.Name)}
+        if not used & {"batch", "epoch"}:
+            edits.append(loc.replace(params[1].name, "epoch"))
+    return edits
 
 
 def _costly_call(ctx: RuleContext, cls: ClassValue, own: Dict[str, cst.FunctionDef],
                  function: cst.FunctionDef, seen: Set[str]) -> Optional[str]:
     """A description of the first model run or full-data metric in `function` (or a `self.` helper)."""
     scope = ctx.facts.scope_of_function.get(function)
-    for call in find_all(function.body, cst.Call):
+    for call in _per_batch_calls(function):
         func = call.func
         name = dotted_name(func) or ""
         if isinstance(func, cst.Attribute) and func.attr.value in _MODEL_RUNS and name.startswith("self.model."):
@@ -73,6 +84,28 @@ def _costly_call(ctx: RuleContext, cls: ClassValue, own: Dict[str, cst.FunctionD
     return None
 
 
+class _PerBatchCalls(Walker):
+    """Calls in a hook body, except under `if <...> % <n> ...:` (work done every n-th batch)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: List[cst.Call] = []
+
+    def visit_If(self, node: cst.If) -> Optional[bool]:
+        periodic = any(isinstance(op.operator, cst.Modulo) for op in find_all(node.test, cst.BinaryOperation))
+        return False if periodic else None
+
+    def visit_Call(self, node: cst.Call) -> Optional[bool]:
+        self.found.append(node)
+        return None
+
+
+def _per_batch_calls(function: cst.FunctionDef) -> List[cst.Call]:
+    walker = _PerBatchCalls()
+    walker.walk(function.body)
+    return walker.found
+
+
 _HEAD = "import keras\nfrom sklearn.metrics import roc_auc_score\n"
 
 PerBatchModelRun.valid = (
@@ -82,14 +115,27 @@ PerBatchModelRun.valid = (
     Example(_HEAD + "class Log(keras.callbacks.Callback):\n    def on_train_batch_end(self, batch, logs=None):\n"
             "        self.losses.append(logs['loss'])\n"),
     Example(_HEAD + "class NotKeras:\n    def on_batch_end(self, batch, logs=None):\n        self.model.predict(x)\n"),
+    # every n-th batch: the cost is spread over n steps
+    Example(_HEAD + "class Every(keras.callbacks.Callback):\n    def on_train_batch_end(self, batch, logs=None):\n"
+            "        if batch % 500 == 0:\n            p = self.model.predict(self.x_val, verbose=0)\n"),
+    # changing the learning rate per batch is light
+    Example(_HEAD + "class Warmup(keras.callbacks.Callback):\n    def on_train_batch_begin(self, batch, logs=None):\n"
+            "        self.model.optimizer.learning_rate.assign(self.schedule(batch))\n"),
 )
 
 PerBatchModelRun.invalid = (
     Example(
         _HEAD + "class Eval(keras.callbacks.Callback):\n    def on_train_batch_end(self, batch, logs=None):\n"
         "        p = self.model.predict(self.x_val, verbose=0)\n",
-        fixed=_HEAD + "class Eval(keras.callbacks.Callback):\n    def on_epoch_end(self, batch, logs=None):\n"
+        fixed=_HEAD + "class Eval(keras.callbacks.Callback):\n    def on_epoch_end(self, epoch, logs=None):\n"
         "        p = self.model.predict(self.x_val, verbose=0)\n",
+    ),
+    # the body reads `batch`: the hook moves, the parameter keeps its name
+    Example(
+        _HEAD + "class Eval(keras.callbacks.Callback):\n    def on_batch_end(self, batch, logs=None):\n"
+        "        self.seen[batch] = self.model.evaluate(self.x_val, self.y_val, verbose=0)\n",
+        fixed=_HEAD + "class Eval(keras.callbacks.Callback):\n    def on_epoch_end(self, batch, logs=None):\n"
+        "        self.seen[batch] = self.model.evaluate(self.x_val, self.y_val, verbose=0)\n",
     ),
     Example(
         _HEAD + "class Eval(keras.callbacks.Callback):\n    def on_batch_end(self, batch, logs=None):\n        self.score()\n"

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional
+from typing import FrozenSet, Iterator, List, Optional, Set
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword
 from ..facts.models import model_facts
-from ..facts.values import Dotted, FunctionValue
-from ..facts.walk import find_all
+from ..facts.values import Dotted
+from ..facts.walk import Walker, find_all
 from ..keras.symbols import METRIC
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, methods, remove_arg
@@ -26,7 +26,14 @@ class EagerMetrics(Rule):
 
     @classmethod
     def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"run_eagerly", "numpy", "update_state"})
+        return frozenset({"run_eagerly", "numpy", "sklearn"})
+
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        tokens = summary.tokens
+        if "run_eagerly" in tokens:
+            return True
+        return bool(tokens & {"numpy", "sklearn"}) and bool(tokens & {"update_state", "metrics"})
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         eager_needed = list(self._eager_metric_code(ctx))
@@ -36,7 +43,7 @@ class EagerMetrics(Rule):
                 arg = find_keyword(info.site.node, "run_eagerly")
                 if arg is None or not (isinstance(arg.value, cst.Name) and arg.value.value == "True"):
                     continue
-                if info.metrics_arg is None:
+                if info.metrics_arg is None or _in_test_function(info.site.scope):
                     continue
                 fix = None
                 if not eager_needed and not _file_uses_numpy_conversion(ctx):
@@ -71,14 +78,64 @@ class EagerMetrics(Rule):
 
 
 def _eager_call(ctx: RuleContext, function: cst.FunctionDef, scope) -> Optional[tuple]:
-    for call in find_all(function.body, cst.Call):
+    """The first `.numpy()`, or NumPy/scikit-learn call on the function's tensors (not constants like `np.log(10.0)`)."""
+    tensors = _tensor_names(function)
+    for call in _own_calls(function):
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value == "numpy" and not call.args:
             return func.attr, "`.numpy()`"
         value = ctx.resolver.resolve(func, scope)
         if isinstance(value, Dotted) and value.path.split(".")[0] in ("numpy", "sklearn"):
-            return func, f"`{value.path}()`"
+            if any(_mentions(arg.value, tensors) for arg in call.args):
+                return func, f"`{value.path}()`"
     return None
+
+
+class _OwnCalls(Walker):
+    """Calls in a function body, not in nested functions or lambdas (e.g. the body of a `tf.numpy_function`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: List[cst.Call] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found.append(node)
+
+
+def _own_calls(function: cst.FunctionDef) -> List[cst.Call]:
+    walker = _OwnCalls()
+    walker.walk(function.body)
+    return walker.found
+
+
+def _mentions(node: cst.CSTNode, names: Set[str]) -> bool:
+    return any(name.value in names for name in find_all(node, cst.Name))
+
+
+def _tensor_names(function: cst.FunctionDef) -> Set[str]:
+    """The parameters (but `self`) and the names assigned from expressions that use them, in source order."""
+    names = {p.name.value for p in function.params.params if p.name.value != "self"}
+    names |= {p.name.value for p in function.params.kwonly_params}
+    for assign in find_all(function.body, cst.Assign):
+        if _mentions(assign.value, names):
+            for target in assign.targets:
+                names |= {n.value for n in find_all(target.target, cst.Name)}
+    return names
+
+
+def _in_test_function(scope) -> bool:
+    """Inside `def test_...`: a test pins `run_eagerly=True` to exercise the eager path; speed is not its point."""
+    while scope is not None:
+        if scope.kind == "function" and isinstance(scope.node, cst.FunctionDef) and scope.node.name.value.startswith("test"):
+            return True
+        scope = scope.parent
+    return False
 
 
 def _file_uses_numpy_conversion(ctx: RuleContext) -> bool:
@@ -92,6 +149,18 @@ EagerMetrics.valid = (
     Example(_HEAD + "model.compile(loss='mse', run_eagerly=True)\n"),  # no metrics: not this rule
     Example(_HEAD + "def rel(y_true, y_pred):\n    return keras.ops.mean(keras.ops.abs(y_true - y_pred))\n"
             "model.compile(loss='mse', metrics=[rel])\n"),
+    # a test pins eager execution on purpose (Keras's own trainer tests)
+    Example(_HEAD + "class T:\n    def test_eager_counts(self):\n"
+            "        model.compile(optimizer='sgd', loss='mse', metrics=['mse'], run_eagerly=True)\n"),
+    # NumPy on constants only builds a constant; the tensors stay in graph mode
+    Example(_HEAD + "def psnr(y_true, y_pred):\n    mse = keras.ops.mean(keras.ops.square(y_true - y_pred))\n"
+            "    return 10.0 * keras.ops.log(1.0 / mse) / np.log(10.0)\n"
+            "model.compile(loss='mse', metrics=[psnr])\n"),
+    # NumPy inside the function that `tf.numpy_function` runs (eagerly, by design)
+    Example("import numpy as np\nimport tensorflow as tf\nimport keras\nmodel = keras.Sequential()\n"
+            "def med(y_true, y_pred):\n    def _median(a, b):\n        return np.median(np.abs(a - b)).astype('float32')\n"
+            "    return tf.numpy_function(_median, [y_true, y_pred], tf.float32)\n"
+            "model.compile(loss='mse', metrics=[med])\n"),
     # numpy outside any metric
     Example(_HEAD + "x = np.zeros(3)\nmodel.compile(loss='mse', metrics=['mae'])\nprint(model.predict(x).numpy())\n"),
 )
