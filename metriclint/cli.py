@@ -37,6 +37,7 @@ def _common_options(func):
         click.option("--unsafe-fixes", is_flag=True, help="Include fixes that may change behaviour."),
         click.option("--stdin-filename", help="With `-` as path: the file name stdin stands for (config, messages)."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores)."),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (.metriclint_cache)."),
         click.option("--exclude", multiple=True, help="Glob patterns to exclude (replaces the configured list)."),
         click.option("--extend-exclude", multiple=True, help="Glob patterns to exclude on top of the configured ones."),
         click.option("--show-settings", is_flag=True, help="Print the settings used for the first path and exit."),
@@ -60,6 +61,7 @@ class _RunOptions:
     unsafe_fixes: bool
     stdin_filename: Optional[str]
     jobs: Optional[int]
+    no_cache: bool
     exclude: Tuple[str, ...]
     extend_exclude: Tuple[str, ...]
     show_settings: bool
@@ -171,7 +173,13 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
                 Job(path, resolver.for_file(path), fix=fix, unsafe=opts.unsafe_fixes, write=not diff)
                 for path in found.files
             ]
-            results.extend(run_jobs(jobs, opts.jobs))
+            cache = None
+            if not opts.no_cache and jobs:
+                from .cache import ResultCache
+
+                cache = ResultCache(resolver.for_directory(paths[0] if os.path.isdir(paths[0]) else os.path.dirname(os.path.abspath(paths[0]))).root)
+            with _progress(len(jobs)) as advance:
+                results.extend(run_jobs(jobs, opts.jobs, cache=cache, progress=advance))
             results.sort(key=lambda r: _path_key(r.path))  # as ruff: by path, whatever the walk order
     except ConfigError as exc:
         _error(str(exc))
@@ -234,6 +242,27 @@ def _path_key(path: str):
     return tuple(path.replace(os.sep, "/").split("/"))
 
 
+class _progress:
+    """A progress bar on stderr for long runs in a terminal; nothing in pipes, files or CI logs."""
+
+    MIN_FILES = 200
+
+    def __init__(self, total: int) -> None:
+        self.bar = None
+        if total >= self.MIN_FILES and sys.stderr.isatty() and not os.environ.get("CI"):
+            self.bar = click.progressbar(length=total, label="Checking", file=sys.stderr, show_pos=True)
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        self.bar.__enter__()
+        return self.bar.update
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
 def _print_diff(results) -> int:
     changed = 0
     for result in results:
@@ -274,6 +303,19 @@ def _print_settings(settings) -> None:
     click.echo(f"exclude:        {listing(settings.exclude + settings.extend_exclude)}")
     for pattern, codes in settings.per_file_ignores:
         click.echo(f"per-file-ignores: {pattern} = {', '.join(codes)}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(file_okay=False))
+def clean(paths: Tuple[str, ...]) -> None:
+    """Remove the result cache (.metriclint_cache) in PATHS (default: the current directory)."""
+    from .cache import clean as remove
+
+    for path in paths or (".",):
+        if remove(path):
+            click.echo(f"Removed {os.path.join(path, '.metriclint_cache')}")
+        else:
+            click.echo(f"No cache in {path}")
 
 
 @main.command()

@@ -124,6 +124,7 @@ class FileResult:
     # Notebooks: line of the virtual module -> (cell, line in cell); per-cell diffs for --diff
     line_map: Optional[Dict[int, Tuple[int, int]]] = None
     diff_parts: List[Tuple[str, str, str]] = field(default_factory=list)
+    cache_key: Optional[str] = None  # of the bytes this result was computed from
 
     @property
     def fixed_count(self) -> int:

@@ -165,15 +165,53 @@ def internal_error(path: str) -> FileResult:
     )
 
 
+def cache_key(job: Job, raw: bytes) -> str:
+    from .cache import ResultCache
+
+    kind = "notebook" if job.path.endswith(".ipynb") else "python"
+    return ResultCache.key(raw, job.settings.cache_key(), sorted(job.settings.ignored_for(job.path)), kind)
+
+
 def process_file(job: Job) -> FileResult:
     try:
         try:
             source = read_source(job.path)
         except SourceError as exc:
             return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))])
-        return process_source(job, source)
+        result = process_source(job, source)
+        result.cache_key = cache_key(job, source.raw)
+        return result
     except Exception:  # one file's crash must not stop the run (nor kill the worker pool)
         return internal_error(job.path)
+
+
+def _cacheable(job: Job, result: FileResult) -> bool:
+    if result.internal_error or result.write_error or result.notes or result.new_text is not None or result.cache_key is None:
+        return False
+    if any(d.code == "E902" for d in result.diagnostics):
+        return False  # read errors depend on the file system, not on the content
+    # notebooks: only clean results (their diagnostics need the cell map to report edits)
+    return not (job.path.endswith(".ipynb") and result.diagnostics)
+
+
+def _from_cache(job: Job, cache) -> Optional[FileResult]:
+    try:
+        with open(job.path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    diagnostics = cache.get(cache_key(job, raw))
+    if diagnostics is None:
+        return None
+    if job.fix and any(d.fix is not None and (job.unsafe or d.fix.safety.value == "safe") for d in diagnostics):
+        return None  # there is something to fix: do it for real
+    result = FileResult(path=job.path, diagnostics=diagnostics)
+    if any(d.fix is not None for d in diagnostics):
+        try:
+            result.original_text = decode_source(raw, job.path).text  # reporters place the edits with it
+        except SourceError:
+            return None
+    return result
 
 
 def process_stdin(job: Job, raw: bytes) -> Tuple[FileResult, Optional[SourceFile]]:
@@ -195,17 +233,42 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_jobs(jobs: List[Job], workers: Optional[int] = None) -> Iterator[FileResult]:
-    """Results in the order of `jobs`, whatever the number of workers."""
+def run_jobs(jobs: List[Job], workers: Optional[int] = None, cache=None, progress=None) -> List[FileResult]:
+    """Results in the order of `jobs`, whatever the number of workers and whether the cache is on."""
+    results: List[Optional[FileResult]] = [None] * len(jobs)
+    pending: List[int] = []
+    for index, job in enumerate(jobs):
+        hit = _from_cache(job, cache) if cache is not None else None
+        if hit is not None:
+            results[index] = hit
+            if progress is not None:
+                progress(1)
+        else:
+            pending.append(index)
+    for index, result in zip(pending, _compute([jobs[i] for i in pending], workers, progress)):
+        results[index] = result
+        if cache is not None and _cacheable(jobs[index], result):
+            cache.put(result.cache_key, result.diagnostics)
+    if cache is not None:
+        cache.save()
+    return results  # type: ignore[return-value]
+
+
+def _compute(jobs: List[Job], workers: Optional[int], progress) -> Iterator[FileResult]:
     workers = workers or default_jobs()
     if workers <= 1 or len(jobs) < POOL_THRESHOLD:
         for job in jobs:
             yield process_file(job)
+            if progress is not None:
+                progress(1)
         return
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:  # pragma: no cover - platforms without fork
         context = multiprocessing.get_context()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        chunk = max(1, min(32, len(jobs) // (workers * 8)))
-        yield from pool.map(process_file, jobs, chunksize=chunk)
+        chunk = max(1, min(16, len(jobs) // (workers * 8)))
+        for result in pool.map(process_file, jobs, chunksize=chunk):
+            yield result
+            if progress is not None:
+                progress(1)

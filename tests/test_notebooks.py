@@ -80,8 +80,8 @@ def _reorder(value: Any) -> Any:
 
 def dumps(book, *, indent: Any = 1, sort_keys: bool = True, ensure_ascii: bool = False,
           split_lines: bool = True, newline: str = "\n", reorder: bool = False) -> str:
-    """The notebook as nbformat writes it, or in another layout."""
-    text = nbformat.writes(book, split_lines=split_lines)
+    """The notebook as `nbformat.write` writes it, or in another layout."""
+    text = nbformat.writes(book, split_lines=split_lines) + "\n"
     if (indent, sort_keys, ensure_ascii, reorder) != (1, True, False, False):
         data = json.loads(text)
         if reorder:
@@ -170,7 +170,7 @@ def training_notebook() -> nbformat.NotebookNode:
 
 def test_our_default_layout_is_nbformats(project):
     book = training_notebook()
-    assert dumps(book) == nbformat.writes(book)
+    assert dumps(book) == nbformat.writes(book) + "\n"
     path = project / "nb.ipynb"
     nbformat.write(book, str(path))
     assert read(path) == dumps(book)
@@ -185,7 +185,7 @@ def test_check_text_reports_cell_and_line_in_cell(project):
     assert lines[0].startswith(f"nb.ipynb:cell 5:2:{KM207_COL}: KM207 `EarlyStopping` monitors `val_acc`"), out
     assert lines[1] == f"nb.ipynb:cell 6:1:{KM101_COL}: {KM101}"
     assert lines[2:] == ["Found 2 errors (2 fixable with `metriclint fix`)."]
-    assert (KM207_COL, KM101_COL) == (44, 27)  # the numbers a reader would count in the cells
+    assert (KM207_COL, KM101_COL) == (46, 27)  # the numbers a reader would count in the cells
 
 
 def test_check_json_positions_are_inside_the_cell(project):
@@ -249,18 +249,22 @@ def test_facts_flow_across_cells(project):
     assert [(d["code"], d["cell"]) for d in json_report("nb.ipynb")] == [("KM101", 6)]
 
 
-def test_cells_after_the_fit_do_not_change_it_but_order_matters(project):
-    """Cells run in order: a compile after the fit (cell 4) is not the one the fit used."""
-    book = notebook(
-        code("from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])"),
-        code("model.compile(loss='mse')"),
-        code("stop = keras.callbacks.EarlyStopping(monitor='val_accuracy')\n"
-             "model.fit(x, y, validation_split=0.2, callbacks=[stop])"),
-        code("model.compile(loss='mse', metrics=['accuracy'])"),
-    )
-    save(project / "nb.ipynb", book)
+def test_a_fact_from_an_earlier_cell_decides_a_later_finding(project):
+    """The compile in cell 2 logs no accuracy, so the monitor in cell 4 (after markdown) watches a
+    key that never comes; the same monitor after a compile with `metrics=['accuracy']` is fine."""
+    def book(metrics: str):
+        return notebook(
+            code("from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])"),
+            code(f"model.compile(loss='mse'{metrics})"),
+            markdown("Train:"),
+            code("stop = keras.callbacks.EarlyStopping(monitor='val_accuracy')\n"
+                 "model.fit(x, y, validation_split=0.2, callbacks=[stop])"),
+        )
+    save(project / "nb.ipynb", book(""))
     report = json_report("nb.ipynb")
-    assert [(d["code"], d["cell"], d["start"]["line"]) for d in report] == [("KM207", 3, 1)]
+    assert [(d["code"], d["cell"], d["start"]["line"], d["start"]["column"]) for d in report] == [("KM207", 4, 1, 46)]
+    save(project / "nb.ipynb", book(", metrics=['accuracy']"))
+    assert json_report("nb.ipynb") == []
 
 
 def test_fix_inserting_an_import_lands_in_the_import_cell(project):
@@ -289,7 +293,7 @@ def test_fix_inserting_an_import_lands_in_the_import_cell(project):
 
 
 # --- fix: only the changed sources change, byte for byte ----------------------------------------
-FIXED = (("nb_epoch=3", "epochs=3"), ("'val_acc'", "'val_accuracy'"))
+FIXED = (("nb_epoch=3, validation", "epochs=3, validation"), ("'val_acc'", "'val_accuracy'"))
 
 
 def test_fix_changes_only_the_fixed_sources(project):
@@ -483,21 +487,23 @@ def test_virtual_module_of_magics_is_python_and_splits_back_unchanged(case):
     assert module.broken == []
     ast.parse(module.text)
     assert nb.split_cells(module.text, module) == {}
-    # every line keeps its place: the virtual line maps to the same line of the same cell
-    lines = module.text.split("\n")
-    for number, (cell, line) in module.line_map.items():
-        if line and cell == 3 and number <= len(lines) and not lines[number - 1].startswith("# metriclint-cell"):
-            original = source.split("\n")[line - 1]
-            virtual = lines[number - 1]
-            assert len(virtual) - len(virtual.lstrip()) == len(original) - len(original.lstrip()) or not original.strip()
+    # every line keeps its place and its indentation: virtual line -> the same line of the same cell
+    source_lines = source.split("\n")
+    for number, line in enumerate(module.text.split("\n"), start=1):
+        cell, in_cell = module.line_map[number]
+        if cell != 3 or line.startswith("# metriclint-cell") or in_cell > len(source_lines):
+            continue
+        original = source_lines[in_cell - 1]
+        if original.strip():
+            assert len(line) - len(line.lstrip()) == len(original) - len(original.lstrip()), (line, original)
 
 
 def test_magic_lines_are_restored_byte_for_byte():
-    source = "%time  model.fit(x, y, nb_epoch=3)   \n  !ls -la  \n"
+    source = "%time  model.fit(x, y, nb_epoch=3)   \n!ls -la  \nif 1:\n  !ls\n"
     book = nb.read_notebook(dumps(notebook(code(SETUP), code(source))))
     module = nb.build_module(book)
     fixed = module.text.replace("nb_epoch", "epochs")
-    assert nb.split_cells(fixed, module) == {2: "%time  model.fit(x, y, epochs=3)   \n  !ls -la  \n"}
+    assert nb.split_cells(fixed, module) == {2: "%time  model.fit(x, y, epochs=3)   \n!ls -la  \nif 1:\n  !ls\n"}
 
 
 def test_a_fix_that_breaks_the_cell_structure_is_refused():
@@ -595,7 +601,7 @@ def test_cell_with_a_syntax_error_is_reported_and_skipped(project, broken):
 
 
 def test_syntax_error_position_is_in_the_cell(project):
-    save(project / "nb.ipynb", notebook(code(SETUP), code("x = 1\ny = (2,\nz = 3 3")))
+    save(project / "nb.ipynb", notebook(code(SETUP), code("x = 1\ny = 2\nz = 3 3")))
     (diag,) = json_report("nb.ipynb")
     assert (diag["code"], diag["cell"], diag["start"]["line"]) == ("E999", 2, 3)
 

@@ -72,9 +72,10 @@ class EagerMetrics(Rule):
             culprit = _eager_call(ctx, function, scope)
             if culprit is not None:
                 node, text = culprit
+                error = (_NUMPY_ERROR if text == "`.numpy()`" else
+                         "`NotImplementedError: Cannot convert a symbolic tf.Tensor ... to a numpy array`")
                 yield Finding(node, f"{what} calls {text}, which only works eagerly: in graph mode it raises "
-                              "(`AttributeError: 'SymbolicTensor' object has no attribute 'numpy'`), and "
-                              f"`run_eagerly=True` costs 20x; use `keras.ops`/`tf` operations instead")
+                              f"{error}, and {_EAGER_COST}; use `keras.ops`/`tf` operations instead")
 
 
 def _eager_call(ctx: RuleContext, function: cst.FunctionDef, scope) -> Optional[tuple]:

@@ -1,0 +1,93 @@
+"""A content-addressed cache of check results: plain JSON, never code.
+
+Key: metriclint's version, the settings that change results, the per-file ignores, the
+file kind, and the SHA-256 of the file's bytes. Value: the diagnostics as JSON. An entry
+that does not have the expected shape is ignored (and recomputed), so a corrupt or
+tampered cache can only cost time. The directory holds a `.gitignore` of `*`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from typing import Any, Dict, List, Optional
+
+from . import __version__
+from .diagnostics import Diagnostic
+
+CACHE_DIR = ".metriclint_cache"
+MAX_ENTRIES = 50_000
+
+
+class ResultCache:
+    def __init__(self, root: str) -> None:
+        self.directory = os.path.join(root, CACHE_DIR)
+        self.path = os.path.join(self.directory, f"v{__version__}", "results.json")
+        self._entries: Dict[str, Dict[str, Any]] = self._load()
+        self._dirty = False
+
+    def _load(self) -> Dict[str, Dict[str, Any]]:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @staticmethod
+    def key(raw: bytes, settings_key: str, ignored: List[str], kind: str) -> str:
+        digest = hashlib.sha256()
+        digest.update(f"{__version__}\0{settings_key}\0{','.join(sorted(ignored))}\0{kind}\0".encode())
+        digest.update(raw)
+        return digest.hexdigest()
+
+    def get(self, key: str) -> Optional[List[Diagnostic]]:
+        entry = self._entries.get(key)
+        if not isinstance(entry, dict):
+            return None
+        try:
+            diagnostics = [Diagnostic.from_json(d) for d in entry["diagnostics"]]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self._entries.pop(key, None)  # corrupt or tampered: recompute
+            return None
+        entry["used"] = time.time()
+        self._dirty = True
+        return diagnostics
+
+    def put(self, key: str, diagnostics: List[Diagnostic]) -> None:
+        self._entries[key] = {"diagnostics": [d.to_json() for d in diagnostics], "used": time.time()}
+        self._dirty = True
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        entries = self._entries
+        if len(entries) > MAX_ENTRIES:
+            keep = sorted(entries, key=lambda k: entries[k].get("used", 0) if isinstance(entries[k], dict) else 0)
+            entries = {k: entries[k] for k in keep[-MAX_ENTRIES:]}
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            ignore = os.path.join(self.directory, ".gitignore")
+            if not os.path.exists(ignore):
+                with open(ignore, "w", encoding="utf-8") as handle:
+                    handle.write("# Created by metriclint; the cache is safe to delete (`metriclint clean`).\n*\n")
+            fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=os.path.dirname(self.path))
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(entries, handle, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time next run
+
+
+def clean(root: str) -> bool:
+    """Remove the cache directory under `root`; True when there was one."""
+    import shutil
+
+    directory = os.path.join(root, CACHE_DIR)
+    if not os.path.isdir(directory):
+        return False
+    shutil.rmtree(directory)
+    return True
