@@ -125,6 +125,7 @@ class FileResult:
     line_map: Optional[Dict[int, Tuple[int, int]]] = None
     diff_parts: List[Tuple[str, str, str]] = field(default_factory=list)
     cache_key: Optional[str] = None  # of the bytes this result was computed from
+    noqa_added: int = 0  # `check --add-noqa`: lines that got a new or extended `# noqa` directive
 
     @property
     def fixed_count(self) -> int:

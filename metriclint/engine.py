@@ -7,9 +7,7 @@ worker processes. Reading and writing files is `runner.py`'s job.
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -23,25 +21,12 @@ from .facts.collect import collect_facts
 from .facts.resolve import Resolver
 from .locate import LineIndex, Locator
 from .prefilter import summarize
-from .rules import all_rules
+from .rules import TOOL_CODES, all_rules, known_codes
 from .rules.base import Finding, Rule, RuleContext
 from .settings import Settings
-from .suppression import build_noqa_map, is_suppressed
+from .suppression import Suppressions, is_ours
 
 MAX_FIX_PASSES = 10
-_NOQA_HINT = re.compile(r"#.*noqa", re.IGNORECASE)
-
-
-def _comments(text: str) -> List[Tuple[int, str]]:
-    """(line, text) of every comment: tokens, so `"# noqa"` inside a string is no comment."""
-    out = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT:
-                out.append((token.start[0], token.string))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        pass  # keep what was read; libcst accepted the file, so this is rare
-    return out
 
 
 @lru_cache(maxsize=64)
@@ -117,23 +102,33 @@ def _python_tree(text: str) -> Optional[ast.AST]:
 def could_fire(text: str, codes: FrozenSet[str], flavour: str = "3") -> Optional[bool]:
     """Whether any of `codes` could fire here: False/True, or None when CPython cannot parse the
     text (then libcst decides: a syntax error, or syntax newer than this interpreter)."""
+    return _prefilter(text, codes, flavour)[0]
+
+
+def _prefilter(text: str, codes: FrozenSet[str], flavour: str) -> Tuple[Optional[bool], Optional[ast.AST]]:
     tree = _python_tree(text)
     if tree is None:
-        return None
+        return None, None
     if not might_fire(text, codes):
-        return False
+        return False, tree
     summary = summarize(tree)
     if not summary.imports_keras:
         return False
     summary.flavour = "2" if summary.imports_tf_keras else flavour
     rules = all_rules()
-    return any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours)
+    verdict = any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours)
+    return verdict, tree
 
 
 def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
     codes = _rules_for(settings, path)
-    if could_fire(text, codes, settings.flavour) is False:
-        return LintOutput()
+    rules = all_rules()
+    # KM001 (unused noqa) comes from the suppression comments, after the other rules ran.
+    noqa_codes = frozenset(code for code in codes if rules[code].from_suppressions)
+    codes = codes - noqa_codes
+    verdict, tree = _prefilter(text, codes, settings.flavour)
+    if verdict is False:
+        return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -145,7 +140,7 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
     except RecursionError:
         return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to analyse", Position(1, 1), Position(1, 1), source_line=1)])
     if not facts.imports_keras or not codes:
-        return LintOutput()
+        return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
     ctx = RuleContext(
         module=module,
         facts=facts,
@@ -155,7 +150,6 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
     )
     found: List[Tuple[Rule, Finding]] = []
     crashed: List[Tuple[str, str]] = []
-    rules = all_rules()
     for code in sorted(codes):
         rule = rules[code]
         if ctx.flavour not in rule.flavours:
@@ -174,13 +168,21 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
                 Position(1, 1), Position(1, 1), source_line=1, extra={"rule": code, "traceback": trace},
             )
         )
-    if not found:
+    locator = Locator(module, text, tree if isinstance(tree, ast.Module) else None, facts.top_statement) if found else None
+    return _suppress(output, found, locator, text, settings, noqa_codes, frozenset(code for code, _ in crashed))
+
+
+def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Optional[Locator], text: str,
+              settings: Settings, noqa_codes: FrozenSet[str], crashed: FrozenSet[str] = frozenset()) -> LintOutput:
+    """Drop the findings a `# noqa` (or the file's `# metriclint: noqa`) suppresses, build the
+    others' diagnostics and fixes, then report the directives that suppressed nothing (KM001)."""
+    if not found and not noqa_codes:
         return output
-    locator = Locator(module, text)
-    noqa = build_noqa_map(_comments(text)) if _NOQA_HINT.search(text) else {}
+    suppressions = Suppressions(text)
     for rule, finding in found:
+        assert locator is not None
         start = locator.start(finding.node)
-        if is_suppressed(noqa, start.line, rule.code):
+        if suppressions.suppresses(start.line, rule.code):
             continue
         fix = None
         if finding.fix is not None:
@@ -198,6 +200,11 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
         output.diagnostics.append(
             Diagnostic(rule.code, finding.message, start, locator.end(finding.node), fix=fix, source_line=start.line)
         )
+    if noqa_codes and suppressions.directives:
+        # Tool codes count as enabled: a noqa naming one is unused (they are never suppressed).
+        enabled = settings.enabled_codes(all_rules()) | frozenset(TOOL_CODES)
+        unused = suppressions.unused(enabled, known_codes(), lambda code: is_ours(code, TOOL_CODES), keep=crashed)
+        output.diagnostics.extend(d for d in unused if d.code in noqa_codes)
     output.diagnostics.sort(key=lambda d: d.sort_key)
     return output
 

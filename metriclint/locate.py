@@ -6,12 +6,13 @@ file and only when a rule has reported something there.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import re
-from typing import List, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from .diagnostics import Edit, Position
 
@@ -41,24 +42,55 @@ class LineIndex:
 
 
 class Locator:
-    def __init__(self, module: cst.Module, text: str) -> None:
+    """Positions of reported nodes. With the file's stdlib `ast` tree and the facts' map of
+    nodes to top-level statements, only the statements that hold reported nodes are
+    rendered (a class of 300 lines, not a file of 3,000); otherwise the whole module is."""
+
+    def __init__(self, module: cst.Module, text: str, tree: Optional[ast.Module] = None,
+                 top_statement: Optional[Dict[int, int]] = None) -> None:
         self.module = module
         self.lines = LineIndex(text)
-        self._positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        self._top = top_statement or {}
+        self._first_lines = _statement_first_lines(module, tree) if tree is not None and self._top else None
+        self._by_statement: Dict[int, Tuple[Mapping, int]] = {}
+        self._whole: Optional[Mapping] = None
+
+    def _range(self, node: cst.CSTNode) -> CodeRange:
+        index = self._top.get(id(node)) if self._first_lines is not None else None
+        if index is not None:
+            positions, delta = self._statement_positions(index)
+            found = positions.get(node)
+            if found is not None:
+                if not delta:
+                    return found
+                return CodeRange((found.start.line + delta, found.start.column), (found.end.line + delta, found.end.column))
+        if self._whole is None:
+            self._whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self._whole[node]
+
+    def _statement_positions(self, index: int) -> Tuple[Mapping, int]:
+        cached = self._by_statement.get(index)
+        if cached is None:
+            statement = self.module.body[index]
+            alone = self.module.with_changes(body=[statement], header=[], footer=[])
+            positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+            delta = self._first_lines[index] - _first_code_line(statement)  # type: ignore[index]
+            cached = self._by_statement[index] = (positions, delta)
+        return cached
 
     def span(self, node: cst.CSTNode) -> Tuple[int, int]:
         """Character offsets of the node's own text (parentheses and trailing commas excluded)."""
-        code_range = self._positions[node]
+        code_range = self._range(node)
         start = self.lines.offset(code_range.start.line, code_range.start.column)
         end = self.lines.offset(code_range.end.line, code_range.end.column)
         return start, end
 
     def start(self, node: cst.CSTNode) -> Position:
-        code_range = self._positions[node]
+        code_range = self._range(node)
         return Position(code_range.start.line, code_range.start.column + 1)
 
     def end(self, node: cst.CSTNode) -> Position:
-        code_range = self._positions[node]
+        code_range = self._range(node)
         return Position(code_range.end.line, code_range.end.column + 1)
 
     def code(self, node: cst.CSTNode) -> str:
@@ -88,3 +120,29 @@ class Locator:
     @property
     def newline(self) -> str:
         return self.module.default_newline
+
+
+def _first_code_line(statement: cst.CSTNode) -> int:
+    """Line of the statement's first code line when it is rendered alone (after its comments)."""
+    leading = len(getattr(statement, "leading_lines", ()))
+    decorators = getattr(statement, "decorators", ())
+    if decorators:
+        leading += len(decorators[0].leading_lines)
+    return leading + 1
+
+
+def _statement_first_lines(module: cst.Module, tree: ast.Module) -> Optional[List[int]]:
+    """File line of each top-level libcst statement's first code line, from the `ast` tree.
+
+    A libcst line of `a; b` holds two `ast` statements. None when the two trees disagree."""
+    out: List[int] = []
+    body = tree.body
+    index = 0
+    for statement in module.body:
+        if index >= len(body):
+            return None
+        first = body[index]
+        decorators = getattr(first, "decorator_list", None)
+        out.append(min(d.lineno for d in decorators) if decorators else first.lineno)
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return out if index == len(body) else None

@@ -203,19 +203,20 @@ class _Masker:
     def mask_lines(self, lines: List[str]) -> List[str]:
         """Mask the IPython lines of Python code (token-aware: only at the start of a statement)."""
         out: List[str] = []
-        buffer: List[str] = []  # the Python lines of the statement in progress
+        # The Python lines since the last known start of a statement. They are only tokenized
+        # when a line looks like IPython (rare), so a long cell costs nothing here.
+        buffer: List[str] = []
         continuation = False  # the previous magic line ended with a backslash
         for line in lines:
             if continuation:
                 out.append(self.comment(line))
                 continuation = line.rstrip().endswith("\\")
                 continue
-            if not _open_statement(buffer):
+            if _LINE_MAGIC.match(line) and not _open_statement(buffer):
+                out.append(self.statement(line))
+                continuation = line.rstrip().endswith("\\")
                 buffer = []
-                if _LINE_MAGIC.match(line):
-                    out.append(self.statement(line))
-                    continuation = line.rstrip().endswith("\\")
-                    continue
+                continue
             buffer.append(line + "\n")
             out.append(line)
         return out

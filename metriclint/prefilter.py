@@ -28,15 +28,32 @@ class Summary:
     flavour: str = "3"  # set by the engine: the flavour the rules will check against
 
 
+_SKIP_FIELDS = frozenset({"ctx", "op", "type_comment", "kind"})
+_FIELDS: dict = {}
+
+
+def _fields(cls: type) -> Tuple[str, ...]:
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = tuple(n for n in cls._fields if n not in _SKIP_FIELDS)  # type: ignore[attr-defined]
+    return found
+
+
 def summarize(tree: ast.AST) -> Summary:
+    """One pass over the tree (an explicit stack: about twice as fast as `ast.walk`)."""
     summary = Summary()
     tokens = summary.tokens
     add = tokens.add
-    for node in ast.walk(tree):
+    stack = [tree]
+    pop, push = stack.pop, stack.append
+    AST = ast.AST
+    while stack:
+        node = pop()
         kind = type(node)
         if kind is ast.Name:
             add(node.id)  # type: ignore[attr-defined]
-        elif kind is ast.Attribute:
+            continue
+        if kind is ast.Attribute:
             add(node.attr)  # type: ignore[attr-defined]
         elif kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
@@ -50,35 +67,57 @@ def summarize(tree: ast.AST) -> Summary:
             value = node.value  # type: ignore[attr-defined]
             if type(value) is str and len(value) <= 48 and _WORD.match(value):
                 add(value)
-        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            continue
+        elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
             add(node.name)  # type: ignore[attr-defined]
             if kind is not ast.ClassDef:
                 for arg in node.args.args + node.args.kwonlyargs:  # type: ignore[attr-defined]
                     add(arg.arg)
         elif kind is ast.Import:
-            for alias in node.names:  # type: ignore[attr-defined]
-                tokens.update(alias.name.split("."))
-                summary.imports.add(alias.name)
-                if alias.asname:
-                    add(alias.asname)
-                if alias.name.split(".")[0] in _KERAS_ROOTS:
-                    summary.imports_keras = True
-                if alias.name.split(".")[0] == "tf_keras" or alias.name.startswith("tensorflow.python.keras"):
-                    summary.imports_tf_keras = True
+            _imports(summary, node)  # type: ignore[arg-type]
+            continue
         elif kind is ast.ImportFrom:
-            module = node.module or ""  # type: ignore[attr-defined]
-            tokens.update(module.split("."))
-            for alias in node.names:  # type: ignore[attr-defined]
-                add(alias.name)
-                if node.level == 0:  # type: ignore[attr-defined]
-                    summary.imports.add(f"{module}.{alias.name}")
-                if alias.asname:
-                    add(alias.asname)
-            if node.level == 0 and module.split(".")[0] in _KERAS_ROOTS:  # type: ignore[attr-defined]
-                summary.imports_keras = True
-                if module.split(".")[0] == "tf_keras" or module.startswith("tensorflow.python.keras"):
-                    summary.imports_tf_keras = True
+            _imports_from(summary, node)  # type: ignore[arg-type]
+            continue
+        for name in _fields(kind):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        push(item)
+            elif isinstance(value, AST):
+                push(value)
     return summary
+
+
+def _keras_root(summary: Summary, module: str) -> None:
+    root = module.split(".")[0]
+    if root in _KERAS_ROOTS:
+        summary.imports_keras = True
+        if root == "tf_keras" or module.startswith("tensorflow.python.keras"):
+            summary.imports_tf_keras = True
+
+
+def _imports(summary: Summary, node: ast.Import) -> None:
+    for alias in node.names:
+        summary.tokens.update(alias.name.split("."))
+        summary.imports.add(alias.name)
+        if alias.asname:
+            summary.tokens.add(alias.asname)
+        _keras_root(summary, alias.name)
+
+
+def _imports_from(summary: Summary, node: ast.ImportFrom) -> None:
+    module = node.module or ""
+    summary.tokens.update(module.split("."))
+    for alias in node.names:
+        summary.tokens.add(alias.name)
+        if node.level == 0:
+            summary.imports.add(f"{module}.{alias.name}")
+        if alias.asname:
+            summary.tokens.add(alias.asname)
+    if node.level == 0:
+        _keras_root(summary, module)
 
 
 def text_pattern(words: FrozenSet[str]) -> "re.Pattern[str]":

@@ -8,7 +8,7 @@ import re
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from .diagnostics import Diagnostic, FileResult, Position
 from .engine import fix_text, lint_text
@@ -26,6 +26,7 @@ class Job:
     fix: bool = False
     unsafe: bool = False
     write: bool = True  # False for `fix --diff`
+    add_noqa: bool = False  # `check --add-noqa`: suppress what is found with `# noqa: CODES` comments
 
 
 def io_error(path: str, message: str) -> Diagnostic:
@@ -35,6 +36,8 @@ def io_error(path: str, message: str) -> Diagnostic:
 def process_source(job: Job, source: SourceFile) -> FileResult:
     if job.path.endswith(".ipynb"):
         return process_notebook(job, source)
+    if job.add_noqa:
+        return process_add_noqa(job, source)
     result = FileResult(path=job.path, original_text=source.text)
     if not job.fix:
         output = lint_text(source.text, job.path, job.settings)
@@ -87,6 +90,8 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
     module = nb.build_module(book)
     result.original_text = module.text
     result.line_map = module.line_map
+    if job.add_noqa:
+        return _add_noqa_to_notebook(job, source, book, module, result)
 
     def mapped(diagnostics, line_map):
         out = module.broken + [nb.map_diagnostic(d, line_map) for d in diagnostics]
@@ -147,6 +152,131 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
     return result
 
 
+# --- check --add-noqa ---------------------------------------------------------------------------
+_NOTEBOOK_MASK_TAIL = re.compile(r"[ \t]*#metriclint-magic:\d+$")
+_IMPOSSIBLE = ("no `# noqa` comment can go on the line {where} points at (it ends inside a multi-line "
+               "string or continues with a backslash); {what} still reported")
+
+
+def _noqa_targets(diagnostics) -> Dict[int, Set[str]]:
+    """Line (of the linted text) -> the rule codes to name there; tool codes and KM001 are left out."""
+    from .rules import TOOL_CODES
+    from .suppression import UNUSED_NOQA
+
+    wanted: Dict[int, Set[str]] = {}
+    for diag in diagnostics:
+        if diag.code in TOOL_CODES or diag.code == UNUSED_NOQA or diag.source_line < 1:
+            continue
+        wanted.setdefault(diag.source_line, set()).add(diag.code)
+    return wanted
+
+
+def _add_noqa_text(job: Job, text: str, protected=None):
+    """(lint output before, the text with directives, lines edited, lines where none could go, lint output after)."""
+    from .suppression import add_noqa
+
+    before = lint_text(text, job.path, job.settings)
+    added = add_noqa(text, _noqa_targets(before.diagnostics), protected)
+    if added.text == text:
+        return before, text, [], added.impossible, before
+    if not _compiles(added.text):  # pragma: no cover - a comment at a line end cannot break code
+        raise SourceError("adding noqa comments would make the file invalid; not written")
+    after = lint_text(added.text, job.path, job.settings)
+    return before, added.text, added.lines, added.impossible, after
+
+
+def _compiles(text: str) -> bool:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, "<noqa>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    except (RecursionError, MemoryError):  # pragma: no cover - the lint already parsed it
+        return True
+    return True
+
+
+def _unsuppressible(diagnostics, impossible: Set[int]) -> int:
+    targets = _noqa_targets(diagnostics)
+    return sum(1 for d in diagnostics if d.source_line in impossible and d.code in targets.get(d.source_line, ()))
+
+
+def _impossible_notes(count: int, where: str = "") -> List[str]:
+    if not count:
+        return []
+    what = "it is" if count == 1 else "they are"
+    subject = "1 diagnostic" if count == 1 else f"{count} diagnostics"
+    return [_IMPOSSIBLE.format(where=subject + where, what=what)]
+
+
+def process_add_noqa(job: Job, source: SourceFile) -> FileResult:
+    result = FileResult(path=job.path, original_text=source.text)
+    try:
+        before, new_text, lines, impossible, after = _add_noqa_text(job, source.text)
+    except SourceError as exc:  # pragma: no cover - see _add_noqa_text
+        result.write_error = str(exc)
+        output = lint_text(source.text, job.path, job.settings)
+        result.diagnostics, result.internal_error = output.diagnostics, output.internal_error
+        return result
+    result.diagnostics = after.diagnostics
+    result.internal_error = after.internal_error
+    skipped = _unsuppressible(after.diagnostics, impossible)
+    result.notes.extend(_impossible_notes(skipped))
+    if new_text != source.text:
+        try:
+            write_atomic(source, new_text)
+        except SourceError as exc:
+            result.write_error = str(exc)
+            result.diagnostics = before.diagnostics
+            result.internal_error = before.internal_error
+            return result
+        result.noqa_added = len(lines)
+        result.original_text = new_text
+    return result
+
+
+def _add_noqa_to_notebook(job: Job, source: SourceFile, book, module, result: FileResult) -> FileResult:
+    from . import notebook as nb
+
+    def mapped(diagnostics, line_map):
+        out = module.broken + [nb.map_diagnostic(d, line_map) for d in diagnostics]
+        return sorted(out, key=lambda d: d.sort_key)
+
+    before, new_text, lines, impossible, after = _add_noqa_text(job, module.text, _NOTEBOOK_MASK_TAIL)
+    result.internal_error = after.internal_error
+    result.diagnostics = mapped(before.diagnostics, module.line_map)
+    if new_text == module.text:
+        skipped = _unsuppressible(before.diagnostics, impossible)
+        result.notes.extend(_impossible_notes(skipped))
+        return result
+    try:
+        new_sources = nb.split_cells(new_text, module)
+    except nb.NotebookError as exc:  # pragma: no cover - comments at line ends stay in their cell
+        result.write_error = str(exc)
+        return result
+    if not nb.round_trips(book):
+        result.write_error = ("its JSON layout cannot be reproduced exactly, so noqa comments were not written "
+                              "(save it once with Jupyter or nbformat to normalise it)")
+        return result
+    rendered = nb.render(book, new_sources)
+    if rendered is not None:
+        try:
+            write_atomic(source, rendered)
+        except SourceError as exc:
+            result.write_error = str(exc)
+            return result
+    new_map = nb.line_map_of(new_text)
+    result.diagnostics = mapped(after.diagnostics, new_map)
+    result.original_text, result.line_map = new_text, new_map
+    result.noqa_added = len(lines)
+    skipped = _unsuppressible(after.diagnostics, impossible)
+    result.notes.extend(_impossible_notes(skipped))
+    return result
+
+
 def _cell_position(match: "re.Match[str]", line_map) -> str:
     cell, line = line_map.get(int(match.group(1)), (0, 0))
     if not cell:
@@ -188,6 +318,8 @@ def process_file(job: Job) -> FileResult:
 def _cacheable(job: Job, result: FileResult) -> bool:
     if result.internal_error or result.write_error or result.notes or result.new_text is not None or result.cache_key is None:
         return False
+    if result.noqa_added:
+        return False  # the key is of the bytes before the comments were added
     if any(d.code == "E902" for d in result.diagnostics):
         return False  # read errors depend on the file system, not on the content
     # notebooks: only clean results (their diagnostics need the cell map to report edits)
@@ -205,6 +337,8 @@ def _from_cache(job: Job, cache) -> Optional[FileResult]:
         return None
     if job.fix and any(d.fix is not None and (job.unsafe or d.fix.safety.value == "safe") for d in diagnostics):
         return None  # there is something to fix: do it for real
+    if job.add_noqa and diagnostics:
+        return None  # there may be comments to add: do it for real
     result = FileResult(path=job.path, diagnostics=diagnostics)
     if any(d.fix is not None for d in diagnostics):
         try:

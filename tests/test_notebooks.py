@@ -42,8 +42,15 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
+def _runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2 mixes stderr into stdout by default
+    except TypeError:  # click >= 8.2 always keeps them apart
+        return CliRunner()
+
+
 def run(*args: str, input: Optional[bytes] = None) -> Tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    result = _runner().invoke(main, list(args), input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -18,6 +18,7 @@ to the user's ~/.cache/pre-commit.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -36,6 +37,17 @@ BAD = (
     "model.fit(x, y, nb_epoch=3)\n"
 )
 CLEAN = BAD.replace("nb_epoch=3", "epochs=3")
+# The same code as a notebook (nbformat 4, as Jupyter writes it), with a magic and an output.
+NOTEBOOK = json.dumps({
+    "cells": [
+        {"cell_type": "markdown", "id": "m1", "metadata": {}, "source": ["# Train"]},
+        {"cell_type": "code", "execution_count": 1, "id": "c1", "metadata": {},
+         "outputs": [{"name": "stdout", "output_type": "stream", "text": ["ok\n"]}],
+         "source": ["%matplotlib inline\n"] + BAD.splitlines(keepends=True)},
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 # What a source checkout may hold that is not part of the project (used when it
 # is not a git checkout, e.g. an unpacked sdist).
@@ -133,6 +145,7 @@ def test_check_hook_fails_fix_hook_repairs(hook_repo, precommit_env, tmp_path):
     project.mkdir()
     (project / "train.py").write_text(BAD, encoding="utf-8")
     (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    (project / "train.ipynb").write_text(NOTEBOOK, encoding="utf-8")
     _git(project, precommit_env, "init", "-q")
     _git(project, precommit_env, "add", "-A")
 
@@ -142,7 +155,10 @@ def test_check_hook_fails_fix_hook_repairs(hook_repo, precommit_env, tmp_path):
     assert "KM101" in output, output
     reported = [line for line in output.splitlines() if "KM101" in line and ".py:" in line]
     assert reported and all(line.startswith("train.py:4:") for line in reported), output
+    # notebooks are hooked too (`types_or: [python, jupyter]`), reported by cell
+    assert any(line.startswith("train.ipynb:cell 2:5:17: KM101") for line in output.splitlines()), output
     assert (project / "train.py").read_text(encoding="utf-8") == BAD  # check never writes
+    assert (project / "train.ipynb").read_text(encoding="utf-8") == NOTEBOOK
 
     # 2. the fix hook rewrites the keyword and leaves the clean file alone
     status, output = _try_repo(hook_repo, "metriclint-fix", project, precommit_env)
@@ -151,6 +167,7 @@ def test_check_hook_fails_fix_hook_repairs(hook_repo, precommit_env, tmp_path):
     assert "nb_epoch" not in fixed, output
     assert fixed == BAD.replace("nb_epoch=3", "epochs=3"), fixed
     assert (project / "clean.py").read_text(encoding="utf-8") == CLEAN
+    assert (project / "train.ipynb").read_text(encoding="utf-8") == NOTEBOOK.replace("nb_epoch=3", "epochs=3")
     # pre-commit fails a hook that modified files, whatever its exit code
     assert status != 0, output
     assert "files were modified by this hook" in output, output

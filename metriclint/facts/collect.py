@@ -63,6 +63,8 @@ class ModuleFacts:
     import_statement: Dict[cst.CSTNode, Optional[cst.SimpleStatementLine]] = field(default_factory=dict)
     # `x.history[...]` subscripts (History dict reads), with their scope
     history_subscripts: List[Tuple[cst.Subscript, Scope]] = field(default_factory=list)
+    # id(node) -> index of the top-level statement that holds it (positions are computed per statement)
+    top_statement: Dict[int, int] = field(default_factory=dict)
     # every `x.attr` read or written, by attribute name
     attributes: Dict[str, List["AttributeSite"]] = field(default_factory=dict)
 
@@ -100,6 +102,12 @@ class _Collector(Walker):
         self.blocks: List[cst.CSTNode] = [module]
         self.loops: Tuple[cst.CSTNode, ...] = ()
         self.statement: Optional[cst.SimpleStatementLine] = None
+        self.top = 0
+        self._top_of = self.facts.top_statement
+
+    def walk(self, node: cst.CSTNode) -> None:
+        self._top_of[id(node)] = self.top
+        super().walk(node)
 
     # --- scopes -------------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
@@ -327,7 +335,9 @@ class _Collector(Walker):
 def collect_facts(module: cst.Module) -> ModuleFacts:
     collector = _Collector(module)
     collector._class_values = {}
-    collector.walk(module)
+    for index, statement in enumerate(module.body):
+        collector.top = index
+        collector.walk(statement)
     return collector.facts
 
 

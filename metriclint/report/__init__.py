@@ -1,9 +1,10 @@
-"""Reporters: turn file results into text, JSON, SARIF or GitHub annotations."""
+"""Reporters: turn file results into text, JSON (and JSON lines), SARIF, GitHub annotations,
+GitLab code quality reports or JUnit XML."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 from ..diagnostics import Diagnostic, Edit, FileResult, Position
 from ..locate import LineIndex
@@ -36,22 +37,61 @@ def edit_positions(result: FileResult, edit: Edit):
     return start, end
 
 
+def source_text(result: FileResult) -> Optional[str]:
+    """The text the result's positions refer to (the virtual module for notebooks).
+
+    Results from the cache carry no text; it is read again (None when that fails)."""
+    if result.new_text is not None and not (result.path.endswith(".ipynb") and result.line_map is None):
+        return result.new_text
+    if result.original_text is not None:
+        return result.original_text
+    if result.path == "-":
+        return None
+    from ..source import SourceError, read_source
+
+    try:
+        source = read_source(result.path)
+    except SourceError:
+        return None
+    if not result.path.endswith(".ipynb"):
+        return source.text
+    from .. import notebook as nb
+
+    try:
+        return nb.build_module(nb.read_notebook(source.text)).text
+    except nb.NotebookError:
+        return None
+
+
+def line_content(result: FileResult, diag: Diagnostic, text: Optional[str]) -> str:
+    """The stripped text of the line a diagnostic starts on ('' when unknown)."""
+    if text is None or diag.source_line < 1:
+        return ""
+    index = LineIndex(text)
+    if diag.source_line > len(index.starts):
+        return ""
+    return index.line_text(diag.source_line).strip()
+
+
 def _registry() -> Dict[str, Callable[[Report], str]]:
-    from . import github, json_report, sarif, text
+    from . import github, gitlab, json_report, junit, sarif, text
 
     return {
         "text": text.render,
         "json": json_report.render,
+        "json-lines": json_report.render_lines,
         "sarif": sarif.render,
         "github": github.render,
+        "gitlab": gitlab.render,
+        "junit": junit.render,
     }
 
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 
 
 def render(fmt: str, report: Report) -> str:
     return _registry()[fmt](report)
 
 
-__all__ = ["Report", "render", "FORMATS", "edit_positions", "Diagnostic", "Position"]
+__all__ = ["Report", "render", "FORMATS", "edit_positions", "source_text", "line_content", "Diagnostic", "Position"]

@@ -14,7 +14,7 @@ def _escape_property(text: str) -> str:
 
 
 def level(code: str) -> str:
-    return "warning" if code.startswith(("KM2", "KM3")) else "error"
+    return "warning" if code.startswith(("KM0", "KM2", "KM3")) else "error"
 
 
 def render(report: Report) -> str:

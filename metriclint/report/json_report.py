@@ -1,4 +1,7 @@
-"""A JSON list, one object per diagnostic; the schema is stable (see README, "Output formats")."""
+"""A JSON list, one object per diagnostic; the schema is stable (see README, "Output formats").
+
+`json-lines` prints the same objects, one per line (no list around them), for streaming tools.
+"""
 
 from __future__ import annotations
 
@@ -44,3 +47,7 @@ def diagnostic_objects(report: Report) -> List[Dict[str, Any]]:
 
 def render(report: Report) -> str:
     return json.dumps(diagnostic_objects(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_lines(report: Report) -> str:
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in diagnostic_objects(report))

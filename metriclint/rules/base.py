@@ -67,6 +67,8 @@ class Rule:
     summary: ClassVar[str]  # one line: what it finds
     flavours: ClassVar[FrozenSet[str]] = BOTH_FLAVOURS
     fix_safety: ClassVar[Optional[Safety]] = None  # the best fix it can offer; None: report only
+    # True for KM001: the engine computes it from the suppression comments, after the other rules
+    from_suppressions: ClassVar[bool] = False
     valid: ClassVar[Sequence[Example]] = ()  # must stay silent
     invalid: ClassVar[Sequence[Example]] = ()  # must be reported (and fixed as given)
 

@@ -8,6 +8,7 @@ import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import dotted_name
+from ..facts.values import Dotted
 from ..facts.walk import find_all
 from ..keras.symbols import METRIC
 from .base import Example, Finding, FixPlan, Rule, RuleContext
@@ -120,17 +121,9 @@ _KERAS3_OPS = ("keras.ops", "keras.src.ops")  # standalone Keras 3 only (tf_kera
 
 
 def _imported(ctx: RuleContext, name: str) -> Optional[str]:
-    """The dotted path a module-level name is imported as, when every binding of it is that import.
-
-    Read off the import bindings, not through `ctx.resolver.resolve(cst.Name(name), ...)`: the
-    resolver memoises by `id(node)`, and a throw-away `cst.Name` can reuse the id of an earlier
-    one and get its value.
-    """
-    bindings = ctx.facts.root.bindings.get(name) or []
-    paths = {b.dotted for b in bindings if b.how == "import"}
-    if len(paths) == 1 and all(b.how == "import" for b in bindings):
-        return paths.pop()
-    return None
+    """The dotted module path a module-level name holds (`tf` -> `tensorflow`), if known."""
+    value = ctx.resolver.resolve_name(name, ctx.facts.root)
+    return value.path if isinstance(value, Dotted) else None
 
 
 def _safe_divide(ctx: RuleContext) -> Optional[str]:

@@ -169,4 +169,4 @@ def test_notebook_fix_round_trip_under_keras_3(tmp_path, run_program, metriclint
         expected = expected.replace(old, new)
     assert fixed == expected
     nbformat.validate(nbformat.reads(fixed, as_version=4))
-    assert "%%time\n" in fixed.replace('\\n",\n    "', "\n") and "!echo ready" in fixed
+    assert '"%%time\\n",' in fixed and '"!echo ready"' in fixed and "output of cell 7" in fixed
