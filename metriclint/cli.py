@@ -12,6 +12,7 @@ from typing import List, Optional, Tuple
 import click
 
 from . import __version__
+from .report import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -31,8 +32,12 @@ def _common_options(func):
         click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
         click.option("--target-keras", type=click.Choice(["2", "3"]), help="Keras flavour to check against (default: inferred, else 3)."),
         click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this config file instead of searching for one."),
-        click.option("--output-format", type=click.Choice(["text", "json", "sarif", "github"]), default="text", show_default=True),
+        click.option("--output-format", type=click.Choice(list(FORMATS)), default="text", show_default=True,
+                     help="text, json, json-lines (one JSON object a line), sarif, github (Actions annotations), "
+                          "gitlab (code quality report), junit (XML, one test case per file)."),
         click.option("--statistics", is_flag=True, help="Show counts per rule instead of each diagnostic."),
+        click.option("--show-fixes", is_flag=True,
+                     help="List the fixes per file: with `check`, what `fix` would change; with `fix`, what it changed."),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics remain."),
         click.option("--unsafe-fixes", is_flag=True, help="Include fixes that may change behaviour."),
         click.option("--stdin-filename", help="With `-` as path: the file name stdin stands for (config, messages)."),
@@ -40,6 +45,8 @@ def _common_options(func):
         click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (.metriclint_cache)."),
         click.option("--exclude", multiple=True, help="Glob patterns to exclude (replaces the configured list)."),
         click.option("--extend-exclude", multiple=True, help="Glob patterns to exclude on top of the configured ones."),
+        click.option("--force-exclude", is_flag=True,
+                     help="Apply `exclude`/`extend-exclude` to files named on the command line too (for pre-commit)."),
         click.option("--show-settings", is_flag=True, help="Print the settings used for the first path and exit."),
     ]
     for option in reversed(options):
@@ -64,7 +71,11 @@ class _RunOptions:
     no_cache: bool
     exclude: Tuple[str, ...]
     extend_exclude: Tuple[str, ...]
+    force_exclude: bool
     show_settings: bool
+    show_fixes: bool
+    add_noqa: bool = False
+    exit_non_zero_on_fix: bool = False
 
 
 def _error(message: str) -> None:
@@ -79,6 +90,8 @@ def main() -> None:
 
 @main.command()
 @_common_options
+@click.option("--add-noqa", is_flag=True,
+              help="Add `# noqa: CODES` to every line with a finding, so that the next check is clean.")
 def check(**kwargs) -> None:
     """Report metric bugs in PATHS (default: the current directory)."""
     sys.exit(_run(_RunOptions(**kwargs), fix=False, diff=False))
@@ -87,6 +100,7 @@ def check(**kwargs) -> None:
 @main.command()
 @_common_options
 @click.option("--diff", is_flag=True, help="Show the changes as a unified diff; write nothing.")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when anything was fixed, even if nothing remains.")
 def fix(diff: bool, **kwargs) -> None:
     """Apply fixes in PATHS (safe ones; add --unsafe-fixes for the rest)."""
     sys.exit(_run(_RunOptions(**kwargs), fix=True, diff=diff))
@@ -110,7 +124,7 @@ def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
 
 def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
     from .report import Report, render
-    from .report.text import statistics, summary
+    from .report.text import plural, show_fixes, statistics, statistics_rows, summary
     from .rules import known_codes
     from .runner import Job, process_stdin, run_jobs, io_error
     from .settings import ConfigError, Overrides, SettingsResolver, validate_selectors
@@ -135,6 +149,10 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
         resolver = SettingsResolver(overrides, codes, opts.config_path)
         if "-" in paths and not use_stdin:
             raise ConfigError("`-` (stdin) cannot be mixed with other paths")
+        if opts.add_noqa and use_stdin:
+            raise ConfigError("`--add-noqa` writes files; it cannot be used with stdin")
+        if opts.add_noqa and opts.unsafe_fixes:
+            raise ConfigError("`--add-noqa` fixes nothing; it cannot be used with `--unsafe-fixes`")
         paths = paths or ["."]
         stdin_name = opts.stdin_filename or "-"
         # Settings for stdin come from the directory of the name it stands for (cwd for plain `-`).
@@ -161,16 +179,17 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
                         result.write_error = str(exc)
                         result.fixed = {}
         else:
-            found = discover(paths, resolver)
+            found = discover(paths, resolver, force_exclude=opts.force_exclude)
             for missing in found.missing:
                 _error(f"{missing}: {_missing_reason(missing)}")
                 status = EXIT_ERROR
             for path, reason in found.problems:
                 results.append(FileResult(path=path, diagnostics=[io_error(path, reason)]))
             if not found.files and not found.problems and not found.missing:
-                click.echo("metriclint: warning: no Python files found under the given paths", err=True)
+                if not (opts.force_exclude and opts.paths):  # pre-commit with only excluded files: nothing to say
+                    click.echo("metriclint: warning: no Python files found under the given paths", err=True)
             jobs = [
-                Job(path, resolver.for_file(path), fix=fix, unsafe=opts.unsafe_fixes, write=not diff)
+                Job(path, resolver.for_file(path), fix=fix, unsafe=opts.unsafe_fixes, write=not diff, add_noqa=opts.add_noqa)
                 for path in found.files
             ]
             cache = None
@@ -215,18 +234,35 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
         if changed and not opts.exit_zero:
             status = max(status, EXIT_FINDINGS)
         return status
+    remaining = sum(len(r.diagnostics) for r in results)
+    if opts.add_noqa:
+        added = sum(r.noqa_added for r in results)
+        click.echo(f"Added {plural(added, 'noqa directive')}.", err=True)
+        if not remaining:
+            out.flush()
+            return status
     if opts.statistics:
-        text = statistics(report)
-        if text:
-            out.write(text + "\n")
+        if opts.output_format in ("json", "json-lines"):
+            rows = statistics_rows(report)
+            out.write(json.dumps(rows, indent=2) + "\n" if opts.output_format == "json"
+                      else "".join(json.dumps(row) + "\n" for row in rows))
+        else:
+            text = statistics(report)
+            if text:
+                out.write(text + "\n")
     else:
         out.write(render(opts.output_format, report))
         if opts.output_format == "text":
             out.write(summary(report) + "\n")
+    if opts.show_fixes:
+        listing = show_fixes(report)
+        if listing:
+            (out if opts.output_format == "text" and not opts.statistics else sys.stderr).write(listing + "\n")
     out.flush()
-    remaining = sum(len(r.diagnostics) for r in results)
     if remaining and not opts.exit_zero:
         status = max(status, EXIT_FINDINGS)
+    if fix and opts.exit_non_zero_on_fix and not opts.exit_zero and any(r.fixed_count for r in results):
+        status = max(status, EXIT_FINDINGS)  # as ruff (where --exit-zero wins too)
     return status
 
 

@@ -25,6 +25,9 @@ class Summary:
     imports_keras: bool = False
     imports_tf_keras: bool = False  # the file is Keras 2 whatever the settings say
     imports: Set[str] = field(default_factory=set)  # full dotted names imported (`keras.backend`)
+    defs: Set[str] = field(default_factory=set)  # names of functions and methods defined
+    called: Set[str] = field(default_factory=set)  # attribute names called as methods (`x.fit(...)`)
+    string_first: Set[str] = field(default_factory=set)  # methods called with a string first argument
     flavour: str = "3"  # set by the engine: the flavour the rules will check against
 
 
@@ -58,6 +61,11 @@ def summarize(tree: ast.AST) -> Summary:
         elif kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
             method = func.attr if type(func) is ast.Attribute else None
+            if method is not None:
+                summary.called.add(method)
+                args = node.args  # type: ignore[attr-defined]
+                if args and type(args[0]) is ast.Constant and type(args[0].value) is str:
+                    summary.string_first.add(method)
             for keyword in node.keywords:  # type: ignore[attr-defined]
                 if keyword.arg is not None:
                     add(keyword.arg)
@@ -71,6 +79,7 @@ def summarize(tree: ast.AST) -> Summary:
         elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef or kind is ast.ClassDef:
             add(node.name)  # type: ignore[attr-defined]
             if kind is not ast.ClassDef:
+                summary.defs.add(node.name)  # type: ignore[attr-defined]
                 for arg in node.args.args + node.args.kwonlyargs:  # type: ignore[attr-defined]
                     add(arg.arg)
         elif kind is ast.Import:

@@ -23,6 +23,7 @@ class MetricString(NamedTuple):
 
 METRIC_STRINGS: Dict[str, MetricString] = {
     "AUC": MetricString("AUC", "auc", "AUC"),
+    "BCE": MetricString("BCE", None, "BinaryCrossentropy"),
     "Accuracy": MetricString("Accuracy", "Accuracy", "Accuracy"),
     "BinaryAccuracy": MetricString("BinaryAccuracy", "binary_accuracy", "BinaryAccuracy"),
     "BinaryCrossentropy": MetricString("BinaryCrossentropy", "binary_crossentropy", "BinaryCrossentropy"),
@@ -109,9 +110,43 @@ METRIC_STRINGS: Dict[str, MetricString] = {
 }
 
 # Known metric classes that need constructor arguments: as strings they fail on both flavours
-# with TypeError (missing arguments), which is not a typo.
+# (K3 `TypeError: ... missing 1 required positional argument`, K2 `TypeError: Error when
+# deserializing class ...` or, for names tf_keras does not look up, `'str' object is not callable`),
+# which is not a typo.
 NEEDS_ARGUMENTS = frozenset(
     """IoU MeanIoU OneHotIoU OneHotMeanIoU PrecisionAtRecall RecallAtPrecision SensitivityAtSpecificity
     SpecificityAtSensitivity io_u mean_io_u one_hot_io_u one_hot_mean_io_u precision_at_recall
-    recall_at_precision sensitivity_at_specificity specificity_at_sensitivity""".split()
+    recall_at_precision sensitivity_at_specificity specificity_at_sensitivity
+    MeanMetricWrapper mean_metric_wrapper MeanRelativeError""".split()
 )
+
+# Known metric classes that do not compare labels with predictions: `compile` builds them, then
+# the first `fit` step fails on both flavours (`Mean`/`Sum`: `TypeError: ... update_state() got
+# multiple values for argument 'sample_weight'`; `Metric` is abstract). Not typos either.
+NOT_LABEL_METRICS = frozenset("Mean Sum mean sum MeanTensor Metric metric".split())
+
+# Keras itself turns these names, in any letter case, into the accuracy (both flavours) or the
+# crossentropy (tf_keras only) that fits the labels and the output, logged under the string as written.
+CASE_INSENSITIVE = {"accuracy": ("3", "2"), "acc": ("3", "2"), "crossentropy": ("2",), "ce": ("2",)}
+
+
+def lookup(string: str) -> Optional[MetricString]:
+    """The table's entry for a metric string, with Keras's case-insensitive names; None: unknown."""
+    entry = METRIC_STRINGS.get(string)
+    if entry is not None:
+        return entry
+    flavours = CASE_INSENSITIVE.get(string.lower())
+    if flavours is None:
+        return None
+    metric_class = "Accuracy" if "3" in flavours else "CategoricalCrossentropy"
+    return MetricString(string if "3" in flavours else None, string, metric_class)
+
+
+def accepted(flavour: str) -> Dict[str, str]:
+    """Every string of the table the flavour accepts -> the log key it produces."""
+    out = {}
+    for string, entry in METRIC_STRINGS.items():
+        key = entry.key(flavour)
+        if key is not None:
+            out[string] = key
+    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, Dict, List
 
 from ..diagnostics import Diagnostic, Safety
 from . import Report
@@ -51,20 +51,61 @@ def summary(report: Report) -> str:
     return text
 
 
-def statistics(report: Report) -> str:
+def rule_name(code: str) -> str:
     from ..rules import TOOL_CODES, all_rules
 
-    counts = {}
-    fixable = {}
+    rules = all_rules()
+    return rules[code].name if code in rules else TOOL_CODES.get(code, "").split(":")[0]
+
+
+def statistics_rows(report: Report) -> List[Dict[str, Any]]:
+    """Per code: how many diagnostics, and how many of them `metriclint fix` (with the same
+    `--unsafe-fixes` choice) would fix; most frequent first."""
+    counts: Dict[str, int] = {}
+    fixable: Dict[str, int] = {}
     for _, diag in report.items():
         counts[diag.code] = counts.get(diag.code, 0) + 1
         # Fixable as the summary counts it: unsafe fixes only when `--unsafe-fixes` is on.
         if diag.fix is not None and (diag.fix.safety is Safety.SAFE or report.unsafe_fixes):
             fixable[diag.code] = fixable.get(diag.code, 0) + 1
-    rules = all_rules()
+    return [
+        {"code": code, "name": rule_name(code), "count": count, "fixable": fixable.get(code, 0)}
+        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+
+
+def statistics(report: Report) -> str:
     rows = []
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        name = rules[code].name if code in rules else TOOL_CODES.get(code, "").split(":")[0]
-        mark = f"[*] {fixable[code]} fixable" if code in fixable else ""
-        rows.append(f"{count:5d}  {code}  {name:<28} {mark}".rstrip())
+    for row in statistics_rows(report):
+        mark = f"[*] {row['fixable']} fixable" if row["fixable"] else ""
+        rows.append(f"{row['count']:5d}  {row['code']}  {row['name']:<28} {mark}".rstrip())
     return "\n".join(rows)
+
+
+def show_fixes(report: Report) -> str:
+    """`--show-fixes`. After `fix`: what was fixed, per file and code (as ruff prints it). After
+    `check`: every fix on offer, per file, with its place, message and safety."""
+    if report.fix_mode:
+        fixed = [r for r in report.results if r.fixed_count]
+        if not fixed:
+            return "No errors fixed."
+        total = sum(r.fixed_count for r in fixed)
+        lines = [f"Fixed {plural(total, 'error')}:"]
+        for result in fixed:
+            lines.append(f"- {result.path}:")
+            for code, count in sorted(result.fixed.items()):
+                lines.append(f"    {count} \u00d7 {code} ({rule_name(code)})")
+        return "\n".join(lines)
+    offered = [(r, d) for r, d in report.items() if d.fix is not None]
+    if not offered:
+        return "No fixes available."
+    safe = sum(1 for _, d in offered if d.fix.safety is Safety.SAFE)
+    lines = [f"Fixes available ({safe} safe, {len(offered) - safe} unsafe; unsafe ones need `--unsafe-fixes`):"]
+    current = None
+    for result, diag in offered:
+        if result.path != current:
+            current = result.path
+            lines.append(f"- {result.path}:")
+        where = location(result.path, diag)[len(result.path) + 1:]
+        lines.append(f"    {where} {diag.code} {diag.fix.message} ({diag.fix.safety.value})")
+    return "\n".join(lines)

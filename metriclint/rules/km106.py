@@ -38,6 +38,14 @@ class AddWeightPositionalName(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"add_weight"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        # a positional string name, or Keras 2-only keywords
+        return "add_weight" in summary.string_first or any(
+            method == "add_weight" and keyword in ("aggregation", "synchronization", "use_resource")
+            for method, keyword in summary.method_keywords
+        )
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for site in ctx.facts.method_calls("add_weight"):
             func = site.node.func

@@ -36,7 +36,7 @@ class ExactAccuracyOnProbabilities(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return {'compile'} <= summary.tokens and super().could_fire(summary)
+        return "compile" in summary.called and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():

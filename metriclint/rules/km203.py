@@ -30,7 +30,7 @@ class BatchwiseRatioMetric(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return {'metrics', 'compile'} <= summary.tokens and super().could_fire(summary)
+        return ("compile", "metrics") in summary.method_keywords and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         memo: Dict[cst.FunctionDef, bool] = {}

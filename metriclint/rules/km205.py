@@ -23,7 +23,7 @@ class IgnoredSampleWeight(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return {'update_state'} <= summary.tokens and super().could_fire(summary)
+        return "update_state" in summary.defs and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for cls in classes_of_kind(ctx, METRIC):

@@ -24,6 +24,10 @@ class PythonStateInMetric(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"update_state"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return {"update_state", "__init__"} <= summary.defs
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for cls in classes_of_kind(ctx, METRIC):
             if any((dotted_name(base.value) or "").split(".")[-1] == "PyMetric" for base in cls.node.bases):

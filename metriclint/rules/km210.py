@@ -31,7 +31,7 @@ class UnguardedResultDivision(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return bool({"add_weight", "add_variable"} & summary.tokens) and super().could_fire(summary)
+        return "result" in summary.defs and bool({"add_weight", "add_variable"} & summary.called)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         safe_divide = _safe_divide(ctx)
