@@ -226,7 +226,7 @@ def _parses(text: str) -> bool:
     except (cst.ParserSyntaxError, RecursionError):
         return False
     try:
-        compile(text, "<fixed>", "exec", dont_inherit=True)  # catches what the CST grammar allows but Python does not
+        compile(text, "<fixed>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)  # catches what the CST grammar allows but Python does not
     except (SyntaxError, ValueError):
         return False
     return True

@@ -11,12 +11,13 @@ Layout of the virtual module, per code cell (markdown and raw cells are left out
     # metriclint-cell N\n
     <the cell's source, IPython lines masked>\n      (the last newline is metriclint's own)
 
-A masked line keeps its line and indentation, so positions map straight back to the cell:
-a line magic at the start of a statement becomes `pass  #metriclint-magic:K` (a statement,
-so a block that holds only a magic still parses); `%time STMT` / `%timeit STMT` become
-`if 1:STMT  #metriclint-magic:K`, padded to the same width, so the statement is linted and
-fixed in place; the continuation lines of a magic and the body of a non-Python cell magic
-(`%%bash`, ...) become `#metriclint-magic:K` comments.
+A masked line keeps its line and indentation, so positions map straight back to the cell.
+Only a line at the start of a statement is IPython (`'%d' \n % x` in brackets is Python): at
+the top level it becomes `#metriclint-magic:K`, inside a block `pass  #metriclint-magic:K`
+(a statement, so a block that holds only a magic still parses); `%time STMT` and
+`%timeit STMT` become `if 1:STMT  #metriclint-magic:K`, padded to the same width, so the
+statement is linted and fixed in place. The continuation lines of a magic and the body of a
+non-Python cell magic (`%%bash`, ...) become `#metriclint-magic:K` comments.
 """
 
 from __future__ import annotations
@@ -149,19 +150,30 @@ def _split_lines(text: str) -> List[Tuple[str, str]]:
     return out
 
 
-def _open_statement(buffer: List[str]) -> bool:
-    """Whether the Python lines in `buffer` end inside a bracket, a string or after a backslash."""
-    if not buffer:
-        return False
-    try:
-        for _ in tokenize.generate_tokens(io.StringIO("".join(buffer)).readline):
-            pass
-    except tokenize.TokenError as exc:
-        message = str(exc.args[0]) if exc.args else ""
-        return "EOF" in message or "unterminated triple-quoted" in message
-    except (SyntaxError, ValueError):  # IndentationError and the like: not ours to judge
-        return False
-    return False
+def _scan(buffer: List[str]) -> Tuple[bool, int]:
+    """(whether the Python lines in `buffer` end inside a bracket, a string or after a backslash,
+    index of the first line of the statement in progress: the lines before it are complete)."""
+    start = 0
+    while start < len(buffer):
+        done = 0  # lines of `buffer[start:]` that end complete statements
+        try:
+            for token in tokenize.generate_tokens(io.StringIO("".join(buffer[start:])).readline):
+                if token.type == tokenize.NEWLINE:
+                    done = token.end[0]
+        except tokenize.TokenError as exc:
+            message = str(exc.args[0]) if exc.args else ""
+            return "EOF" in message or "unterminated triple-quoted" in message, start + done
+        except IndentationError as exc:
+            # A dedent to a level this fragment never saw: the line starts a statement; go on from it.
+            row = exc.lineno or 0
+            if row <= 1:
+                return False, len(buffer)
+            start += row - 1
+            continue
+        except (SyntaxError, ValueError):  # not ours to judge: the cell's parse will say
+            return False, len(buffer)
+        return False, start + done
+    return False, len(buffer)
 
 
 class _Masker:
@@ -198,6 +210,9 @@ class _Masker:
                 indent = timed.group("indent")
                 return self._add_timed(line, indent + "if 1:" + " " * pad, indent + timed.group("magic"), stmt)
         indent = line[: len(line) - len(line.lstrip())]
+        if not indent:
+            # At the top level a comment will do, and keeps a later `from __future__` import valid.
+            return self._add(line, "")
         return self._add(line, indent + "pass  ")
 
     def mask_lines(self, lines: List[str]) -> List[str]:
@@ -212,11 +227,14 @@ class _Masker:
                 out.append(self.comment(line))
                 continuation = line.rstrip().endswith("\\")
                 continue
-            if _LINE_MAGIC.match(line) and not _open_statement(buffer):
-                out.append(self.statement(line))
-                continuation = line.rstrip().endswith("\\")
-                buffer = []
-                continue
+            if _LINE_MAGIC.match(line):
+                still_open, first = _scan(buffer)
+                buffer = buffer[first:]  # only the statement in progress needs a look next time
+                if not still_open:
+                    out.append(self.statement(line))
+                    continuation = line.rstrip().endswith("\\")
+                    buffer = []
+                    continue
             buffer.append(line + "\n")
             out.append(line)
         return out

@@ -154,8 +154,9 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
 
 # --- check --add-noqa ---------------------------------------------------------------------------
 _NOTEBOOK_MASK_TAIL = re.compile(r"[ \t]*#metriclint-magic:\d+$")
-_IMPOSSIBLE = ("no `# noqa` comment can go on the line {where} points at (it ends inside a multi-line "
-               "string or continues with a backslash); {what} still reported")
+_IMPOSSIBLE = ("{subject} not suppressed: no comment can go at the end of {its} line (it ends inside a "
+               "multi-line string or continues with a backslash); use `# metriclint: noqa: CODE` at the top "
+               "of the file or `per-file-ignores` instead")
 
 
 def _noqa_targets(diagnostics) -> Dict[int, Set[str]]:
@@ -204,12 +205,12 @@ def _unsuppressible(diagnostics, impossible: Set[int]) -> int:
     return sum(1 for d in diagnostics if d.source_line in impossible and d.code in targets.get(d.source_line, ()))
 
 
-def _impossible_notes(count: int, where: str = "") -> List[str]:
+def _impossible_notes(count: int) -> List[str]:
     if not count:
         return []
-    what = "it is" if count == 1 else "they are"
-    subject = "1 diagnostic" if count == 1 else f"{count} diagnostics"
-    return [_IMPOSSIBLE.format(where=subject + where, what=what)]
+    if count == 1:
+        return [_IMPOSSIBLE.format(subject="1 diagnostic", its="its")]
+    return [_IMPOSSIBLE.format(subject=f"{count} diagnostics", its="their")]
 
 
 def process_add_noqa(job: Job, source: SourceFile) -> FileResult:

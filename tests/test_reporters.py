@@ -580,3 +580,191 @@ def test_statistics(findings):
 def test_statistics_clean(project):
     (project / "clean.py").write_text(CLEAN, encoding="utf-8")
     assert run("check", "--statistics", ".") == (0, "", "")
+
+
+# --- JSON lines ---------------------------------------------------------------------------------
+def test_json_lines_are_the_json_objects_one_per_line(findings):
+    code, out, _ = run("check", "--output-format", "json-lines", ".")
+    assert code == 1
+    assert out.endswith("\n") and "\n\n" not in out
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert objects == json_report(".")
+    item_schema = dict(JSON_SCHEMA, type="object", items=None)
+    item_schema.pop("items")
+    item_schema.update({"$ref": "#/definitions/diagnostic"})
+    item_schema.pop("type")
+    for item in objects:
+        assert_valid(item_schema, item)
+    assert any(item["fix"] and item["fix"]["edits"] for item in objects)  # fixes are carried
+    # after `fix` too, with the remaining unsafe fix
+    code, out, _ = run("fix", "--output-format", "json-lines", "keras_fit.py")
+    (remaining,) = [json.loads(line) for line in out.splitlines()]
+    assert remaining["fix"]["applicability"] == "unsafe"
+
+
+def test_json_lines_empty_report(project):
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    assert run("check", "--output-format", "json-lines", ".") == (0, "", "")
+
+
+# --- JUnit XML ----------------------------------------------------------------------------------
+def junit(*args: str):
+    import xml.etree.ElementTree as ET
+
+    from junitparser import JUnitXml
+
+    code, out, _ = run("check", "--output-format", "junit", *args)
+    assert out.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
+    root = ET.fromstring(out.encode("utf-8"))  # well-formed XML, as any consumer first needs
+    return code, root, JUnitXml.fromstring(out)
+
+
+def test_junit_report_one_test_case_per_file(findings):
+    from junitparser import Error, Failure
+
+    (findings / "clean.py").write_text(CLEAN, encoding="utf-8")
+    code, root, xml = junit(".")
+    assert code == 1
+    # The structure JUnit consumers (Jenkins' junit-10.xsd, GitLab, junitparser) expect.
+    assert root.tag == "testsuites"
+    (suite,) = root
+    assert suite.tag == "testsuite" and suite.get("name") == "metriclint"
+    assert {c.tag for c in suite} == {"testcase"}
+    assert all(case.get("name") and set(case.attrib) == {"name", "classname", "file"} for case in suite)
+    assert root.get("tests") == suite.get("tests") == "4"
+    assert root.get("failures") == suite.get("failures") == "3"
+    assert root.get("errors") == suite.get("errors") == "2"
+
+    # What junitparser, as a consumer, makes of it.
+    (parsed,) = list(xml)
+    assert (parsed.name, parsed.tests, parsed.failures, parsed.errors, parsed.skipped) == ("metriclint", 4, 3, 2, 0)
+    cases = {case.name: case for case in parsed}
+    assert list(cases) == ["broken.py", "clean.py", "keras_fit.py", "latin.py"]
+    assert cases["clean.py"].is_passed and cases["clean.py"].result == []
+    (e999,) = cases["broken.py"].result
+    assert isinstance(e999, Error) and e999.type == "E999" and e999.message.startswith("E999 SyntaxError: ")
+    (e902,) = cases["latin.py"].result
+    assert isinstance(e902, Error) and e902.type == "E902"
+    results = cases["keras_fit.py"].result
+    assert [type(r) for r in results] == [Failure] * 3 and [r.type for r in results] == ["KM101"] * 3
+    diagnostics = [d for d in json_report(".") if d["file"] == "keras_fit.py"]
+    for result, diag in zip(results, diagnostics):
+        assert result.message == f"{diag['code']} {diag['message']}"
+        assert result.text == f"keras_fit.py:{diag['start']['line']}:{diag['start']['column']}: {diag['code']} {diag['message']}"
+    assert cases["keras_fit.py"].classname == "metriclint"
+
+
+def test_junit_escapes_and_cleans_what_xml_cannot_hold(project):
+    from junitparser import JUnitXml  # noqa: F401  (imported by junit())
+
+    name = "a&b <c> \"d\"\x1bé.py"
+    (project / name).write_text(BROKEN, encoding="utf-8")
+    code, root, xml = junit(".")
+    assert code == 1
+    (case,) = list(list(xml)[0])
+    assert case.name == "a&b <c> \"d\"\ufffdé.py"  # ESC is not allowed in XML 1.0: replaced, not dropped
+    (error,) = case.result
+    assert error.text.startswith("a&b <c> \"d\"\ufffdé.py:2:")
+
+
+def test_junit_notebook_names_the_cell(project):
+    book = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# T"]},
+            {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+             "source": ["from tensorflow import keras\n", "model = keras.Sequential()\n", "model.fit(x, nb_epoch=3)"]},
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    (project / "nb.ipynb").write_text(json.dumps(book, indent=1), encoding="utf-8")
+    _, _, xml = junit(".")
+    (case,) = list(list(xml)[0])
+    (failure,) = case.result
+    assert failure.text.startswith("nb.ipynb:cell 2:3:14: KM101 ")
+
+
+def test_junit_empty_report(project):
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    code, root, xml = junit(".")
+    assert code == 0
+    (suite,) = list(xml)
+    assert (suite.tests, suite.failures, suite.errors) == (1, 0, 0)
+    code, root, xml = junit("--extend-exclude", "clean.py", ".")
+    assert code == 0 and root.get("tests") == "0"
+
+
+# --- GitLab code quality ------------------------------------------------------------------------
+GITLAB_SCHEMA = load_schema("gitlab-codequality.schema.json")
+
+
+def gitlab(*args: str, env: Dict[str, str] = None) -> List[Dict]:
+    result = CliRunner().invoke(main, ["check", "--output-format", "gitlab", *args], env=env, catch_exceptions=False)
+    assert result.exit_code in (0, 1)
+    return json.loads(result.stdout)
+
+
+def test_gitlab_report_is_valid_and_complete(findings):
+    issues = gitlab(".")
+    assert_valid(GITLAB_SCHEMA, issues)
+    diagnostics = json_report(".")
+    assert len(issues) == len(diagnostics) == 5
+    fingerprints = [issue["fingerprint"] for issue in issues]
+    assert len(set(fingerprints)) == len(fingerprints)  # GitLab keeps one issue per fingerprint
+    for issue, diag in zip(issues, diagnostics):
+        assert issue["check_name"] == diag["code"]
+        assert issue["description"] == f"{diag['code']} {diag['message']}"
+        assert issue["location"] == {
+            "path": diag["file"], "lines": {"begin": diag["start"]["line"], "end": diag["end"]["line"]}}
+        assert re.fullmatch(r"[0-9a-f]{32}", issue["fingerprint"])
+    assert [issue["severity"] for issue in issues] == ["critical", "major", "major", "major", "critical"]
+
+
+def test_gitlab_schema_check_is_not_vacuous(findings):
+    issues = gitlab(".")
+    for mutate in (
+        lambda i: i[0].pop("fingerprint"),
+        lambda i: i[0].update(severity="error"),
+        lambda i: i[0]["location"].pop("path"),
+        lambda i: i[0]["location"].update(path="/abs/path.py"),
+        lambda i: i[0]["location"]["lines"].update(begin="4"),
+        lambda i: i[0]["location"].pop("lines"),
+    ):
+        broken = copy.deepcopy(issues)
+        mutate(broken)
+        assert list(validator(GITLAB_SCHEMA).iter_errors(broken))
+
+
+def test_gitlab_fingerprints_are_stable_when_lines_move(project):
+    path = project / "keras_fit.py"
+    path.write_text(KERAS_FIT, encoding="utf-8")
+    first = {issue["fingerprint"]: issue for issue in gitlab(".")}
+    path.write_text("# a new header line\n\n" + KERAS_FIT, encoding="utf-8")
+    moved = {issue["fingerprint"]: issue for issue in gitlab(".")}
+    assert set(first) == set(moved)
+    for fingerprint, issue in first.items():
+        assert moved[fingerprint]["location"]["lines"]["begin"] == issue["location"]["lines"]["begin"] + 2
+    # the same finding on two identical lines: two issues, two fingerprints (stable too)
+    path.write_text(KERAS_FIT + "model.fit(x, y, nb_epoch=3)\n" * 2, encoding="utf-8")
+    twice = gitlab(".")
+    assert len({issue["fingerprint"] for issue in twice}) == len(twice) == 5
+    assert gitlab(".") == twice
+    # and a cached result (no text kept) gives the same fingerprints
+    assert gitlab(".") == gitlab("--no-cache", ".")
+
+
+def test_gitlab_paths_are_relative_to_the_project(findings, tmp_path):
+    sub = findings / "src"
+    sub.mkdir()
+    (sub / "train.py").write_text(BROKEN, encoding="utf-8")
+    issues = gitlab(str(sub / "train.py"), env={"CI_PROJECT_DIR": str(findings)})
+    assert [issue["location"]["path"] for issue in issues] == ["src/train.py"]
+    issues = gitlab("src/train.py", env={"CI_PROJECT_DIR": ""})
+    assert [issue["location"]["path"] for issue in issues] == ["src/train.py"]
+    assert_valid(GITLAB_SCHEMA, issues)
+
+
+def test_gitlab_empty_report(project):
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    assert gitlab(".") == []
+    assert_valid(GITLAB_SCHEMA, [])

@@ -34,7 +34,7 @@ class UpdateStateWithoutSampleWeight(Rule):
         return summary.imports_keras and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        compiled = _compiled_classes(ctx)
+        compiled: Optional[Set[int]] = None
         by_hand: Optional[Set[int]] = None
         for cls in classes_of_kind(ctx, METRIC):
             update = methods(cls).get("update_state")
@@ -43,6 +43,8 @@ class UpdateStateWithoutSampleWeight(Rule):
             if not _takes_y_true_and_y_pred(update) or _is_abstract(update):
                 continue
             name = cls.node.name.value
+            if compiled is None:
+                compiled = _compiled_classes(ctx)
             if id(cls) in compiled:
                 why = f"`{name}` goes to `compile()` here, and Keras calls"
             else:
@@ -60,7 +62,7 @@ class UpdateStateWithoutSampleWeight(Rule):
                 "`fit`/`evaluate` raise `TypeError: ... got an unexpected keyword argument 'sample_weight'`; "
                 "add `sample_weight=None` (and weight the values with it)",
                 FixPlan(Safety.SAFE, "Add `sample_weight=None` to the signature",
-                        lambda loc, function=update: [_add_parameter(loc, function)]),
+                        lambda loc, function=update: _add_parameter(loc, function)),
             )
 
 
@@ -156,35 +158,50 @@ def _last_parameter(params: cst.Parameters) -> Optional[_Last]:
     return ordered[-1] if ordered else None
 
 
-def _add_parameter(loc: Locator, function: cst.FunctionDef) -> Edit:
+def _end_of(loc: Locator, param: _Last) -> int:
+    """Where a parameter's text ends: libcst's position of a `Param` covers only its name, so
+    take the furthest of the name, the annotation and the default (with its parentheses)."""
+    parts: List[cst.CSTNode] = [param]
+    if isinstance(param, cst.Param):
+        parts.append(param.name)
+        if param.annotation is not None:
+            parts.append(param.annotation.annotation)
+        if param.default is not None:
+            parts.append(param.default)
+            parts.extend(getattr(param.default, "rpar", ()))
+    return max(loc.span(part)[1] for part in parts)
+
+
+def _add_parameter(loc: Locator, function: cst.FunctionDef) -> List[Edit]:
     """Append `sample_weight=None` after the last parameter, in the signature's own layout.
 
     One line: `, sample_weight=None` (after a trailing comma: ` sample_weight=None,`). One
     parameter per line (the closing parenthesis on its own line): a new line with the same
-    indentation, with a trailing comma when the signature has one.
+    indentation (after any comment on the last parameter's line), with a trailing comma when
+    the signature has one.
     """
     last = _last_parameter(function.params)
     if last is None:  # `def update_state():` is not a method Keras can call; kept for safety
         start, _ = loc.span(function.params)
-        return Edit(start, start, _PARAM)
-    _, last_end = loc.span(last)
+        return [Edit(start, start, _PARAM)]
+    last_end = _end_of(loc, last)
     close_line = loc.end(function.params).line
-    last_line = loc.end(last).line
+    last_line = loc.lines.position(last_end).line
     multiline = close_line > last_line
     start_line = loc.start(last).line
     line_text = loc.lines.line_text(start_line)
     indent = line_text[: len(line_text) - len(line_text.lstrip())]
     own_line = loc.start(last).column - 1 == len(indent)  # nothing but indentation before it
     comma = getattr(last, "comma", cst.MaybeSentinel.DEFAULT)
-    if isinstance(comma, cst.Comma):
-        if multiline and own_line:
-            offset = loc.lines.starts[last_line]  # the start of the line after the last parameter
-            return Edit(offset, offset, f"{indent}{_PARAM},{loc.newline}")
-        _, comma_end = loc.span(comma)
-        return Edit(comma_end, comma_end, f" {_PARAM},")
+    has_comma = isinstance(comma, cst.Comma)
     if multiline and own_line:
-        return Edit(last_end, last_end, f",{loc.newline}{indent}{_PARAM}")
-    return Edit(last_end, last_end, f", {_PARAM}")
+        offset = loc.lines.starts[last_line]  # the start of the line after the last parameter
+        new_line = Edit(offset, offset, f"{indent}{_PARAM}{',' if has_comma else ''}{loc.newline}")
+        return [new_line] if has_comma else [Edit(last_end, last_end, ","), new_line]
+    if has_comma:
+        _, comma_end = loc.span(comma)
+        return [Edit(comma_end, comma_end, f" {_PARAM},")]
+    return [Edit(last_end, last_end, f", {_PARAM}")]
 
 
 _HEAD = (
@@ -258,6 +275,19 @@ UpdateStateWithoutSampleWeight.invalid = (
         fixed="from keras import metrics\nclass Base(metrics.Metric):\n"
         "    def update_state(self, y_true, y_pred, sample_weight=None,):\n        pass\n"
         "class Child(Base):\n    pass\nchild = Child()\nmodel.compile(metrics=[child])\nchild.update_state(1, 2)\n",
+    ),
+    # a keyword-only parameter with a default (libcst's position of a `Param` is its name only)
+    Example(
+        "import keras\nclass M(keras.metrics.Metric):\n    def update_state(self, y_true, y_pred, *, mask=None):\n        pass\n",
+        fixed="import keras\nclass M(keras.metrics.Metric):\n"
+        "    def update_state(self, y_true, y_pred, *, mask=None, sample_weight=None):\n        pass\n",
+    ),
+    # one per line without a trailing comma: the comment stays on its line
+    Example(
+        "import keras\nclass M(keras.metrics.Metric):\n    def update_state(\n        self,\n        y_true,\n"
+        "        y_pred  # probabilities\n    ):\n        pass\n",
+        fixed="import keras\nclass M(keras.metrics.Metric):\n    def update_state(\n        self,\n        y_true,\n"
+        "        y_pred,  # probabilities\n        sample_weight=None\n    ):\n        pass\n",
     ),
     # *args only: the parameter becomes keyword-only (positional calls unchanged)
     Example(

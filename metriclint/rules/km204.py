@@ -113,15 +113,25 @@ class StaleMetricState(Rule):
     # --- read, then more updates (a second dataset) ------------------------------------------------
     def _sequence_finding(self, ctx: RuleContext, events: List[_Event]) -> Optional[Finding]:
         read: Optional[_Event] = None
+        updates: List[_Event] = []  # since the last reset
         for event in events:
             if event.kind == _RESET:
                 read = None
+                updates = []
             elif event.kind == _READ:
                 if read is None:
                     read = event
+                    looped = any(len(u.site.loops) > len(read.site.loops) for u in updates)
+            elif event.kind == _UPDATE and read is None:
+                updates.append(event)
             elif event.kind == _UPDATE and read is not None:
                 if event.site.scope is not read.site.scope or set(event.site.loops) & set(read.site.loops):
                     return None  # other scopes or loops: the loop check covers what can be judged
+                if not looped or len(event.site.loops) <= len(read.site.loops):
+                    # Straight-line `update; result(); update; result()` is how tests and
+                    # docstrings show accumulation: only a pass over one dataset, a read, and a
+                    # pass over the next one is the bug.
+                    return None
                 anchor = event.site.loops[len(read.site.loops)] if len(event.site.loops) > len(read.site.loops) else event.site.statement
                 receiver = read.receiver
                 message = self._message("the next data") + "; reset it before updating it again"

@@ -10,7 +10,9 @@ import libcst as cst
 from ..diagnostics import Safety
 from ..facts.collect import CallSite, find_keyword, positional_args
 from ..facts.logkeys import CallbackUse, KeySet, callback_uses, keys_for_fit
-from ..facts.values import Derived
+from ..facts.values import ClassValue, Derived
+from ..facts.walk import Walker
+from ..keras import symbols
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 
 # Callbacks with a `monitor` argument: class -> (its positional index, default)
@@ -62,16 +64,116 @@ def monitor_argument(use: CallbackUse) -> Tuple[Optional[cst.BaseExpression], st
     return value, ""
 
 
+# Keras metric functions whose attribute name is not their `__name__` (the log key):
+# `compile(metrics=[keras.metrics.mse])` logs `mean_squared_error` on both flavours (measured,
+# tests/runtime/test_log_keys.py), while the key facts take the attribute's name.
+_FUNCTION_ALIASES = frozenset({"mse", "mae", "mape", "msle"})
+
+
 def _verdict(key: str, fits: List[CallSite], ctx: RuleContext) -> Optional[KeySet]:
     """The key set of the fit calls when none of them produces `key`; None when it is produced or unknowable."""
     last = None
     for site in fits:
         keys = keys_for_fit(ctx, site)
         produced = keys.produces(key)
-        if produced is None or produced:
+        if produced is None or produced or _maybe_produced(ctx, site, key, keys):
             return None
         last = keys
     return last
+
+
+def _maybe_produced(ctx: RuleContext, site: CallSite, key: str, keys: KeySet) -> bool:
+    """Keys the facts do not see but Keras logs: metric objects a `Model` subclass holds in
+    attributes (tracked and logged on both flavours), and a Keras metric function under an alias."""
+    base = key[4:] if key.startswith("val_") else key
+    for name, source in keys.sources.items():
+        if source.kind == "function" and name in _FUNCTION_ALIASES and _normal(name) == _normal(base):
+            return True
+    func = site.node.func
+    if not isinstance(func, cst.Attribute):
+        return False
+    instance = ctx.resolver.instance(func.value, site.scope, symbols.MODEL)
+    return instance is not None and instance.local_class is not None and _holds_metrics(ctx, instance.local_class, set())
+
+
+def _holds_metrics(ctx: RuleContext, cls: ClassValue, seen: set) -> bool:
+    if id(cls) in seen:
+        return False
+    seen.add(id(cls))
+    for bindings in ctx.facts.self_attributes.get(cls.body, {}).values():
+        for binding in bindings:
+            if binding.how == "value" and binding.node is not None and ctx.resolver.instance(
+                binding.node, binding.scope, symbols.METRIC
+            ) is not None:
+                return True
+    return any(_holds_metrics(ctx, base, seen) for base in ctx.resolver.local_bases(cls) if isinstance(base, ClassValue))
+
+
+class _Guards(Walker):
+    """Reads the program already guards: `if "acc" in history.history`, `try: ... except KeyError`."""
+
+    _CATCHES = frozenset({"KeyError", "LookupError", "Exception", "BaseException"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tested: set = set()  # string literals tested with `in` / `not in`
+        self.guarded: set = set()  # ids of string literals inside a try that catches KeyError
+        self._depth = 0
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        if isinstance(node.left, cst.SimpleString) and any(
+            isinstance(t.operator, (cst.In, cst.NotIn)) for t in node.comparisons
+        ):
+            self.tested.add(node.left.evaluated_value)
+
+    def visit_Try(self, node: cst.Try) -> bool:
+        catches = any(h.type is None or _handler_names(h.type) & self._CATCHES for h in node.handlers)
+        if catches:
+            self._depth += 1
+            self.walk(node.body)
+            self._depth -= 1
+            for part in (*node.handlers, node.orelse, node.finalbody):
+                if part is not None:
+                    self.walk(part)
+            return False
+        return True
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if self._depth:
+            self.guarded.add(id(node))
+
+
+def _handler_names(node: cst.BaseExpression) -> set:
+    if isinstance(node, cst.Tuple):
+        return {n for e in node.elements for n in _handler_names(e.value)}
+    if isinstance(node, cst.Name):
+        return {node.value}
+    if isinstance(node, cst.Attribute):
+        return {node.attr.value}
+    return set()
+
+
+def _guards(ctx: RuleContext) -> _Guards:
+    guards = ctx.cache.get("km207_guards")
+    if guards is None:
+        guards = _Guards()
+        guards.walk(ctx.module)
+        ctx.cache["km207_guards"] = guards
+    return guards
+
+
+def _checkpoint_uses_monitor(use: CallbackUse) -> bool:
+    """ModelCheckpoint compares `monitor` values only with `save_best_only=True`."""
+    arg = find_keyword(use.constructor, "save_best_only")
+    if arg is None:
+        args = positional_args(use.constructor)
+        arg = args[3] if len(args) > 3 else None
+    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"
+
+
+def _explicit_mode(use: CallbackUse) -> bool:
+    arg = find_keyword(use.constructor, "mode")
+    return arg is not None and not (isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value == "auto")
 
 
 class MissingLogKey(Rule):
@@ -105,10 +207,18 @@ class MissingLogKey(Rule):
         if keys is None:
             return
         name = use.keras_class.split(".")[-1]
+        consequence = "K3 raises ValueError after epoch 1 in auto mode, else it warns every epoch and never acts"
+        if use.keras_class == "callbacks.ModelCheckpoint" and not _checkpoint_uses_monitor(use):
+            # Without save_best_only the monitored value is never compared. Only Keras 3's auto
+            # mode still looks the metric up (after epoch 1) and raises when no compiled metric
+            # has that name; `loss` and the names of compiled metrics are found.
+            base = key[4:] if key.startswith("val_") else key
+            if ctx.flavour != "3" or _explicit_mode(use) or base == "loss" or keys.produces(base):
+                return
+            consequence = "K3 raises ValueError after epoch 1 in auto mode, even without save_best_only"
         where = node if node is not None else use.constructor.func
         what = f"`{name}` monitors `{key}`" + (" (the default)" if node is None else "")
-        yield self._finding(what, key, keys, node if isinstance(node, cst.SimpleString) else None, where,
-                            "K3 raises ValueError after epoch 1 in auto mode, else it warns every epoch and never acts")
+        yield self._finding(what, key, keys, node if isinstance(node, cst.SimpleString) else None, where, consequence)
 
     def _filepath(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
         arg = find_keyword(use.constructor, "filepath")
@@ -156,9 +266,10 @@ class MissingLogKey(Rule):
                 fit = _history_fit(ctx, func.value, site.scope)
                 if args and isinstance(args[0].value, cst.SimpleString) and fit is not None and len(args) == 1:
                     reads.append((args[0].value, fit))
+        guards = _guards(ctx)
         for literal, fit in reads:
             key = literal.evaluated_value
-            if not isinstance(key, str):
+            if not isinstance(key, str) or key in guards.tested or id(literal) in guards.guarded:
                 continue
             keys = _verdict(key, [fit], ctx)
             if keys is None:

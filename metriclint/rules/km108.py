@@ -1,0 +1,239 @@
+"""KM108: `zip(model.metrics_names, <evaluate result>)` on Keras 3, where `metrics_names` is `['loss', 'compile_metrics']`."""
+
+from __future__ import annotations
+
+from typing import FrozenSet, Iterator, List, Optional, Set
+
+import libcst as cst
+
+from ..diagnostics import Safety
+from ..facts.collect import CallSite, find_keyword, positional_args
+from ..facts.values import Instance, Scope
+from ..keras.symbols import MODEL
+from ..locate import Locator
+from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
+
+# `evaluate(x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict, ...)`:
+# positional arguments up to `callbacks` leave room for the keyword (both flavours).
+_EVALUATE_POSITIONALS_BEFORE_RETURN_DICT = 7
+
+_WHY = (
+    "`metrics_names` is `['loss', 'compile_metrics']` on Keras 3 (all compiled metrics sit in one "
+    "container), so zipping it with the result list labels the first metric `compile_metrics` and drops "
+    "the others (with several outputs the labels shift onto the wrong values)"
+)
+
+
+class MetricsNamesZip(Rule):
+    code = "KM108"
+    name = "metrics-names-zip"
+    summary = "`zip(model.metrics_names, model.evaluate(...))` mislabels and drops metrics on Keras 3"
+    flavours = KERAS3_ONLY
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"metrics_names"})
+
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return "zip" in summary.tokens and super().could_fire(summary)
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        if _builtin_rebound(ctx, "zip"):
+            return
+        wrapped: Set[cst.Call] = set()
+        if not _builtin_rebound(ctx, "dict"):
+            for site in ctx.facts.method_calls("dict"):
+                inner = _single_zip_argument(site.node)
+                if inner is None:
+                    continue
+                zip_site = ctx.facts.site_of.get(inner)
+                if zip_site is None or _metrics_names_owner(ctx, zip_site) is None:
+                    continue
+                wrapped.add(inner)
+                yield self._dict_finding(ctx, site, zip_site)
+        for site in ctx.facts.method_calls("zip"):
+            if site.node in wrapped or _metrics_names_owner(ctx, site) is None:
+                continue
+            yield Finding(
+                site.node,
+                f"{_WHY}; read the results by name with `evaluate(..., return_dict=True)` instead",
+            )
+
+    def _dict_finding(self, ctx: RuleContext, dict_site: CallSite, zip_site: CallSite) -> Finding:
+        message = f"{_WHY}; `evaluate(..., return_dict=True)` returns the dict with every key (both flavours)"
+        evaluate = _evaluate_call(ctx, zip_site)
+        if evaluate is None:
+            return Finding(zip_site.node, message)
+        dict_call = dict_site.node
+        new_call = _with_return_dict(evaluate)
+
+        def build(loc: Locator):
+            return [loc.replace(dict_call, new_call)]
+
+        return Finding(
+            zip_site.node, message, FixPlan(Safety.SAFE, "Use `evaluate(..., return_dict=True)`", build)
+        )
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _builtin_rebound(ctx: RuleContext, name: str) -> bool:
+    """Whether the module binds `name` itself (then `zip`/`dict` may not be the builtin)."""
+    return bool(ctx.facts.root.bindings.get(name))
+
+
+def _single_zip_argument(call: cst.Call) -> Optional[cst.Call]:
+    if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+        return None
+    value = call.args[0].value
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "zip":
+        return value
+    return None
+
+
+def _metrics_names_owner(ctx: RuleContext, site: CallSite) -> Optional[Instance]:
+    """For `zip(<model>.metrics_names, <values>)` (exactly two arguments): the model it reads."""
+    call = site.node
+    if not isinstance(call.func, cst.Name) or call.func.value != "zip":
+        return None
+    args = call.args
+    if len(args) != 2 or any(a.keyword is not None or a.star for a in args):
+        return None
+    first = args[0].value
+    if not (isinstance(first, cst.Attribute) and first.attr.value == "metrics_names"):
+        return None
+    if _is_metrics_names(args[1].value):
+        return None  # zip(a.metrics_names, b.metrics_names): names against names
+    owner = ctx.resolver.instance(first.value, site.scope, MODEL)
+    if owner is None:
+        return None
+    if owner.local_class is not None and ctx.resolver.class_defines(owner.local_class, "metrics_names"):
+        return None  # the user's model defines its own metrics_names
+    return owner
+
+
+def _is_metrics_names(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Attribute) and node.attr.value == "metrics_names"
+
+
+def _evaluate_call(ctx: RuleContext, site: CallSite) -> Optional[cst.Call]:
+    """The `<same model>.evaluate(...)` call zipped with the names, when `return_dict=True` can go in."""
+    names, values = site.node.args[0].value, site.node.args[1].value
+    if not (isinstance(values, cst.Call) and isinstance(values.func, cst.Attribute)):
+        return None
+    if values.func.attr.value != "evaluate":
+        return None
+    assert isinstance(names, cst.Attribute)
+    if not _same_model(ctx, names.value, values.func.value, site.scope):
+        return None
+    if any(a.star for a in values.args) or find_keyword(values, "return_dict") is not None:
+        return None
+    if len(positional_args(values)) > _EVALUATE_POSITIONALS_BEFORE_RETURN_DICT:
+        return None
+    return values
+
+
+def _same_model(ctx: RuleContext, a: cst.BaseExpression, b: cst.BaseExpression, scope: Scope) -> bool:
+    code = cst.Module([]).code_for_node
+    if code(a) == code(b):
+        return True
+    first = ctx.resolver.instance(a, scope, MODEL)
+    second = ctx.resolver.instance(b, scope, MODEL)
+    return (
+        first is not None and second is not None and first.origin is not None and first.origin is second.origin
+    )
+
+
+def _with_return_dict(call: cst.Call) -> cst.Call:
+    args: List[cst.Arg] = list(call.args)
+    new_arg = cst.Arg(
+        keyword=cst.Name("return_dict"),
+        value=cst.Name("True"),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    if args:
+        trailing = args[-1].comma
+        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        if isinstance(trailing, cst.Comma):  # one argument per line: keep the layout
+            new_arg = new_arg.with_changes(comma=trailing)
+            if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
+                separator = args[-2].comma
+        args[-1] = args[-1].with_changes(comma=separator)
+    return call.with_changes(args=args + [new_arg])
+
+
+# --- examples (run by tests/test_rule_examples.py) ---------------------------------------------
+_MODEL = """\
+import keras
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy", keras.metrics.AUC()])
+"""
+
+MetricsNamesZip.valid = (
+    Example(_MODEL + "scores = model.evaluate(x, y, return_dict=True)\n"),
+    # Keras 2 (tf_keras): metrics_names lists every metric
+    Example(
+        "import tf_keras as keras\nmodel = keras.Sequential()\n"
+        "scores = dict(zip(model.metrics_names, model.evaluate(x, y)))\n",
+        flavour="2",
+    ),
+    Example(
+        "from tensorflow import keras\nmodel = keras.Sequential()\n"
+        "scores = dict(zip(model.metrics_names, model.evaluate(x, y)))\n",
+        flavour="2",
+    ),
+    # an unknown receiver (a parameter) is left alone
+    Example("import keras\ndef report(model, x, y):\n    return dict(zip(model.metrics_names, model.evaluate(x, y)))\n"),
+    # metrics_names read for display only
+    Example(_MODEL + "print(model.metrics_names)\n"),
+    # a user model that defines metrics_names itself
+    Example(
+        "import keras\nclass Net(keras.Model):\n    @property\n    def metrics_names(self):\n        return ['loss', 'acc']\n"
+        "net = Net()\nd = dict(zip(net.metrics_names, net.evaluate(x, y)))\n"
+    ),
+    # zip rebound in the file
+    Example(_MODEL + "from itertools import zip_longest as zip\nd = dict(zip(model.metrics_names, model.evaluate(x, y)))\n"),
+    # text only
+    Example(_MODEL + "# dict(zip(model.metrics_names, model.evaluate(x, y)))\ns = 'zip(model.metrics_names, r)'\n"),
+)
+
+MetricsNamesZip.invalid = (
+    Example(
+        _MODEL + "scores = dict(zip(model.metrics_names, model.evaluate(x, y, verbose=0)))\n",
+        fixed=_MODEL + "scores = model.evaluate(x, y, verbose=0, return_dict=True)\n",
+    ),
+    Example(
+        "import tensorflow as tf\nmodel = tf.keras.models.load_model('m.keras')\n"
+        "print(dict(zip(model.metrics_names, model.evaluate(ds))))\n",
+        fixed="import tensorflow as tf\nmodel = tf.keras.models.load_model('m.keras')\n"
+        "print(model.evaluate(ds, return_dict=True))\n",
+    ),
+    # a multi-line call keeps its layout
+    Example(
+        "from tensorflow.keras.models import Sequential\nmodel = Sequential()\n"
+        "results = dict(\n    zip(\n        model.metrics_names,\n        model.evaluate(\n            x_test,\n            y_test,\n        ),\n    )\n)\n",
+        fixed="from tensorflow.keras.models import Sequential\nmodel = Sequential()\n"
+        "results = model.evaluate(\n            x_test,\n            y_test,\n            return_dict=True,\n        )\n",
+    ),
+    # the result in a variable, or zip in a loop: report only
+    Example(
+        "from keras.models import Model\nmodel = Model(inp, out)\nscores = model.evaluate(x, y)\n"
+        "for name, value in zip(model.metrics_names, scores):\n    print(name, value)\n",
+        fixed="from keras.models import Model\nmodel = Model(inp, out)\nscores = model.evaluate(x, y)\n"
+        "for name, value in zip(model.metrics_names, scores):\n    print(name, value)\n",
+    ),
+    Example(
+        _MODEL + "logs = dict(zip(model.metrics_names, model.train_on_batch(x, y)))\n",
+        fixed=_MODEL + "logs = dict(zip(model.metrics_names, model.train_on_batch(x, y)))\n",
+    ),
+    # a callback's model
+    Example(
+        "import keras\nclass Report(keras.callbacks.Callback):\n"
+        "    def on_epoch_end(self, epoch, logs=None):\n"
+        "        print(dict(zip(self.model.metrics_names, self.model.evaluate(self.x, self.y, verbose=0))))\n",
+        fixed="import keras\nclass Report(keras.callbacks.Callback):\n"
+        "    def on_epoch_end(self, epoch, logs=None):\n"
+        "        print(self.model.evaluate(self.x, self.y, verbose=0, return_dict=True))\n",
+    ),
+)

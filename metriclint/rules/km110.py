@@ -1,0 +1,368 @@
+"""KM110: a metric string in `compile(metrics=...)` that the flavour does not know (typos, `"auc"` on tf_keras)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import FrozenSet, Iterator, List, Optional, Tuple
+
+import libcst as cst
+
+from ..diagnostics import Safety
+from ..facts.collect import find_keyword
+from ..facts.values import Scope
+from ..keras import symbols
+from ..keras.metric_strings import (
+    CASE_INSENSITIVE,
+    METRIC_STRINGS,
+    NEEDS_ARGUMENTS,
+    NOT_LABEL_METRICS,
+    MetricString,
+    accepted,
+    lookup,
+)
+from ..keras.metrics import METRICS
+from ..keras.symbols import MODEL
+from ..locate import Locator
+from .base import Example, Finding, FixPlan, Rule, RuleContext
+from .common import insert_line_after, keras_module_reference
+
+_FLAVOUR = {"3": "Keras 3", "2": "tf_keras"}
+# What an unknown string raises, measured by tests/runtime/test_metric_strings.py (first `fit` step).
+_ERROR = {
+    "3": "ValueError: Could not interpret metric identifier",
+    "2": "TypeError: 'str' object is not callable",
+}
+# Names that register custom objects: tf_keras then finds strings Keras itself does not know.
+_CUSTOM_OBJECT_APIS = ("get_custom_objects", "custom_object_scope", "CustomObjectScope", "register_keras_serializable")
+# A model class overriding these may never build the compiled metrics.
+_TRAIN_OVERRIDES = ("train_step", "test_step", "compute_metrics")
+_KNOWN_NAMES = tuple(sorted(set(METRIC_STRINGS) | NEEDS_ARGUMENTS | NOT_LABEL_METRICS))
+
+
+class UnknownMetricString(Rule):
+    code = "KM110"
+    name = "unknown-metric-string"
+    summary = "A `compile(metrics=...)` string the Keras flavour does not know: a typo, or `\"auc\"` on tf_keras"
+    fix_safety = Safety.SAFE
+
+    @classmethod
+    def triggers(cls) -> FrozenSet[str]:
+        return frozenset({"metrics", "weighted_metrics"})
+
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return "compile" in summary.tokens and super().could_fire(summary)
+
+    def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        custom = _registers_custom_objects(ctx)
+        for site in ctx.facts.method_calls("compile"):
+            func = site.node.func
+            if not isinstance(func, cst.Attribute):
+                continue
+            model = ctx.resolver.instance(func.value, site.scope, MODEL)
+            if model is None:
+                continue
+            if model.local_class is not None and any(
+                ctx.resolver.class_defines(model.local_class, m) for m in _TRAIN_OVERRIDES
+            ):
+                continue
+            for keyword in ("metrics", "weighted_metrics"):
+                arg = find_keyword(site.node, keyword)
+                if arg is None:
+                    continue
+                for literal in _string_literals(ctx, arg.value, site.scope):
+                    finding = self._finding(ctx, literal, custom)
+                    if finding is not None:
+                        yield finding
+
+    def _finding(self, ctx: RuleContext, literal: cst.SimpleString, custom: bool) -> Optional[Finding]:
+        text = literal.evaluated_value
+        if not isinstance(text, str):
+            return None
+        flavour = ctx.flavour
+        entry = lookup(text)
+        if entry is not None and entry.key(flavour) is not None:
+            return None
+        if custom and flavour == "2":
+            return None  # tf_keras also looks strings up among registered custom objects
+        shown = f'`"{text}"`'
+        if entry is not None:
+            return self._other_flavour(ctx, literal, text, entry, shown)
+        if text in NEEDS_ARGUMENTS:
+            return Finding(literal, f"{shown} names a metric class that needs constructor arguments: as a string it "
+                           "fails on both flavours (TypeError when `fit` starts); pass an instance with its arguments")
+        if text in NOT_LABEL_METRICS:
+            return Finding(literal, f"{shown} names a generic metric that does not compare labels with predictions: "
+                           "as a compile string it fails on both flavours (TypeError when `fit` starts); use a metric "
+                           "that takes `(y_true, y_pred)`")
+        return self._unknown(ctx, literal, text, shown, custom)
+
+    def _other_flavour(self, ctx: RuleContext, literal: cst.SimpleString, text: str, entry: MetricString,
+                       shown: str) -> Finding:
+        flavour = ctx.flavour
+        other = "2" if flavour == "3" else "3"
+        message = (f"{shown} is a {_FLAVOUR[other]} metric string that {_FLAVOUR[flavour]} does not know "
+                   f"({_ERROR[flavour]} when `fit` starts)")
+        replacement = _class_replacement(ctx, literal, text, entry)
+        if replacement is None:
+            return Finding(literal, message + _suggestions(text, flavour))
+        code, build = replacement
+        return Finding(literal, f"{message}; use `{code}` (same metric, same log key)",
+                       FixPlan(Safety.SAFE, f"Use `{code}`", build))
+
+    def _unknown(self, ctx: RuleContext, literal: cst.SimpleString, text: str, shown: str,
+                 custom: bool) -> Finding:
+        flavour = ctx.flavour
+        message = f"{shown} is not a metric string {_FLAVOUR[flavour]} knows ({_ERROR[flavour]} when `fit` starts)"
+        if custom:  # flavour 3 here
+            message += "; Keras 3 does not look metric strings up among custom objects: pass the function itself"
+            return Finding(literal, message + _suggestions(text, flavour))
+        meant = _intended(text)
+        if meant is None:
+            return Finding(literal, message + _suggestions(text, flavour))
+        entry = lookup(meant)
+        if entry is None:  # a class that needs arguments or takes no labels
+            return Finding(literal, f"{message}; did you mean `\"{meant}\"` (a class that needs arguments)?")
+        if entry.key(flavour) is not None:
+            new = _requote(literal, meant)
+            return Finding(literal, f"{message}; did you mean `\"{meant}\"`?", FixPlan(
+                Safety.UNSAFE, f"Use `\"{meant}\"`", lambda loc: [loc.replace(literal, new)]))
+        replacement = _class_replacement(ctx, literal, meant, entry)
+        if replacement is None:
+            return Finding(literal, message + _suggestions(text, flavour))
+        code, build = replacement
+        return Finding(literal, f"{message}; did you mean `\"{meant}\"`, which is `{code}` here?",
+                       FixPlan(Safety.UNSAFE, f"Use `{code}`", build))
+
+
+# --- what the literal stands for ------------------------------------------------------------------
+def _string_literals(ctx: RuleContext, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> Iterator[cst.SimpleString]:
+    """String literals in a metrics argument: list/tuple elements, dict values, nested, or through a
+    name assigned once in the same scope."""
+    if depth > 4:
+        return
+    if isinstance(node, cst.SimpleString):
+        yield node
+    elif isinstance(node, (cst.List, cst.Tuple)):
+        for element in node.elements:
+            if not isinstance(element, cst.StarredElement):
+                yield from _string_literals(ctx, element.value, scope, depth + 1)
+    elif isinstance(node, cst.Dict):
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                yield from _string_literals(ctx, element.value, scope, depth + 1)
+    elif isinstance(node, cst.Name):
+        assigned = ctx.resolver.assigned_values(node, scope)
+        if assigned is not None and len(assigned) == 1 and assigned[0][1] is scope:
+            value = assigned[0][0]
+            if isinstance(value, (cst.List, cst.Tuple, cst.Dict)):
+                yield from _string_literals(ctx, value, scope, depth + 1)  # type: ignore[arg-type]
+
+
+def _registers_custom_objects(ctx: RuleContext) -> bool:
+    facts = ctx.facts
+    return any(
+        name in facts.calls_by_method or name in facts.attributes or name in facts.root.bindings
+        for name in _CUSTOM_OBJECT_APIS
+    )
+
+
+def _distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps."""
+    previous2: List[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+def _intended(text: str) -> Optional[str]:
+    """The one known name a misspelling clearly stands for: the unique nearest at distance 1 (names of
+    6-7 characters) or 2 (8 and more). Short names are left alone: `rmse` is one edit from `mse`."""
+    if len(text) < 6:
+        return None
+    limit = 1 if len(text) < 8 else 2
+    scored = sorted((_distance(text, name), name) for name in _KNOWN_NAMES)
+    best = [name for d, name in scored if d == scored[0][0]]
+    if scored[0][0] > limit or len(best) != 1:
+        return None
+    return best[0]
+
+
+def _suggestions(text: str, flavour: str) -> str:
+    """Up to three accepted strings that look like `text` (lower-case spellings preferred)."""
+    by_lower = {}
+    for name in sorted(accepted(flavour), key=lambda n: (n != n.lower(), n)):
+        by_lower.setdefault(name.lower(), name)
+    low = text.lower()
+    close = [n for n in sorted(by_lower) if len(low) >= 2 and n.startswith(low)][:3]
+    close += [n for n in difflib.get_close_matches(low, list(by_lower), n=3, cutoff=0.6) if n not in close]
+    if not close:
+        return "; see `keras.metrics` for the names"
+    return "; close names: " + ", ".join(f'`"{by_lower[c]}"`' for c in close[:3])
+
+
+def _requote(literal: cst.SimpleString, value: str) -> str:
+    quote = literal.quote
+    return f"{literal.prefix}{quote}{value}{quote}"
+
+
+# --- the class that does what the string does elsewhere ---------------------------------------------
+def _class_replacement(ctx: RuleContext, literal: cst.SimpleString, text: str, entry: MetricString):
+    """(code, edit builder) for `<keras>.metrics.<Class>(name="<key>")`, the metric `text` gives on the
+    other flavour under the same log key; None when no single class is meant or it cannot be named."""
+    if text.lower() in CASE_INSENSITIVE:
+        return None  # tf_keras's "crossentropy"/"ce" pick binary/categorical/sparse from the labels
+    flavour = ctx.flavour
+    other = "2" if flavour == "3" else "3"
+    key = entry.key(other)
+    cls = entry.metric_class
+    info = METRICS.get(cls)
+    if key is None or info is None or info.default_name(flavour) is None or cls in NEEDS_ARGUMENTS:
+        return None
+    quote = literal.quote if literal.quote in ("'", '"') else '"'
+    arguments = f"(name={quote}{key}{quote})"
+    reference = keras_module_reference(ctx)
+    if reference is not None:
+        code = f"{reference}.metrics.{cls}{arguments}"
+        return code, lambda loc: [loc.replace(literal, code)]
+    imported = _metrics_import(ctx, cls)
+    if imported is None:
+        return None
+    statement, line = imported
+    code = f"{cls}{arguments}"
+
+    def build(loc: Locator):
+        edits = [loc.replace(literal, code)]
+        if statement is not None:
+            edits.append(insert_line_after(loc, statement, line))
+        return edits
+
+    return code, build
+
+
+def _metrics_import(ctx: RuleContext, cls: str) -> Optional[Tuple[Optional[cst.SimpleStatementLine], str]]:
+    """Where to import `cls` from when the file names Keras only through `from ... import` lines:
+    (the import statement to add a line after, or None when `cls` is already imported; the line)."""
+    root_bindings = ctx.facts.root.bindings
+    existing = root_bindings.get(cls) or []
+    if existing:
+        same = all(b.how == "import" and b.dotted and (symbols.split_keras(b.dotted) or ("",))[0] == f"metrics.{cls}"
+                   for b in existing)
+        return (None, "") if same else None  # already imported, or the name means something else
+    for bindings in root_bindings.values():
+        for binding in bindings:
+            if binding.how != "import" or not binding.dotted or binding.node is None:
+                continue
+            root = _keras_root(binding.dotted)
+            if root is None:
+                continue
+            statement = ctx.facts.import_statement.get(binding.node)
+            if statement is None:
+                continue
+            return statement, f"from {root}.metrics import {cls}"
+    return None
+
+
+def _keras_root(dotted: str) -> Optional[str]:
+    for root, _ in symbols.KERAS_ROOTS:
+        if dotted == root or dotted.startswith(root + "."):
+            return root
+    return None
+
+
+# --- examples (run by tests/test_rule_examples.py) ---------------------------------------------
+_SEQ = "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
+
+
+def _compile(metrics: str) -> str:
+    return f"model.compile(optimizer='adam', loss='binary_crossentropy', metrics={metrics})\n"
+
+
+UnknownMetricString.valid = (
+    Example("import keras\n" + _SEQ + _compile("['accuracy', 'auc', 'precision', 'AUC']")),
+    Example("import keras\n" + _SEQ + _compile("['ACC', 'Accuracy', 'mse', 'binary_io_u']")),
+    # tf_keras: class-name strings and crossentropy in any case
+    Example("import tf_keras as keras\n" + _SEQ + _compile("['acc', 'AUC', 'Precision', 'CE', 'logcosh']"), flavour="2"),
+    # tf_keras finds registered custom objects by name
+    Example(
+        "from tensorflow import keras\nkeras.utils.get_custom_objects()['f1'] = f1\n" + _SEQ + _compile("['f1']"),
+        flavour="2",
+    ),
+    # not a Keras model: another library's compile
+    Example("import keras\nimport torchmetrics\nt = Trainer()\nt.compile(metrics=['accuarcy'])\n"),
+    Example("import keras\ndef setup(model):\n    model.compile(loss='mse', metrics=['accuarcy'])\n"),
+    # a model with its own train_step may never build the compiled metrics
+    Example(
+        "import keras\nclass GAN(keras.Model):\n    def train_step(self, data):\n        return {}\n"
+        "gan = GAN()\ngan.compile(optimizer='adam', metrics=['d_loss'])\n"
+    ),
+    # functions and instances are not strings
+    Example("import keras\n" + _SEQ + _compile("[f1_m, keras.metrics.AUC()]")),
+    Example("import keras\n" + _SEQ + "# model.compile(metrics=['accuarcy'])\ns = \"metrics=['accuarcy']\"\n"),
+)
+
+UnknownMetricString.invalid = (
+    # a typo: one close name (unsafe: the intent is read off the spelling)
+    Example(
+        "import keras\n" + _SEQ + _compile("['accuarcy']"),
+        fixed="import keras\n" + _SEQ + _compile("['accuracy']"),
+    ),
+    Example(
+        "import tf_keras as keras\n" + _SEQ + _compile('["binary_acuracy"]'),
+        fixed="import tf_keras as keras\n" + _SEQ + _compile('["binary_accuracy"]'),
+        flavour="2",
+    ),
+    # "auc" on tf_keras: the class under the same key (safe)
+    Example(
+        "from tensorflow import keras\n" + _SEQ + _compile('["accuracy", "auc"]'),
+        fixed="from tensorflow import keras\n" + _SEQ + _compile('["accuracy", keras.metrics.AUC(name="auc")]'),
+        flavour="2",
+    ),
+    Example(
+        "import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.compile(loss='mse', metrics=['mae', 'root_mean_squared_error'])\n",
+        fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\n"
+        "model.compile(loss='mse', metrics=['mae', tf.keras.metrics.RootMeanSquaredError(name='root_mean_squared_error')])\n",
+        flavour="2",
+    ),
+    # a tf_keras string on Keras 3
+    Example(
+        "import keras\n" + _SEQ + _compile("['logcosh']"),
+        fixed="import keras\n" + _SEQ + _compile("[keras.metrics.LogCoshError(name='logcosh')]"),
+    ),
+    # only from-imports: the class is imported next to them
+    Example(
+        "from tensorflow.keras.models import Sequential\nmodel = Sequential()\n"
+        "model.compile(loss='binary_crossentropy', metrics=['precision', 'recall'])\n",
+        fixed="from tensorflow.keras.models import Sequential\nfrom tensorflow.keras.metrics import Recall\n"
+        "from tensorflow.keras.metrics import Precision\nmodel = Sequential()\n"
+        "model.compile(loss='binary_crossentropy', metrics=[Precision(name='precision'), Recall(name='recall')])\n",
+        flavour="2",
+        count=2,
+    ),
+    # report only: no single name is meant, a class needing arguments, crossentropy on Keras 3
+    Example("import keras\n" + _SEQ + _compile("['f1']"), fixed="import keras\n" + _SEQ + _compile("['f1']")),
+    Example("import keras\n" + _SEQ + _compile("['rmse']"), fixed="import keras\n" + _SEQ + _compile("['rmse']")),
+    Example("from keras import Model\nmodel = Model(i, o)\nmodel.compile(loss='mse', metrics=['mean_io_u'])\n"),
+    Example("from keras import Model\nmodel = Model(i, o)\nmodel.compile(loss='mse', metrics=['Mean'])\n"),
+    Example("import keras\n" + _SEQ + _compile("['crossentropy']"), fixed="import keras\n" + _SEQ + _compile("['crossentropy']")),
+    # per-output dicts, nested lists, weighted metrics, a list in a variable
+    Example(
+        "import keras\nmodel = keras.Model(inp, [a, b])\n"
+        "model.compile(loss=['bce', 'mse'], metrics={'a': ['accuracy', 'aucc'], 'b': [['maee']]})\n",
+        count=2,
+    ),
+    Example("import keras\n" + _SEQ + "model.compile(loss='bce', weighted_metrics=['acuracy'])\n"),
+    Example("import keras\n" + _SEQ + "metrics = ['accuracy', 'precission']\nmodel.compile(loss='bce', metrics=metrics)\n"),
+    # Keras 3 never looks metric strings up among custom objects
+    Example(
+        "import keras\nkeras.utils.get_custom_objects()['f1_metric'] = f1\n" + _SEQ + _compile("['f1_metric']"),
+        fixed="import keras\nkeras.utils.get_custom_objects()['f1_metric'] = f1\n" + _SEQ + _compile("['f1_metric']"),
+    ),
+)
