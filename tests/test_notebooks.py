@@ -399,9 +399,6 @@ def test_future_import_in_a_later_cell_after_magics(project):
     assert_only_replaced(before, read(path), ("nb_epoch=3", "epochs=3"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine._parses compiles the fixed text without ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, so a notebook "
-    "with top-level `await` (valid in IPython) has every fix rejected"))
 def test_top_level_await_does_not_block_fixes(project):
     path = project / "nb.ipynb"
     save(path, notebook(code("import asyncio\n" + SETUP), code("await asyncio.sleep(0)"),
