@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import time
+from functools import lru_cache
 from typing import Any, Dict, List, Optional
 
 from . import __version__
@@ -20,6 +21,20 @@ from .diagnostics import Diagnostic
 
 CACHE_DIR = ".metriclint_cache"
 MAX_ENTRIES = 50_000
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The version plus the size and mtime of metriclint's own modules, so results computed by
+    other code (an edited checkout, an upgrade without a version bump) are never reused."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    parts = [__version__]
+    for directory, _, names in sorted(os.walk(package)):
+        for name in sorted(names):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(directory, name))
+                parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 class ResultCache:
@@ -40,7 +55,7 @@ class ResultCache:
     @staticmethod
     def key(raw: bytes, settings_key: str, ignored: List[str], kind: str) -> str:
         digest = hashlib.sha256()
-        digest.update(f"{__version__}\0{settings_key}\0{','.join(sorted(ignored))}\0{kind}\0".encode())
+        digest.update(f"{code_fingerprint()}\0{settings_key}\0{','.join(sorted(ignored))}\0{kind}\0".encode())
         digest.update(raw)
         return digest.hexdigest()
 

@@ -113,7 +113,7 @@ def _prefilter(text: str, codes: FrozenSet[str], flavour: str) -> Tuple[Optional
         return False, tree
     summary = summarize(tree)
     if not summary.imports_keras:
-        return False
+        return False, tree
     summary.flavour = "2" if summary.imports_tf_keras else flavour
     rules = all_rules()
     verdict = any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours)

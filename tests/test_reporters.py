@@ -1,7 +1,11 @@
-"""The output formats (text, JSON, SARIF, GitHub annotations), through the real CLI on real files.
+"""The output formats (text, JSON, JSON lines, SARIF, GitHub annotations, GitLab code quality,
+JUnit XML), through the real CLI on real files.
 
 SARIF is validated against the official OASIS schema (tests/data/sarif-schema-2.1.0.json),
-JSON against our documented schema (tests/data/metriclint-json.schema.json).
+JSON and JSON lines against our documented schema (tests/data/metriclint-json.schema.json),
+GitLab's report against a schema written from GitLab's documentation and its ingest validator
+(tests/data/gitlab-codequality.schema.json, see tests/data/README.md), and JUnit XML with an XML
+parser and junitparser as the consumer.
 """
 
 from __future__ import annotations
@@ -589,10 +593,9 @@ def test_json_lines_are_the_json_objects_one_per_line(findings):
     assert out.endswith("\n") and "\n\n" not in out
     objects = [json.loads(line) for line in out.splitlines()]
     assert objects == json_report(".")
-    item_schema = dict(JSON_SCHEMA, type="object", items=None)
-    item_schema.pop("items")
-    item_schema.update({"$ref": "#/definitions/diagnostic"})
-    item_schema.pop("type")
+    # each line is one item of the documented JSON schema
+    item_schema = {"$schema": JSON_SCHEMA["$schema"], "$ref": "#/definitions/diagnostic",
+                   "definitions": JSON_SCHEMA["definitions"]}
     for item in objects:
         assert_valid(item_schema, item)
     assert any(item["fix"] and item["fix"]["edits"] for item in objects)  # fixes are carried
@@ -655,8 +658,6 @@ def test_junit_report_one_test_case_per_file(findings):
 
 
 def test_junit_escapes_and_cleans_what_xml_cannot_hold(project):
-    from junitparser import JUnitXml  # noqa: F401  (imported by junit())
-
     name = "a&b <c> \"d\"\x1bé.py"
     (project / name).write_text(BROKEN, encoding="utf-8")
     code, root, xml = junit(".")

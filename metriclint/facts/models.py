@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 
 from ..keras import symbols
-from ..keras.metrics import LOSS_FAMILY
+from ..keras.metrics import BINARY, LOSS_FAMILY
 from .collect import CallSite, ModuleFacts, find_keyword, positional_args
 from .resolve import Resolver
 from .values import Dotted, FunctionValue, Instance, Scope
@@ -273,3 +273,25 @@ def _activation(keras_class: str, call: cst.Call, scope: Scope, resolver: Resolv
     if name is not None and name.startswith("activations."):
         return name.split(".")[-1]
     return None
+
+
+def logits_reason(model: ModelInfo, info: CompileInfo) -> Optional[str]:
+    """Why the model's output is a logit, or None.
+
+    Only `from_logits=True` says so. Measured on both flavours (the fixture's data and model,
+    10 epochs), against the catalogue's "final linear Dense(1)" reading:
+    - a linear `Dense(1)` trained with plain `"binary_crossentropy"` is trained as a
+      probability (the loss clips it to [eps, 1 - eps]): 0.5 is its boundary, accuracy at 0.5
+      0.8475 vs 0.6925 at 0.0 (K3), 0.8375 vs 0.6675 (tf_keras). Not logits: silent.
+    - a `sigmoid` output with `from_logits=True` (a double sigmoid; Keras 3 warns): the 0.5
+      metrics equal numpy on `predict() > 0.5`, while `threshold=0.0` would call everything
+      positive. Not logits either: silent.
+    """
+    loss = info.loss
+    if loss is None or loss.family != BINARY:
+        return None  # sparse/categorical CE with logits and "accuracy" is right (argmax)
+    if loss.from_logits is not True:
+        return None
+    if model.final_activation in ("sigmoid", "softmax"):
+        return None
+    return "`from_logits=True`"

@@ -7,6 +7,7 @@ from typing import Dict, Iterator, List, Optional
 import libcst as cst
 
 from ..diagnostics import Edit
+from ..facts.collect import dotted_name
 from ..facts.values import ClassValue, Dotted
 from ..keras import symbols
 from ..locate import Locator
@@ -146,3 +147,39 @@ def remove_arg(call: cst.Call, arg: cst.Arg):
         return [loc.replace(call, call.with_changes(args=args))]
 
     return build
+
+
+def is_abstract(function: cst.FunctionDef) -> bool:
+    """`@abstractmethod`, or a body that is only a docstring and `raise NotImplementedError` / `...`."""
+    for decorator in function.decorators:
+        if (dotted_name(decorator.decorator) or "").split(".")[-1] == "abstractmethod":
+            return True
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else function.body.body
+    statements = []
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            statements.extend(statement.body)
+        else:
+            return False
+    if statements and isinstance(statements[0], cst.Expr) and isinstance(statements[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+        statements = statements[1:]  # the docstring
+    if len(statements) != 1:
+        return False
+    only = statements[0]
+    if isinstance(only, cst.Expr) and isinstance(only.value, cst.Ellipsis):
+        return True
+    if isinstance(only, cst.Raise) and only.exc is not None:
+        exc = only.exc.func if isinstance(only.exc, cst.Call) else only.exc
+        return (dotted_name(exc) or "") == "NotImplementedError"
+    return False
+
+
+def add_keyword(loc: Locator, call: cst.Call, keyword: str, value: str) -> Edit:
+    """An edit that appends `keyword=value` to a call, keeping its trailing comma."""
+    args = list(call.args)
+    new = cst.Arg(keyword=cst.Name(keyword), value=cst.parse_expression(value),
+                  equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    if args:
+        new = new.with_changes(comma=args[-1].comma)
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return loc.replace(call, call.with_changes(args=args + [new]))

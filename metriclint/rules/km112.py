@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Union
+from typing import FrozenSet, Iterator, List, Optional, Set, Union
 
 import libcst as cst
 
@@ -12,8 +12,7 @@ from ..facts.values import ClassValue, Instance
 from ..keras.symbols import METRIC
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import classes_of_kind, has_star_kwargs, methods, parameter_names
-from .km205 import _is_abstract
+from .common import classes_of_kind, has_star_kwargs, is_abstract, methods, parameter_names
 
 _PARAM = "sample_weight=None"
 _Last = Union[cst.Param, cst.ParamSlash, cst.ParamStar]
@@ -40,7 +39,7 @@ class UpdateStateWithoutSampleWeight(Rule):
             update = methods(cls).get("update_state")
             if update is None or "sample_weight" in parameter_names(update) or has_star_kwargs(update):
                 continue
-            if not _takes_y_true_and_y_pred(update) or _is_abstract(update):
+            if not _takes_y_true_and_y_pred(update) or is_abstract(update):
                 continue
             name = cls.node.name.value
             if compiled is None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import FrozenSet, Iterator, Optional
 
-import libcst as cst
 
-from ..diagnostics import Edit, Safety
+from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
-from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
+from ..facts.models import MetricRef, logits_reason, model_facts
 from ..keras.metrics import ACCURACY_STRINGS, BINARY, LOSS_FAMILY
-from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import keras_module_reference
+from .common import add_keyword, keras_module_reference
 
 # class -> (keyword that moves the decision boundary to logit 0, its value, its position in
 # the signature: the same on Keras 3 and tf_keras, e.g. `Precision(0.5)` is `thresholds=0.5`)
@@ -43,7 +41,7 @@ class ThresholdOnLogits(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():
             for info in model.compiles:
-                why = _logits_reason(model, info)
+                why = logits_reason(model, info)
                 if why is None:
                     continue
                 for metric in info.metrics:
@@ -77,39 +75,7 @@ class ThresholdOnLogits(Rule):
                     "so every negative logit lands in one bucket")
         return Finding(metric.node, f"`{metric.keras_class}()`: {head}; pass `{keyword}={value}`", FixPlan(
             Safety.SAFE, f"Add `{keyword}={value}`",
-            lambda loc, call=constructor: [_add_keyword(loc, call, keyword, value)]))
-
-
-def _logits_reason(model: ModelInfo, info: CompileInfo) -> Optional[str]:
-    """Why the model's output is a logit, or None.
-
-    Only `from_logits=True` says so. Measured on both flavours (the fixture's data and model,
-    10 epochs), against the catalogue's "final linear Dense(1)" reading:
-    - a linear `Dense(1)` trained with plain `"binary_crossentropy"` is trained as a
-      probability (the loss clips it to [eps, 1 - eps]): 0.5 is its boundary, accuracy at 0.5
-      0.8475 vs 0.6925 at 0.0 (K3), 0.8375 vs 0.6675 (tf_keras). Not logits: silent.
-    - a `sigmoid` output with `from_logits=True` (a double sigmoid; Keras 3 warns): the 0.5
-      metrics equal numpy on `predict() > 0.5`, while `threshold=0.0` would call everything
-      positive. Not logits either: silent.
-    """
-    loss = info.loss
-    if loss is None or loss.family != BINARY:
-        return None  # sparse/categorical CE with logits and "accuracy" is right (argmax)
-    if loss.from_logits is not True:
-        return None
-    if model.final_activation in ("sigmoid", "softmax"):
-        return None
-    return "`from_logits=True`"
-
-
-def _add_keyword(loc: Locator, call: cst.Call, keyword: str, value: str) -> Edit:
-    args = list(call.args)
-    new = cst.Arg(keyword=cst.Name(keyword), value=cst.parse_expression(value),
-                  equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-    if args:
-        new = new.with_changes(comma=args[-1].comma)
-        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    return loc.replace(call, call.with_changes(args=args + [new]))
+            lambda loc, call=constructor: [add_keyword(loc, call, keyword, value)]))
 
 
 _HEAD = "import keras\n"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterator, List, Optional, Set
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite
-from ..facts.values import FunctionValue
-from ..keras.symbols import METRIC
+from ..facts.values import ClassValue, Derived, FunctionValue, Instance
+from ..keras.symbols import CALLBACK, LAYER, METRIC
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 
@@ -54,25 +54,44 @@ class StaleMetricState(Rule):
     def _events(self, ctx: RuleContext) -> Dict[cst.Call, List[_Event]]:
         order = ctx.facts._order
         direct: Dict[cst.Call, List[_Event]] = {}
-        updated_by: Dict[cst.FunctionDef, Set[cst.Call]] = {}
-        for site in ctx.facts.method_calls(*_KINDS):
+        # functions that update or reset a metric: a call to them (a `train_step`, a
+        # `reset_metrics()` helper, a method) counts as that update or reset where it is called
+        touched_by: Dict[cst.FunctionDef, Set[Tuple[str, Optional[cst.Call]]]] = {}
+        anonymous_resets: List[CallSite] = []  # resets of something unresolved (`for m in metrics: m.reset_state()`)
+        for site in ctx.facts.method_calls(*_KINDS, "reset_metrics"):
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue
-            metric = ctx.resolver.instance(func.value, site.scope, METRIC)
+            in_function = site.scope.node if isinstance(site.scope.node, cst.FunctionDef) else None
+            value = ctx.resolver.resolve(func.value, site.scope)
+            metric = value if isinstance(value, Instance) and value.kind == METRIC else None
             if metric is None or not isinstance(metric.origin, cst.Call):
+                # may reset any metric: a list element, a model's `reset_metrics()`, an unknown object
+                # (but not a layer's or callback's own `reset_states`)
+                if func.attr.value in ("reset_state", "reset_states", "reset_metrics") and not (
+                    isinstance(value, Instance) and value.kind in (LAYER, CALLBACK)
+                ):
+                    anonymous_resets.append(site)
+                    if in_function is not None:
+                        touched_by.setdefault(in_function, set()).add((_RESET, None))
+                continue
+            if func.attr.value == "reset_metrics":
                 continue
             kind = _KINDS[func.attr.value]
             direct.setdefault(metric.origin, []).append(_Event(kind, site, order[site.node], func.value))
-            if kind == _UPDATE and isinstance(site.scope.node, cst.FunctionDef):
-                updated_by.setdefault(site.scope.node, set()).add(metric.origin)
-        # a call to a local function that updates the metric (a `train_step`) is an update there
-        if updated_by:
+            if kind in (_UPDATE, _RESET) and in_function is not None:
+                touched_by.setdefault(in_function, set()).add((kind, metric.origin))
+        if touched_by:
             for site in ctx.facts.calls:
-                value = ctx.resolver.resolve(site.node.func, site.scope)
-                if isinstance(value, FunctionValue) and value.node in updated_by:
-                    for origin in updated_by[value.node]:
-                        direct.setdefault(origin, []).append(_Event(_UPDATE, site, order[site.node], None))
+                function = _called_function(ctx, site)
+                for kind, origin in touched_by.get(function, ()) if function is not None else ():
+                    if origin is None:
+                        anonymous_resets.append(site)
+                    else:
+                        direct.setdefault(origin, []).append(_Event(kind, site, order[site.node], None))
+        for site in anonymous_resets:
+            for found in direct.values():
+                found.append(_Event(_RESET, site, order[site.node], None))
         for found in direct.values():
             found.sort(key=lambda e: e.order)
         return direct
@@ -86,6 +105,8 @@ class StaleMetricState(Rule):
             kinds = {e.kind for e in inside}
             if not {_UPDATE, _READ} <= kinds:
                 continue
+            if not _epoch_loop(loop, inside):
+                continue  # one pass with progress reads (`if step % 100 == 0: print(m.result())`)
             if _RESET in kinds:
                 return None  # the outermost loop that updates and reads also resets: inner loops are its steps
             reader = next(e for e in inside if e.kind == _READ)
@@ -113,6 +134,7 @@ class StaleMetricState(Rule):
     # --- read, then more updates (a second dataset) ------------------------------------------------
     def _sequence_finding(self, ctx: RuleContext, events: List[_Event]) -> Optional[Finding]:
         read: Optional[_Event] = None
+        looped = False  # the updates before the read were a pass over data (a loop)
         updates: List[_Event] = []  # since the last reset
         for event in events:
             if event.kind == _RESET:
@@ -148,6 +170,36 @@ class StaleMetricState(Rule):
                 "mix old and new data (a second dataset read 0.630 where its own value is 0.485)")
 
 
+def _epoch_loop(loop: cst.CSTNode, inside: List[_Event]) -> bool:
+    """A loop over passes: its updates sit in a nested loop (the batches), or it counts epochs."""
+    for event in inside:
+        if event.kind == _UPDATE:
+            loops = event.site.loops
+            if loops.index(loop) < len(loops) - 1:
+                return True
+    target = loop.target if isinstance(loop, cst.For) else None
+    return isinstance(target, cst.Name) and "epoch" in target.value.lower()
+
+
+def _called_function(ctx: RuleContext, site: CallSite) -> Optional[cst.FunctionDef]:
+    """The local function or method (of the user's class) a call runs, when it resolves."""
+    value = ctx.resolver.resolve(site.node.func, site.scope)
+    if isinstance(value, FunctionValue):
+        return value.node
+    if isinstance(value, Derived) and value.what == "method" and value.owner.local_class is not None:
+        classes, seen = [value.owner.local_class], set()
+        while classes:
+            cls = classes.pop(0)
+            if id(cls) in seen:
+                continue
+            seen.add(id(cls))
+            for binding in cls.body.bindings.get(value.name, ()):
+                if binding.how == "function" and isinstance(binding.node, cst.FunctionDef):
+                    return binding.node
+            classes.extend(b for b in ctx.resolver.local_bases(cls) if isinstance(b, ClassValue))
+    return None
+
+
 def _insert_line_before(loc: Locator, statement: cst.CSTNode, code: str) -> Edit:
     start = loc.start(statement)
     line_text = loc.lines.line_text(start.line)
@@ -173,6 +225,21 @@ StaleMetricState.valid = (
     # two datasets with a reset between
     Example(_HEAD + "for x, y in ds1:\n    acc.update_state(y, model(x))\nprint(acc.result())\nacc.reset_state()\n"
             "for x, y in ds2:\n    acc.update_state(y, model(x))\nprint(acc.result())\n"),
+    # one pass over the data with progress reads: the running value is meant
+    Example(_HEAD + "for step, (x, y) in enumerate(ds):\n    acc.update_state(y, model(x))\n"
+            "    if step % 100 == 0:\n        print(step, acc.result())\n"),
+    # resets the rule cannot attribute to one metric, through a helper, through a method
+    Example(_HEAD + "loss = keras.metrics.Mean()\nfor epoch in range(5):\n    for m in [loss, acc]:\n        m.reset_state()\n"
+            "    for x, y in ds:\n        acc.update_state(y, model(x))\n    print(acc.result())\n"),
+    Example(_HEAD + "def reset_metrics():\n    acc.reset_state()\nfor epoch in range(5):\n    reset_metrics()\n"
+            "    for x, y in ds:\n        acc.update_state(y, model(x))\n    print(acc.result())\n"),
+    Example("import keras\nclass Trainer:\n    def __init__(self):\n        self.acc = keras.metrics.BinaryAccuracy()\n"
+            "    def fit(self, ds):\n        for epoch in range(5):\n            for x, y in ds:\n"
+            "                self.acc.update_state(y, model(x))\n            print(self.acc.result())\n"
+            "            self.end_epoch()\n    def end_epoch(self):\n        self.acc.reset_state()\n"),
+    # straight-line updates and reads: how tests and docstrings show that a metric accumulates
+    Example(_HEAD + "acc.update_state(y[:2], p[:2])\nassert acc.result() == 1.0\n"
+            "acc.update_state(y[2:], p[2:])\nassert acc.result() == 0.75\n"),
     # Keras resets what fit/evaluate use
     Example(_HEAD + "model.compile(metrics=[acc])\nmodel.evaluate(a)\nprint(acc.result())\nmodel.evaluate(b)\n"),
 )

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import FrozenSet, Iterator
 
-import libcst as cst
 
-from ..facts.collect import dotted_name
 from ..keras.symbols import METRIC
 from .base import Example, Finding, Rule, RuleContext
-from .common import classes_of_kind, methods, names_used, parameter_names
+from .common import classes_of_kind, is_abstract, methods, names_used, parameter_names
 
 
 class IgnoredSampleWeight(Rule):
@@ -30,7 +28,7 @@ class IgnoredSampleWeight(Rule):
             update = methods(cls).get("update_state")
             if update is None or "sample_weight" not in parameter_names(update):
                 continue
-            if _is_abstract(update):
+            if is_abstract(update):
                 continue  # a base class's placeholder: subclasses implement it
             used = names_used(update.body)
             if "sample_weight" in used or "locals" in used or "vars" in used:
@@ -44,31 +42,6 @@ class IgnoredSampleWeight(Rule):
                 "so it logs the unweighted value (0.551 where the weighted value is 0.619); weight the "
                 "values before accumulating them",
             )
-
-
-def _is_abstract(function: cst.FunctionDef) -> bool:
-    """`@abstractmethod`, or a body that is only a docstring and `raise NotImplementedError` / `...`."""
-    for decorator in function.decorators:
-        if (dotted_name(decorator.decorator) or "").split(".")[-1] == "abstractmethod":
-            return True
-    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else function.body.body
-    statements = []
-    for statement in body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            statements.extend(statement.body)
-        else:
-            return False
-    if statements and isinstance(statements[0], cst.Expr) and isinstance(statements[0].value, (cst.SimpleString, cst.ConcatenatedString)):
-        statements = statements[1:]  # the docstring
-    if len(statements) != 1:
-        return False
-    only = statements[0]
-    if isinstance(only, cst.Expr) and isinstance(only.value, cst.Ellipsis):
-        return True
-    if isinstance(only, cst.Raise) and only.exc is not None:
-        exc = only.exc.func if isinstance(only.exc, cst.Call) else only.exc
-        return (dotted_name(exc) or "") == "NotImplementedError"
-    return False
 
 
 _HEAD = "import keras\nclass Hits(keras.metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n        self.total = self.add_weight(name='t', initializer='zeros')\n"

@@ -162,7 +162,7 @@ def _guards(ctx: RuleContext) -> _Guards:
     return guards
 
 
-def _checkpoint_uses_monitor(use: CallbackUse) -> bool:
+def checkpoint_uses_monitor(use: CallbackUse) -> bool:
     """ModelCheckpoint compares `monitor` values only with `save_best_only=True`."""
     arg = find_keyword(use.constructor, "save_best_only")
     if arg is None:
@@ -208,7 +208,7 @@ class MissingLogKey(Rule):
             return
         name = use.keras_class.split(".")[-1]
         consequence = "K3 raises ValueError after epoch 1 in auto mode, else it warns every epoch and never acts"
-        if use.keras_class == "callbacks.ModelCheckpoint" and not _checkpoint_uses_monitor(use):
+        if use.keras_class == "callbacks.ModelCheckpoint" and not checkpoint_uses_monitor(use):
             # Without save_best_only the monitored value is never compared. Only Keras 3's auto
             # mode still looks the metric up (after epoch 1) and raises when no compiled metric
             # has that name; `loss` and the names of compiled metrics are found.
@@ -334,6 +334,28 @@ MissingLogKey.valid = (
     # learning-rate keys come from callbacks
     Example(_HEAD + "h = model.fit(x, y)\nh.history['lr']\n"),
     Example(_HEAD + "cb = keras.callbacks.ModelCheckpoint('w-{epoch:02d}-{val_accuracy:.2f}.keras')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n"),
+    # a metric function named `acc` logs `acc`
+    Example("import keras\ndef acc(y_true, y_pred):\n    return keras.ops.mean(y_pred)\n"
+            + _HEAD.replace("'accuracy'", "acc").replace("import keras\n", "")
+            + "h = model.fit(x, y, validation_split=0.2)\nprint(h.history['val_acc'])\n"),
+    # ModelCheckpoint without save_best_only never compares the monitored value (the default
+    # `val_loss` without validation data is harmless)
+    Example(_HEAD + "cb = keras.callbacks.ModelCheckpoint('m.keras')\nmodel.fit(x, y, epochs=3, callbacks=[cb])\n"),
+    Example(_HEAD.replace("import keras", "import tf_keras as keras") + "cb = keras.callbacks.ModelCheckpoint('m.h5', monitor='val_acc')\n"
+            "model.fit(x, y, validation_split=0.1, callbacks=[cb])\n", flavour="2"),
+    # metric objects held by a Model subclass are tracked and logged
+    Example("import keras\nclass Net(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.kl_tracker = keras.metrics.Mean(name='kl')\n        self.dense = keras.layers.Dense(1)\n"
+            "    def call(self, x):\n        return self.dense(x)\nmodel = Net()\nmodel.compile(optimizer='adam', loss='mse')\n"
+            "h = model.fit(x, y)\nprint(h.history['kl'])\n"),
+    # `keras.metrics.mse` is the function `mean_squared_error`, its log key
+    Example("import keras\nmodel = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
+            "model.compile(optimizer='adam', loss='mse', metrics=[keras.metrics.mse])\n"
+            "h = model.fit(x, y, validation_split=0.2)\nprint(h.history['val_mean_squared_error'])\n"),
+    # reads the program guards itself
+    Example(_HEAD + "h = model.fit(x, y)\nif 'acc' in h.history:\n    print(h.history['acc'])\n"
+            "acc = h.history['acc'] if 'acc' in h.history else h.history['accuracy']\n"),
+    Example(_HEAD + "h = model.fit(x, y)\ntry:\n    acc = h.history['acc']\nexcept KeyError:\n    acc = h.history['accuracy']\n"),
 )
 
 MissingLogKey.invalid = (
@@ -353,6 +375,16 @@ MissingLogKey.invalid = (
     Example(
         _HEAD + "callbacks = [keras.callbacks.EarlyStopping(monitor='val_accuracy')]\nmodel.fit(x, y, callbacks=callbacks)\n",
         fixed=_HEAD + "callbacks = [keras.callbacks.EarlyStopping(monitor='val_accuracy')]\nmodel.fit(x, y, callbacks=callbacks)\n",
+    ),
+    # Keras 3 looks a ModelCheckpoint's metric up after epoch 1 in auto mode, save_best_only or not
+    Example(
+        _HEAD + "cb = keras.callbacks.ModelCheckpoint('m.keras', monitor='val_acc')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+        fixed=_HEAD + "cb = keras.callbacks.ModelCheckpoint('m.keras', monitor='val_accuracy')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+    ),
+    # a guard on another key does not hide this one
+    Example(
+        _HEAD + "h = model.fit(x, y)\nif 'loss' in h.history:\n    print(h.history['acc'])\n",
+        fixed=_HEAD + "h = model.fit(x, y)\nif 'loss' in h.history:\n    print(h.history['accuracy'])\n",
     ),
     Example(
         "import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.compile(loss='mse', metrics=['mae'])\n"

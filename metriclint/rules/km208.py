@@ -11,7 +11,17 @@ from ..facts.collect import find_keyword
 from ..facts.logkeys import CallbackUse, KeySource, callback_uses, keys_for_fit
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .km207 import MONITOR_CALLBACKS, monitor_argument
+from .km207 import MONITOR_CALLBACKS, checkpoint_uses_monitor, monitor_argument
+
+# Keras metric functions that are losses: Keras 3 wraps them with direction "down", so auto mode
+# picks `min` for them (measured: `metrics=[keras.metrics.mse]` + auto -> `less`). Other function
+# metrics (`keras.metrics.binary_accuracy`, the user's own) have no direction: ValueError.
+_K3_LOSS_FUNCTIONS = frozenset(
+    """binary_crossentropy binary_focal_crossentropy categorical_crossentropy categorical_focal_crossentropy
+    categorical_hinge hinge huber kl_divergence log_cosh mean_absolute_error mean_absolute_percentage_error
+    mean_squared_error mean_squared_logarithmic_error poisson sparse_categorical_crossentropy squared_hinge
+    mse mae mape msle""".split()
+)
 
 
 def keras2_auto_direction(keras_class: str, monitor: str) -> str:
@@ -72,7 +82,8 @@ class ModeAgainstDirection(Rule):
             return None
         mode = mode_value.evaluated_value if mode_value is not None else "auto"
         direction = source.direction
-        if mode in ("min", "max"):
+        compares = use.keras_class != "callbacks.ModelCheckpoint" or checkpoint_uses_monitor(use)
+        if mode in ("min", "max") and compares:
             if direction is None or mode == direction:
                 return None
             return Finding(
@@ -84,7 +95,7 @@ class ModeAgainstDirection(Rule):
             )
         if mode != "auto":
             return None
-        if ctx.flavour == "2":
+        if ctx.flavour == "2" and compares:
             guess = keras2_auto_direction(use.keras_class, key)
             if direction is None or guess == direction:
                 return None
@@ -94,13 +105,20 @@ class ModeAgainstDirection(Rule):
                 f"`{guess}`, but it should be `{direction}`; set `mode=\"{direction}\"`",
                 _set_mode(use.constructor, mode_arg, direction),
             )
-        if source.kind == "function":
+        if ctx.flavour == "3" and source.kind == "function" and _k3_cannot_tell(ctx, key):
             return Finding(
                 mode_value if mode_value is not None else use.constructor.func,
                 f"`{name}` in auto mode cannot tell whether `{key}` (a custom metric function) should grow "
-                "or shrink: Keras 3 raises ValueError when training starts; pass `mode=\"max\"` or `mode=\"min\"`",
+                "or shrink: Keras 3 raises ValueError at the end of the first epoch; pass `mode=\"max\"` or `mode=\"min\"`",
             )
         return None
+
+
+def _k3_cannot_tell(ctx: RuleContext, key: str) -> bool:
+    """Keras 3 auto mode raises for a function metric unless it is one of Keras's loss functions."""
+    base = key[4:] if key.startswith("val_") else key
+    local = any(function.name.value == base for function in ctx.facts.scope_of_function)
+    return local or base not in _K3_LOSS_FUNCTIONS
 
 
 def _set_mode(call: cst.Call, mode_arg: Optional[cst.Arg], direction: str) -> FixPlan:
@@ -140,6 +158,11 @@ ModeAgainstDirection.valid = (
     Example(_program("[keras.metrics.AUC()]", "keras.callbacks.EarlyStopping(monitor='val_auc')", head="import tf_keras as keras\n"), flavour="2"),
     # unknown metric: no judgement
     Example(_program("[custom]", "keras.callbacks.EarlyStopping(monitor='val_custom', mode='max')")),
+    # ModelCheckpoint compares monitored values only with save_best_only=True: mode is unused
+    Example(_program("['accuracy']", "keras.callbacks.ModelCheckpoint('m.keras', monitor='val_accuracy', mode='min')")),
+    Example(_program("[keras.metrics.Precision()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_precision')", head="import tf_keras as keras\n"), flavour="2"),
+    # Keras 3 knows the direction of Keras's loss functions used as metrics
+    Example(_program("[keras.metrics.mean_squared_error]", "keras.callbacks.EarlyStopping(monitor='val_mean_squared_error')")),
 )
 
 ModeAgainstDirection.invalid = (
@@ -158,8 +181,8 @@ ModeAgainstDirection.invalid = (
         flavour="2",
     ),
     Example(
-        _program("[keras.metrics.AUC()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_auc', mode='auto')", head="import tf_keras as keras\n"),
-        fixed=_program("[keras.metrics.AUC()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_auc', mode='max')", head="import tf_keras as keras\n"),
+        _program("[keras.metrics.AUC()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_auc', save_best_only=True, mode='auto')", head="import tf_keras as keras\n"),
+        fixed=_program("[keras.metrics.AUC()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_auc', save_best_only=True, mode='max')", head="import tf_keras as keras\n"),
         flavour="2",
     ),
     # Keras 3: auto on a custom function metric raises
@@ -167,4 +190,7 @@ ModeAgainstDirection.invalid = (
         "import keras\ndef hit_rate(y_true, y_pred):\n    return keras.ops.mean(y_pred)\n"
         + _program("[hit_rate]", "keras.callbacks.EarlyStopping(monitor='val_hit_rate')", head=""),
     ),
+    # ... and so on a Keras function that is not a loss; ModelCheckpoint looks the direction up
+    # after epoch 1 even without save_best_only
+    Example(_program("[keras.metrics.binary_accuracy]", "keras.callbacks.ModelCheckpoint('m.keras', monitor='val_binary_accuracy')")),
 )

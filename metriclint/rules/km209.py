@@ -9,6 +9,7 @@ import libcst as cst
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword
 from ..facts.models import CompileInfo, MetricRef, model_facts
+from ..facts.walk import Walker
 from ..keras.metrics import METRICS
 from ..keras.symbols import METRIC
 from ..locate import Locator
@@ -36,11 +37,16 @@ class SharedMetricInstance(Rule):
                 for ref in info.metrics:
                     if ref.constructor is not None and ref.node is not ref.constructor:
                         uses.setdefault(ref.constructor, []).append((key, info, ref))
+        branches = None
         for constructor, found in uses.items():
-            first_model = found[0][0]
-            for model, _, ref in found[1:]:
+            first_model, first_info, _ = found[0]
+            for model, info, ref in found[1:]:
                 if model is first_model:
                     continue
+                if branches is None:
+                    branches = _Branches(ctx.module)
+                if branches.exclusive(first_info.site.node, info.site.node):
+                    continue  # `if ...: a.compile(...) else: b.compile(...)`: one model per run
                 yield self._shared_compile(ctx, constructor, ref)
         yield from self._manual_updates(ctx, uses)
 
@@ -83,6 +89,34 @@ class SharedMetricInstance(Rule):
             )
 
 
+class _Branches(Walker):
+    """For each call, the `if`/`else` branches it sits in, to tell calls that never both run."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__()
+        self._path: List[Tuple[int, int]] = []
+        self.paths: Dict[int, Tuple[Tuple[int, int], ...]] = {}
+        self.walk(module)
+
+    def visit_If(self, node: cst.If) -> bool:
+        self.walk(node.test)
+        self._path.append((id(node), 0))
+        self.walk(node.body)
+        self._path.pop()
+        if node.orelse is not None:
+            self._path.append((id(node), 1))
+            self.walk(node.orelse)
+            self._path.pop()
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.paths[id(node)] = tuple(self._path)
+
+    def exclusive(self, a: cst.Call, b: cst.Call) -> bool:
+        branch_a = dict(self.paths.get(id(a), ()))
+        return any(branch_a.get(node, branch) != branch for node, branch in self.paths.get(id(b), ()))
+
+
 _HEAD = (
     "import keras\n"
     "auc = keras.metrics.AUC()\n"
@@ -95,6 +129,9 @@ SharedMetricInstance.valid = (
             "a.compile(loss='bce', metrics=[keras.metrics.AUC()])\nb.compile(loss='bce', metrics=[keras.metrics.AUC()])\n"),
     # the same model compiled twice keeps one state: fine
     Example(_HEAD + "a.compile(loss='bce', metrics=[auc])\na.compile(loss='mse', metrics=[auc])\n"),
+    # models built in exclusive branches: only one is compiled per run
+    Example(_HEAD + "if small:\n    a.compile(loss='bce', metrics=[auc])\nelif medium:\n    pass\n"
+            "else:\n    b.compile(loss='bce', metrics=[auc])\n"),
     # a separate metric for the manual loop
     Example(_HEAD + "a.compile(loss='bce', metrics=[auc])\nm = keras.metrics.AUC()\nm.update_state(y, p)\n"),
 )

@@ -8,12 +8,11 @@ import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
-from ..facts.models import CompileInfo, MetricRef, ModelInfo, metric_ref, model_facts
+from ..facts.models import CompileInfo, MetricRef, ModelInfo, logits_reason, metric_ref, model_facts
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import BINARY
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import keras_module_reference
-from .km202 import _add_keyword, _logits_reason
+from .common import add_keyword, keras_module_reference
 
 # class -> position of `threshold` in the constructor (the same on Keras 3 and tf_keras:
 # `F1Score(average=None, threshold=None, name=..., dtype=None)`,
@@ -83,7 +82,7 @@ class F1WithoutThreshold(Rule):
         if given is None:
             return Finding(metric.node, message(what), FixPlan(
                 Safety.SAFE, "Add `threshold=0.5`",
-                lambda loc: [_add_keyword(loc, call, "threshold", "0.5")]))
+                lambda loc: [add_keyword(loc, call, "threshold", "0.5")]))
         if isinstance(given.value, cst.Name) and given.value.value == "None":
             return Finding(given, message(what), FixPlan(
                 Safety.SAFE, "Set `threshold=0.5`",
@@ -101,7 +100,7 @@ def _single_probability(model: ModelInfo, info: CompileInfo) -> Optional[str]:
     """
     if model.output_count not in (None, 1) or model.final_units != 1:
         return None
-    if _logits_reason(model, info) is not None:
+    if logits_reason(model, info) is not None:
         return None  # KM202 reports it
     if model.final_activation == "sigmoid":
         return "a single sigmoid unit"
