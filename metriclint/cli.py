@@ -238,8 +238,8 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
     if opts.add_noqa:
         added = sum(r.noqa_added for r in results)
         click.echo(f"Added {plural(added, 'noqa directive')}.", err=True)
-        if not remaining:
-            out.flush()
+        if not remaining and opts.output_format == "text" and not opts.statistics:
+            out.flush()  # as ruff: nothing to say on stdout (other formats still print their empty report)
             return status
     if opts.statistics:
         if opts.output_format in ("json", "json-lines"):

@@ -18,6 +18,7 @@ removes them), and `add_noqa` writes `# noqa: CODES` comments for `check --add-n
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import tokenize
@@ -311,8 +312,6 @@ def _line_starts(text: str) -> List[int]:
 
 
 def _position(starts: List[int], offset: int) -> Position:
-    import bisect
-
     line = bisect.bisect_right(starts, offset)
     return Position(line, offset - starts[line - 1] + 1)
 

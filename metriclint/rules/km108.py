@@ -9,6 +9,7 @@ import libcst as cst
 from ..diagnostics import Safety
 from ..facts.collect import CallSite, find_keyword, positional_args
 from ..facts.values import Instance, Scope
+from ..facts.walk import find_all
 from ..keras.symbols import MODEL
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
@@ -63,14 +64,28 @@ class MetricsNamesZip(Rule):
 
     def _dict_finding(self, ctx: RuleContext, dict_site: CallSite, zip_site: CallSite) -> Finding:
         message = f"{_WHY}; `evaluate(..., return_dict=True)` returns the dict with every key (both flavours)"
-        evaluate = _evaluate_call(ctx, zip_site)
+        dict_call = dict_site.node
+        names, values = zip_site.node.args[0].value, zip_site.node.args[1].value
+        evaluate = _evaluate_call(ctx, names, values, zip_site.scope)
+        if evaluate is not None:  # dict(zip(model.metrics_names, model.evaluate(...)))
+            new_call = _with_return_dict(evaluate)
+
+            def build(loc: Locator):
+                return [loc.replace(dict_call, new_call)]
+
+            return Finding(
+                zip_site.node, message, FixPlan(Safety.SAFE, "Use `evaluate(..., return_dict=True)`", build)
+            )
+        evaluate = _evaluate_through_name(ctx, names, values, zip_site.scope)
         if evaluate is None:
             return Finding(zip_site.node, message)
-        dict_call = dict_site.node
-        new_call = _with_return_dict(evaluate)
+        # scores = model.evaluate(...); ... dict(zip(model.metrics_names, scores)): `scores` is read only here
+        assert isinstance(values, cst.Name)
+        variable = values.value
+        new_evaluate = _with_return_dict(evaluate)
 
-        def build(loc: Locator):
-            return [loc.replace(dict_call, new_call)]
+        def build(loc: Locator):  # type: ignore[no-redef]
+            return [loc.replace(evaluate, new_evaluate), loc.replace(dict_call, variable)]
 
         return Finding(
             zip_site.node, message, FixPlan(Safety.SAFE, "Use `evaluate(..., return_dict=True)`", build)
@@ -117,21 +132,40 @@ def _is_metrics_names(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Attribute) and node.attr.value == "metrics_names"
 
 
-def _evaluate_call(ctx: RuleContext, site: CallSite) -> Optional[cst.Call]:
+def _evaluate_call(ctx: RuleContext, names: cst.BaseExpression, values: cst.BaseExpression,
+                   scope: Scope) -> Optional[cst.Call]:
     """The `<same model>.evaluate(...)` call zipped with the names, when `return_dict=True` can go in."""
-    names, values = site.node.args[0].value, site.node.args[1].value
     if not (isinstance(values, cst.Call) and isinstance(values.func, cst.Attribute)):
         return None
     if values.func.attr.value != "evaluate":
         return None
     assert isinstance(names, cst.Attribute)
-    if not _same_model(ctx, names.value, values.func.value, site.scope):
+    if not _same_model(ctx, names.value, values.func.value, scope):
         return None
     if any(a.star for a in values.args) or find_keyword(values, "return_dict") is not None:
         return None
     if len(positional_args(values)) > _EVALUATE_POSITIONALS_BEFORE_RETURN_DICT:
         return None
     return values
+
+
+def _evaluate_through_name(ctx: RuleContext, names: cst.BaseExpression, values: cst.BaseExpression,
+                           scope: Scope) -> Optional[cst.Call]:
+    """For `zip(model.metrics_names, scores)`: the `model.evaluate(...)` call `scores` holds, when it
+    is assigned once, in the same scope, and read nowhere else (so it can become the dict)."""
+    if not isinstance(values, cst.Name):
+        return None
+    assigned = ctx.resolver.assigned_values(values, scope)
+    if assigned is None or len(assigned) != 1 or assigned[0][1] is not scope:
+        return None
+    bindings = scope.bindings.get(values.value) or []
+    if len(bindings) != 1:
+        return None
+    evaluate = _evaluate_call(ctx, names, assigned[0][0], scope)  # type: ignore[arg-type]
+    if evaluate is None:
+        return None
+    uses = sum(1 for n in find_all(scope.node, cst.Name) if n.value == values.value)
+    return evaluate if uses == 2 else None  # the assignment and the zip
 
 
 def _same_model(ctx: RuleContext, a: cst.BaseExpression, b: cst.BaseExpression, scope: Scope) -> bool:
@@ -216,7 +250,25 @@ MetricsNamesZip.invalid = (
         fixed="from tensorflow.keras.models import Sequential\nmodel = Sequential()\n"
         "results = model.evaluate(\n            x_test,\n            y_test,\n            return_dict=True,\n        )\n",
     ),
-    # the result in a variable, or zip in a loop: report only
+    # the result in a variable read only by the zip: the variable becomes the dict
+    Example(
+        "import keras\nmodel = keras.models.load_model('m.keras')\n"
+        "result = model.evaluate(test_ds, batch_size=32)\nprint(dict(zip(model.metrics_names, result)))\n",
+        fixed="import keras\nmodel = keras.models.load_model('m.keras')\n"
+        "result = model.evaluate(test_ds, batch_size=32, return_dict=True)\nprint(result)\n",
+    ),
+    Example(
+        "from tensorflow.keras.models import load_model\ndef main():\n    model = load_model('m.h5')\n"
+        "    score = model.evaluate(x, y)\n    output = dict(zip(model.metrics_names, score))\n    return output\n",
+        fixed="from tensorflow.keras.models import load_model\ndef main():\n    model = load_model('m.h5')\n"
+        "    score = model.evaluate(x, y, return_dict=True)\n    output = score\n    return output\n",
+    ),
+    # read elsewhere too (score[1]): report only
+    Example(
+        _MODEL + "score = model.evaluate(x, y)\nprint(score[1])\nd = dict(zip(model.metrics_names, score))\n",
+        fixed=_MODEL + "score = model.evaluate(x, y)\nprint(score[1])\nd = dict(zip(model.metrics_names, score))\n",
+    ),
+    # zip in a loop: report only
     Example(
         "from keras.models import Model\nmodel = Model(inp, out)\nscores = model.evaluate(x, y)\n"
         "for name, value in zip(model.metrics_names, scores):\n    print(name, value)\n",

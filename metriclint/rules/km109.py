@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, Optional
+from typing import FrozenSet, Iterator
 
 import libcst as cst
 
@@ -28,6 +28,8 @@ class ModelResetStates(Rule):
         return frozenset({"reset_states"})
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        if _probes_for_reset_states(ctx):
+            return  # `if hasattr(model, "reset_states"):` compatibility code: it already copes
         for site in ctx.facts.method_calls("reset_states"):
             func = site.node.func
             if not isinstance(func, cst.Attribute) or site.node.args:
@@ -82,6 +84,17 @@ class ModelResetStates(Rule):
         )
 
 
+def _probes_for_reset_states(ctx: RuleContext) -> bool:
+    """Whether the file asks `hasattr(x, "reset_states")` / `getattr(x, "reset_states", ...)`."""
+    for site in ctx.facts.method_calls("hasattr", "getattr"):
+        if not isinstance(site.node.func, cst.Name):
+            continue
+        args = site.node.args
+        if len(args) >= 2 and isinstance(args[1].value, cst.SimpleString) and args[1].value.evaluated_value == "reset_states":
+            return True
+    return False
+
+
 # --- examples (run by tests/test_rule_examples.py) ---------------------------------------------
 _HEAD = "import keras\n"
 _SEQ = (
@@ -105,6 +118,8 @@ ModelResetStates.valid = (
         _HEAD + "class Net(keras.Model):\n    def reset_states(self):\n        pass\nnet = Net()\nnet.reset_states()\n"
     ),
     Example(_HEAD + _SEQ + "# model.reset_states()\ns = 'model.reset_states()'\n"),
+    # compatibility code that checks first
+    Example(_HEAD + _SEQ + "if hasattr(model, 'reset_states'):\n    model.reset_states()\n"),
     Example(_HEAD + _SEQ + "for layer in model.layers:\n    if getattr(layer, 'stateful', False):\n        layer.reset_states()\n"),
 )
 

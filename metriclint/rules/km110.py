@@ -9,7 +9,7 @@ import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword
-from ..facts.values import Scope
+from ..facts.values import Dotted, Scope
 from ..keras import symbols
 from ..keras.metric_strings import (
     CASE_INSENSITIVE,
@@ -34,8 +34,8 @@ _ERROR = {
 }
 # Names that register custom objects: tf_keras then finds strings Keras itself does not know.
 _CUSTOM_OBJECT_APIS = ("get_custom_objects", "custom_object_scope", "CustomObjectScope", "register_keras_serializable")
-# A model class overriding these may never build the compiled metrics.
-_TRAIN_OVERRIDES = ("train_step", "test_step", "compute_metrics")
+# A model class overriding these may never build the compiled metrics (or reads `metrics=` itself).
+_TRAIN_OVERRIDES = ("train_step", "test_step", "compute_metrics", "compile")
 _KNOWN_NAMES = tuple(sorted(set(METRIC_STRINGS) | NEEDS_ARGUMENTS | NOT_LABEL_METRICS))
 
 
@@ -88,13 +88,17 @@ class UnknownMetricString(Rule):
         shown = f'`"{text}"`'
         if entry is not None:
             return self._other_flavour(ctx, literal, text, entry, shown)
+        info = METRICS.get(text)
+        if info is not None and info.default_name(flavour) is None:
+            return Finding(literal, f"{shown} is a metric class {_FLAVOUR[flavour]} does not have; as a string it "
+                           f"fails on both flavours ({_ERROR[flavour]} here)")
         if text in NEEDS_ARGUMENTS:
             return Finding(literal, f"{shown} names a metric class that needs constructor arguments: as a string it "
-                           "fails on both flavours (TypeError when `fit` starts); pass an instance with its arguments")
+                           "fails on both flavours when `fit` starts; pass an instance with its arguments")
         if text in NOT_LABEL_METRICS:
             return Finding(literal, f"{shown} names a generic metric that does not compare labels with predictions: "
-                           "as a compile string it fails on both flavours (TypeError when `fit` starts); use a metric "
-                           "that takes `(y_true, y_pred)`")
+                           "as a compile string it fails on both flavours when `fit` starts; use a metric that takes "
+                           "`(y_true, y_pred)`")
         return self._unknown(ctx, literal, text, shown, custom)
 
     def _other_flavour(self, ctx: RuleContext, literal: cst.SimpleString, text: str, entry: MetricString,
@@ -228,7 +232,7 @@ def _class_replacement(ctx: RuleContext, literal: cst.SimpleString, text: str, e
         return None
     quote = literal.quote if literal.quote in ("'", '"') else '"'
     arguments = f"(name={quote}{key}{quote})"
-    reference = keras_module_reference(ctx)
+    reference = _module_reference(ctx)
     if reference is not None:
         code = f"{reference}.metrics.{cls}{arguments}"
         return code, lambda loc: [loc.replace(literal, code)]
@@ -245,6 +249,19 @@ def _class_replacement(ctx: RuleContext, literal: cst.SimpleString, text: str, e
         return edits
 
     return code, build
+
+
+def _module_reference(ctx: RuleContext) -> Optional[str]:
+    """The file's name for the Keras package; in a `tf_keras` file, its `tf_keras` name (a `keras` 3
+    class would not work in a tf_keras model)."""
+    if ctx.facts.implied_flavour != "2":
+        return keras_module_reference(ctx)
+    names = []
+    for name in ctx.facts.root.bindings:
+        value = ctx.resolver.resolve_name(name, ctx.facts.root)
+        if isinstance(value, Dotted) and symbols.split_keras(value.path) == ("", "2"):
+            names.append(name)
+    return min(names, key=len) if names else None
 
 
 def _metrics_import(ctx: RuleContext, cls: str) -> Optional[Tuple[Optional[cst.SimpleStatementLine], str]]:
@@ -313,6 +330,12 @@ UnknownMetricString.invalid = (
     Example(
         "import keras\n" + _SEQ + _compile("['accuarcy']"),
         fixed="import keras\n" + _SEQ + _compile("['accuracy']"),
+    ),
+    Example(
+        "import keras\nimport tf_keras\nmodel = tf_keras.Sequential()\nmodel.compile(loss='bce', metrics=['recall'])\n",
+        fixed="import keras\nimport tf_keras\nmodel = tf_keras.Sequential()\n"
+        "model.compile(loss='bce', metrics=[tf_keras.metrics.Recall(name='recall')])\n",
+        flavour="2",
     ),
     Example(
         "import tf_keras as keras\n" + _SEQ + _compile('["binary_acuracy"]'),
