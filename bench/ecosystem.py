@@ -425,12 +425,16 @@ def machine() -> Dict[str, str]:
                     break
     except OSError:
         pass
-    import libcst
+    from importlib import metadata
 
     from metriclint import __version__
 
+    try:
+        libcst_version = metadata.version("libcst")
+    except metadata.PackageNotFoundError:
+        libcst_version = "?"
     return {"cpu": cpu, "cores": cores, "memory": memory, "os": platform.platform(),
-            "python": platform.python_version(), "libcst": getattr(libcst, "__version__", "?"), "metriclint": __version__}
+            "python": platform.python_version(), "libcst": libcst_version, "metriclint": __version__}
 
 
 def table(results: List[PackageResult]) -> str:

@@ -12,9 +12,10 @@ import json
 import sys
 import traceback
 
-specs = json.loads(open(sys.argv[1], encoding="utf-8").read())
+with open(sys.argv[1], encoding="utf-8") as handle:
+    specs = json.load(handle)
 
-from tensorflow import keras  # noqa: E402  (after reading the specs: the flavour is the environment's)
+from tensorflow import keras  # the flavour is the environment's (TF_USE_LEGACY_KERAS)
 
 if "tf_keras" in sys.modules:  # Keras 2: `tensorflow.keras` is tf_keras, which has the version
     version = sys.modules["tf_keras"].__version__

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import libcst as cst
 import pytest
@@ -264,7 +264,7 @@ def test_log_keys_two_output_format(measured):
 
 def test_log_keys_numbering(measured):
     """Unnamed duplicates are numbered: what KM207 accepts as `<default>_<N>`."""
-    flavour, data = measured
+    _, data = measured
     specs = data["specs"]
     two = specs["class_two_AUC"]["keys"]
     assert len([k for k in two if re.fullmatch(r"auc(_\d+)?", k)]) == 2, two
