@@ -28,6 +28,7 @@ class Summary:
     defs: Set[str] = field(default_factory=set)  # names of functions and methods defined
     called: Set[str] = field(default_factory=set)  # attribute names called as methods (`x.fit(...)`)
     string_first: Set[str] = field(default_factory=set)  # methods called with a string first argument
+    flags: Set[str] = field(default_factory=set)  # shapes single rules ask about (see summarize)
     flavour: str = "3"  # set by the engine: the flavour the rules will check against
 
 
@@ -80,6 +81,11 @@ def summarize(tree: ast.AST) -> Summary:
             add(node.name)  # type: ignore[attr-defined]
             if kind is not ast.ClassDef:
                 summary.defs.add(node.name)  # type: ignore[attr-defined]
+                if node.name == "update_state":  # type: ignore[attr-defined]
+                    arguments = node.args  # type: ignore[attr-defined]
+                    names = {a.arg for a in arguments.args + arguments.kwonlyargs}
+                    if "sample_weight" not in names and arguments.kwarg is None:
+                        summary.flags.add("update_state:no-sample-weight")
                 for arg in node.args.args + node.args.kwonlyargs:  # type: ignore[attr-defined]
                     add(arg.arg)
         elif kind is ast.Import:

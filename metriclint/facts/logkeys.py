@@ -22,6 +22,14 @@ from .collect import CallSite, find_keyword, positional_args
 from .models import MetricRef, ModelInfo, model_facts, model_key
 from .values import Scope
 
+# Keras metric functions exported under a short alias: the log key is the function's `__name__`
+# (measured on both flavours, tests/runtime/test_log_keys.py).
+_FUNCTION_NAMES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+}
 # Keys callbacks add to the logs themselves (learning-rate schedulers).
 CALLBACK_KEYS = frozenset({"lr", "learning_rate"})
 _FIT_VALIDATION_POSITIONS = {"validation_split": 7, "validation_data": 8}
@@ -104,6 +112,7 @@ def _metric_keys(ref: MetricRef, flavour: str) -> Optional[List[Tuple[str, bool,
         return [(ref.function.node.name.value, False, KeySource(None, "function"))]
     if ref.keras_function is not None:
         leaf = ref.keras_function.split(".")[-1]
+        leaf = _FUNCTION_NAMES.get(leaf, leaf)  # the key is the function's `__name__`
         return [(leaf, False, KeySource(None, "function"))]
     return None
 
@@ -130,6 +139,12 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     model: Optional[ModelInfo] = model_facts(ctx).get(key) if key is not None else None
     if model is None or len(model.compiles) != 1 or (model.output_count not in (None, 1)):
         return KeySet(False)
+    if model.output_count is None and isinstance(key, cst.Call):
+        site_of_origin = ctx.facts.site_of.get(key)
+        if site_of_origin is not None and ctx.resolver.keras_name(key.func, site_of_origin.scope) == "Model":
+            return KeySet(False)  # a functional model whose outputs cannot be counted
+    if instance.local_class is not None and _holds_metrics(ctx, instance.local_class):
+        return KeySet(False)  # metric objects in attributes of a Model subclass are tracked and logged
     if ctx.facts.calls_by_method.get("add_metric"):
         return KeySet(False)  # `add_metric(name=...)` logs keys compile does not show
     compile_info = model.compiles[0]
@@ -156,6 +171,16 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
                     keys.patterns.append(re.compile(re.escape(name) + r"_\d+"))
     keys.validation = _has_validation(site.node)
     return keys
+
+
+def _holds_metrics(ctx, cls) -> bool:
+    for bindings in ctx.facts.self_attributes.get(cls.body, {}).values():
+        for binding in bindings:
+            if binding.how == "value" and binding.node is not None and ctx.resolver.instance(
+                binding.node, binding.scope, symbols.METRIC
+            ):
+                return True
+    return False
 
 
 def _has_validation(call: cst.Call) -> Optional[bool]:

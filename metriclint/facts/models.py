@@ -215,11 +215,16 @@ def _architecture(
         node = outputs.value if outputs is not None else (args[1].value if len(args) > 1 else None)
         if node is None:
             return None, None
+        if isinstance(node, cst.Name):  # outs = [a, b]; keras.Model(inputs, outs)
+            assigned = resolver.assigned_values(node, site.scope)
+            if assigned is not None and len(assigned) == 1 and isinstance(assigned[0][0], (cst.List, cst.Tuple, cst.Dict)):
+                node = assigned[0][0]  # type: ignore[assignment]
         if isinstance(node, (cst.List, cst.Tuple)):
             return None, len(node.elements)
         if isinstance(node, cst.Dict):
             return None, len(node.elements)
-        return _tensor_layer(node, site.scope, resolver, 0), 1
+        layer = _tensor_layer(node, site.scope, resolver, 0)
+        return layer, (1 if layer is not None else None)
     return None, None
 
 

@@ -30,7 +30,7 @@ class UpdateStateWithoutSampleWeight(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return summary.imports_keras and super().could_fire(summary)
+        return "update_state:no-sample-weight" in summary.flags
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         compiled: Optional[Set[int]] = None

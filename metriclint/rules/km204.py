@@ -38,7 +38,7 @@ class StaleMetricState(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return {'update_state'} <= summary.tokens and super().could_fire(summary)
+        return {"update_state", "result"} <= summary.called
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         events = self._events(ctx)

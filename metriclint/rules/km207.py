@@ -188,7 +188,7 @@ class MissingLogKey(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return {'fit', 'compile'} <= summary.tokens and super().could_fire(summary)
+        return {"fit", "compile"} <= summary.called and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for use in callback_uses(ctx):

@@ -45,7 +45,7 @@ class ModeAgainstDirection(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return {'fit', 'compile'} <= summary.tokens and super().could_fire(summary)
+        return {"fit", "compile"} <= summary.called and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for use in callback_uses(ctx):

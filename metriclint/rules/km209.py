@@ -28,7 +28,7 @@ class SharedMetricInstance(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return {'metrics'} <= summary.tokens and super().could_fire(summary)
+        return ("compile", "metrics") in summary.method_keywords
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         uses: Dict[cst.Call, List[Tuple[object, CompileInfo, MetricRef]]] = {}

@@ -127,7 +127,6 @@ REJECTED = {
 KNOWN_WRONG = {
     # `keras.metrics.mse` is the function `mean_squared_error` (its `__name__` is the key on both
     # flavours); logkeys takes the attribute's leaf, `mse`. Same for mae/mape/msle aliases.
-    "function_keras_mse_val": "logkeys predicts `mse` for keras.metrics.mse; Keras logs `mean_squared_error`",
 }
 
 # The key format of the two-output model, measured on both flavours (RULES.md KM207 "named
