@@ -13,7 +13,7 @@ declare dependencies), then on copies of them:
     with libcst) when the original did; no other file may change and no stray file appear;
   * `metriclint fix --unsafe-fixes` a second time: it must change nothing.
 
-Reports per package: files, lines, internal errors (E000 or exit code 2: must be 0),
+Reports per package: files, lines, internal errors (E000 diagnostics, and runs that died: must be 0),
 diagnostics per rule, fixed files, broken fixes (must be 0), files a second fix changes
 (must be 0), differences between runs (must be 0). Prints a table and writes a JSON summary,
 the diagnostics of each package (for the precision review) and the fixes as a diff to
@@ -94,7 +94,8 @@ PACKAGES: Tuple[Tuple[str, str, str], ...] = (
 
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "metriclint.toml")  # plus requirements*.txt
-MUST_BE_ZERO = ("internal_errors", "broken_fixes", "refixed_files", "run_differences", "stray_changes")
+MUST_BE_ZERO = ("internal_errors", "internal_errors_fix", "crashed_runs", "broken_fixes", "refixed_files",
+                "run_differences", "stray_changes")
 
 
 @dataclass
@@ -104,7 +105,9 @@ class PackageResult:
     dist: str = ""
     files: int = 0
     lines: int = 0
-    internal_errors: int = 0
+    internal_errors: int = 0  # E000 diagnostics of `check`
+    internal_errors_fix: int = 0  # E000 diagnostics left by the two `fix` runs
+    crashed_runs: int = 0  # runs that died, timed out or printed no report
     diagnostics: Dict[str, int] = field(default_factory=dict)
     files_with_diagnostics: int = 0
     fixes_applied: int = 0
@@ -172,7 +175,7 @@ def _safe_relpath(name: str) -> Optional[str]:
 def unpack(dist: str, cache_dir: str, key: str) -> str:
     """The directory holding the distribution's sources (only regular files; no links)."""
     target = os.path.join(cache_dir, "src", key)
-    stamp = os.path.join(target, ".unpacked")
+    stamp = os.path.join(target, ".unpacked-v2")  # bump when what is unpacked changes
     if os.path.exists(stamp):
         return target
     if os.path.isdir(target):
@@ -192,6 +195,14 @@ def unpack(dist: str, cache_dir: str, key: str) -> str:
             for info in archive.infolist():
                 if not info.is_dir() and _wanted_member(info.filename):
                     put(_safe_relpath(info.filename), archive.read(info))
+            # A wheel has no pyproject.toml: its declared dependencies become a requirements.txt,
+            # so metriclint infers the Keras flavour the package targets, as in its repository.
+            metadata = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+            if metadata and not os.path.exists(os.path.join(target, "requirements.txt")):
+                text = archive.read(metadata[0]).decode("utf-8", "replace")
+                requires = [line.split(":", 1)[1].split(";", 1)[0].strip() for line in text.splitlines()
+                            if line.startswith("Requires-Dist:") and "extra ==" not in line]
+                put("requirements.txt", ("\n".join(requires) + "\n").encode())
     else:
         with tarfile.open(dist) as archive:
             for member in archive.getmembers():
@@ -310,7 +321,7 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
         shutil.rmtree(pkg_work)
     check_tree = os.path.join(pkg_work, "check")
     fix_tree = os.path.join(pkg_work, "fix")
-    ignore = shutil.ignore_patterns(".unpacked")
+    ignore = shutil.ignore_patterns(".unpacked*")
     shutil.copytree(source, check_tree, ignore=ignore)
     shutil.copytree(source, fix_tree, ignore=ignore)
 
@@ -329,8 +340,8 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
         codes.append(code)
         runs.append(_diagnostics(out))
         result.problems.extend(f"{label}: {line}" for line in _interesting(err))
-        if code not in (0, 1) or (code == 0 and not out.strip()):
-            result.internal_errors += 1
+        if code not in (0, 1, 2) or not out.strip():
+            result.crashed_runs += 1
     first = runs[0]
     with open(os.path.join(pkg_out, "check.json"), "w", encoding="utf-8") as handle:
         json.dump(first, handle, indent=1, ensure_ascii=False)
@@ -352,9 +363,9 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
                                          fix_tree, os.path.join(pkg_out, "fix.log"), timeout)
     result.seconds["fix"] = round(seconds, 2)
     remaining = _diagnostics(out)
-    result.internal_errors += sum(1 for d in remaining if d.get("code") == "E000")
-    if code not in (0, 1):
-        result.internal_errors += 1
+    result.internal_errors_fix = sum(1 for d in remaining if d.get("code") == "E000")
+    if code not in (0, 1, 2) or not out.strip():
+        result.crashed_runs += 1
     result.rejected_fixes = sum(1 for line in err.splitlines() if "would make the file invalid" in line)
     result.not_written = sum(1 for line in err.splitlines() if ": not written:" in line)
     result.problems.extend(f"fix: {line}" for line in _interesting(err))
@@ -394,9 +405,9 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
     code, out, err, seconds = metriclint(["fix", "--unsafe-fixes", "--no-cache", "--output-format", "json", "--exit-zero", "."],
                                          fix_tree, os.path.join(pkg_out, "refix.log"), timeout)
     result.seconds["refix"] = round(seconds, 2)
-    if code not in (0, 1):
-        result.internal_errors += 1
-    result.internal_errors += sum(1 for d in _diagnostics(out) if d.get("code") == "E000")
+    if code not in (0, 1, 2) or not out.strip():
+        result.crashed_runs += 1
+    result.internal_errors_fix += sum(1 for d in _diagnostics(out) if d.get("code") == "E000")
     again = _tree(fix_tree)
     result.refixed = sorted(rel for rel in again if after.get(rel) != again[rel])
     result.refixed_files = len(result.refixed)
@@ -445,10 +456,12 @@ def table(results: List[PackageResult]) -> str:
             rows.append((r.name, r.version, "-", "-", "-", "-", "-", "-", "-", "-", "-", r.error[:40]))
             continue
         seconds = sum(v for k, v in r.seconds.items() if k != "fetch")
-        rows.append((r.name, r.version, r.files, r.lines, r.internal_errors, sum(r.diagnostics.values()), r.fixed_files,
+        rows.append((r.name, r.version, r.files, r.lines, r.internal_errors + r.internal_errors_fix + r.crashed_runs,
+                     sum(r.diagnostics.values()), r.fixed_files,
                      r.broken_fixes, r.refixed_files, r.run_differences, r.stray_changes, f"{seconds:.1f}"))
     ok = [r for r in results if not r.error]
-    rows.append(("TOTAL", "", sum(r.files for r in ok), sum(r.lines for r in ok), sum(r.internal_errors for r in ok),
+    rows.append(("TOTAL", "", sum(r.files for r in ok), sum(r.lines for r in ok),
+                 sum(r.internal_errors + r.internal_errors_fix + r.crashed_runs for r in ok),
                  sum(sum(r.diagnostics.values()) for r in ok), sum(r.fixed_files for r in ok), sum(r.broken_fixes for r in ok),
                  sum(r.refixed_files for r in ok), sum(r.run_differences for r in ok), sum(r.stray_changes for r in ok),
                  f"{sum(sum(v for k, v in r.seconds.items() if k != 'fetch') for r in ok):.1f}"))

@@ -18,7 +18,8 @@ configurations, on Keras 3 (TensorFlow's default) and on tf_keras 2 (`TF_USE_LEG
 
     python bench/metric_cost.py --out bench/metric_cost.json
 
-A full run takes about 10 minutes on 2 idle cores; `--reps 1` is a quick look.
+A full run is 48 training processes, mostly importing TensorFlow: about 10 minutes on 2
+cores; `--reps 1` is a quick look.
 """
 
 from __future__ import annotations

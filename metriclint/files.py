@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 import pathspec
 
-from .settings import Settings, SettingsResolver
+from .settings import ConfigError, Settings, SettingsResolver
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 NOTEBOOK_SUFFIX = ".ipynb"
@@ -38,8 +39,54 @@ def _exclude_spec(settings: Settings) -> pathspec.PathSpec:
     patterns = settings.exclude + settings.extend_exclude
     spec = _EXCLUDE_SPECS.get(patterns)
     if spec is None:
-        spec = _EXCLUDE_SPECS[patterns] = pathspec.GitIgnoreSpec.from_lines(patterns)
+        normalised = [_normalise(pattern) for pattern in patterns]
+        for pattern, line in zip(patterns, normalised):
+            if _bad_pattern(line):
+                where = f" in {settings.config_path}" if settings.config_path else ""
+                why = f"more than {MAX_WILDCARDS} `*`" if _wildcards(line) > MAX_WILDCARDS else "invalid pattern"
+                raise ConfigError(f"`exclude`/`extend-exclude`{where}: {why} {pattern!r}")
+        spec = _EXCLUDE_SPECS[patterns] = pathspec.GitIgnoreSpec.from_lines(normalised)
     return spec
+
+
+# pathspec turns each `*` into `[^/]*`; Python's regex engine backtracks over them, so a pattern
+# such as `a**********z` or `*a*a*a*a*a*a*b` takes minutes to reject one file name. Runs of stars
+# inside a segment mean one star (git's rule), so they are collapsed; patterns with more stars
+# than this are not used.
+MAX_WILDCARDS = 4
+_STARS = re.compile(r"\*{2,}")
+
+
+def _normalise(line: str) -> str:
+    """`a***b` -> `a*b` (the same set of names); a whole segment of stars stays `**`."""
+    def collapse(match: "re.Match[str]") -> str:
+        before = line[match.start() - 1] if match.start() > 0 else "/"
+        after = line[match.end()] if match.end() < len(line) else "/"
+        return "**" if before == "/" and after == "/" else "*"
+
+    return _STARS.sub(collapse, line) if "**" in line else line
+
+
+def _wildcards(line: str) -> int:
+    return sum(1 for segment in line.split("/") if segment != "**" for _ in range(segment.count("*")))
+
+
+def _bad_pattern(line: str) -> bool:
+    """Whether the line cannot be used: pathspec rejects it (`!` alone, a trailing backslash,
+    ...) or it has so many wildcards that matching could take minutes."""
+    if _wildcards(line) > MAX_WILDCARDS:
+        return True
+    try:
+        pathspec.GitIgnoreSpec.from_lines([line])
+    except ValueError:
+        return True
+    return False
+
+
+def _gitignore_spec(lines: List[str]) -> pathspec.PathSpec:
+    """As git reads a `.gitignore`, except that a line that is not a usable pattern is skipped."""
+    lines = [_normalise(line) for line in lines]
+    return pathspec.GitIgnoreSpec.from_lines([line for line in lines if not _bad_pattern(line)])
 
 
 def is_excluded(path: str, settings: Settings, is_dir: bool = False) -> bool:
@@ -93,7 +140,7 @@ class _Gitignores:
             if os.path.isfile(path):
                 try:
                     with open(path, encoding="utf-8", errors="replace") as handle:
-                        spec = pathspec.GitIgnoreSpec.from_lines(handle.read().splitlines())
+                        spec = _gitignore_spec(handle.read().splitlines())
                 except OSError:
                     spec = None
             self._specs[path] = spec

@@ -5,15 +5,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import signal
 import traceback
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from .diagnostics import Diagnostic, FileResult, Position
 from .engine import fix_text, lint_text
 from .settings import Settings
-from .source import SourceError, SourceFile, decode_source, read_source, write_atomic
+from .source import SourceError, SourceFile, decode_source, read_bytes, read_source, size_limit, too_large, write_atomic
 
 # Below this many files a process pool costs more than it saves.
 POOL_THRESHOLD = 16
@@ -329,10 +331,9 @@ def _cacheable(job: Job, result: FileResult) -> bool:
 
 def _from_cache(job: Job, cache) -> Optional[FileResult]:
     try:
-        with open(job.path, "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return None
+        raw = read_bytes(job.path)  # not a plain read: a FIFO or device must not block the run
+    except SourceError:
+        return None  # reported when the file is processed
     diagnostics = cache.get(cache_key(job, raw))
     if diagnostics is None:
         return None
@@ -351,7 +352,10 @@ def _from_cache(job: Job, cache) -> Optional[FileResult]:
 
 def process_stdin(job: Job, raw: bytes) -> Tuple[FileResult, Optional[SourceFile]]:
     """The result, and the decoded source (None when stdin is not readable Python text)."""
+    limit = size_limit(job.path)
     try:
+        if len(raw) > limit:
+            raise too_large(len(raw), limit)
         source = decode_source(raw, "-")
     except SourceError as exc:
         return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))]), None
@@ -401,9 +405,104 @@ def _compute(jobs: List[Job], workers: Optional[int], progress) -> Iterator[File
         context = multiprocessing.get_context("fork")
     except ValueError:  # pragma: no cover - platforms without fork
         context = multiprocessing.get_context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        chunk = max(1, min(16, len(jobs) // (workers * 8)))
-        for result in pool.map(process_file, jobs, chunksize=chunk):
-            yield result
-            if progress is not None:
-                progress(1)
+    size = max(1, min(16, len(jobs) // (workers * 8)))
+    chunks = [jobs[start:start + size] for start in range(0, len(jobs), size)]
+    done = 0  # chunks whose results were yielded
+    futures: list = []
+    broken = False
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
+    try:
+        futures = [pool.submit(_process_chunk, chunk) for chunk in chunks]
+        for future in futures:
+            results = future.result()
+            for result in results:
+                yield result
+                if progress is not None:
+                    progress(1)
+            done += 1
+    except BrokenProcessPool:
+        broken = True
+    finally:
+        # Also on Ctrl-C: files not started are not started, the ones being processed finish or
+        # stop cleanly (a write is a rename, so a file is either old or fixed, never half-written).
+        pool.shutdown(wait=True, cancel_futures=True)
+    if broken:
+        # A worker died: a crash in native code (the parser) or killed for memory. The chunks
+        # that finished keep their results; every other file is done again in a process of its
+        # own, so that only a file that kills its process is lost, as an internal error.
+        for chunk, future in zip(chunks[done:], futures[done:]):
+            finished = future.done() and not future.cancelled() and future.exception() is None
+            for index, job in enumerate(chunk):
+                yield future.result()[index] if finished else _isolated(job, context)
+                if progress is not None:
+                    progress(1)
+
+
+_busy = False  # in a worker: whether it is processing files (Ctrl-C stops those, and only those)
+
+
+def _worker_init() -> None:  # pragma: no cover - runs in the workers
+    signal.signal(signal.SIGINT, _worker_interrupted)
+
+
+def _worker_interrupted(signum, frame) -> None:  # pragma: no cover - runs in the workers
+    # Ctrl-C reaches every process of the terminal's group. A busy worker stops its file (the
+    # exception unwinds through the atomic write, which removes its temporary file); an idle one
+    # ignores it (else it would die with a traceback while the parent shuts the pool down).
+    if _busy:
+        raise KeyboardInterrupt
+
+
+def _process_chunk(jobs: List[Job]) -> List[FileResult]:
+    global _busy
+    _busy = True
+    try:
+        return [process_file(job) for job in jobs]
+    finally:
+        _busy = False
+
+
+def _isolated(job: Job, context) -> FileResult:
+    """`process_file(job)` in a child process; an internal error if the child dies."""
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_child_main, args=(job, writer), daemon=True)
+    child.start()
+    writer.close()
+    try:
+        result = reader.recv()
+    except EOFError:  # it died without an answer
+        result = None
+    finally:
+        reader.close()
+        child.join()
+    if result is None:
+        return crashed(job.path, child.exitcode)
+    return result
+
+
+def _child_main(job: Job, writer) -> None:  # pragma: no cover - runs in the child
+    global _busy
+    _busy = True
+    signal.signal(signal.SIGINT, _worker_interrupted)
+    try:
+        writer.send(process_file(job))
+    except KeyboardInterrupt:
+        pass  # the parent is interrupted too; no traceback from here
+    finally:
+        writer.close()
+
+
+def crashed(path: str, exitcode: Optional[int]) -> FileResult:
+    how = f"exit code {exitcode}"
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"signal {-exitcode}"
+    message = (f"internal error: metriclint's process died while processing this file ({how}); the other "
+               "files were checked. Please report it at https://github.com/metriclint/metriclint/issues")
+    return FileResult(
+        path=path,
+        diagnostics=[Diagnostic("E000", message, Position(1, 1), Position(1, 1), source_line=1)],
+        internal_error=True,
+    )

@@ -86,10 +86,46 @@ def decode_source(raw: bytes, path: str = "<stdin>") -> SourceFile:
     return SourceFile(path=path, text=text, encoding=encoding, raw=raw)
 
 
-def read_bytes(path: str) -> bytes:
+# Bigger files are not read: the largest Python files in real Keras-heavy packages are under
+# 1 MiB (TensorFlow's generated op wrappers), and parsing and analysing grows with size, so a
+# limit bounds the time and memory one file can take. Notebooks carry outputs (images), so the
+# limit on their JSON is larger.
+MAX_SOURCE_BYTES = 4 * 1024 * 1024
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+
+
+def size_limit(path: str) -> int:
+    return MAX_NOTEBOOK_BYTES if path.endswith(".ipynb") else MAX_SOURCE_BYTES
+
+
+def too_large(size: int, limit: int) -> SourceError:
+    return SourceError(f"file is too large to check ({_mib(size)}; the limit is {_mib(limit)}); not read")
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    # A FIFO opened for reading blocks until a writer comes; with O_NONBLOCK it does not, and
+    # the fstat below turns it away. On a regular file O_NONBLOCK changes nothing.
+    return os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def read_bytes(path: str, limit: Optional[int] = None) -> bytes:
+    """The file's bytes. Only regular files are read (a device such as /dev/zero or a FIFO named
+    on the command line would never end), and at most `limit` bytes (default: `size_limit`)."""
+    limit = size_limit(path) if limit is None else limit
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        with open(path, "rb", opener=_open_nonblocking) as handle:
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise SourceError("not a regular file (a device, FIFO or socket); not read")
+            if st.st_size > limit:
+                raise too_large(st.st_size, limit)
+            data = handle.read(limit + 1)
+    except SourceError:
+        raise
     except IsADirectoryError:
         raise SourceError("is a directory, not a file") from None
     except FileNotFoundError:
@@ -98,6 +134,9 @@ def read_bytes(path: str) -> bytes:
         raise SourceError("permission denied") from None
     except OSError as exc:
         raise SourceError(exc.strerror or str(exc)) from None
+    if len(data) > limit:  # it grew after the stat
+        raise too_large(len(data), limit)
+    return data
 
 
 def read_source(path: str) -> SourceFile:
