@@ -143,8 +143,8 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
         site_of_origin = ctx.facts.site_of.get(key)
         if site_of_origin is not None and ctx.resolver.keras_name(key.func, site_of_origin.scope) == "Model":
             return KeySet(False)  # a functional model whose outputs cannot be counted
-    if instance.local_class is not None and _holds_metrics(ctx, instance.local_class):
-        return KeySet(False)  # metric objects in attributes of a Model subclass are tracked and logged
+    if _layers_hold_metrics(ctx):
+        return KeySet(False)  # metric objects in attributes of a Layer/Model subclass are tracked and logged
     if ctx.facts.calls_by_method.get("add_metric"):
         return KeySet(False)  # `add_metric(name=...)` logs keys compile does not show
     compile_info = model.compiles[0]
@@ -173,14 +173,21 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     return keys
 
 
-def _holds_metrics(ctx, cls) -> bool:
-    for bindings in ctx.facts.self_attributes.get(cls.body, {}).values():
-        for binding in bindings:
-            if binding.how == "value" and binding.node is not None and ctx.resolver.instance(
-                binding.node, binding.scope, symbols.METRIC
-            ):
-                return True
-    return False
+def _layers_hold_metrics(ctx) -> bool:
+    """Whether a Layer or Model subclass in the file keeps metric objects in attributes (Keras
+    then logs them under their names, from whichever model holds the layer)."""
+    cached = ctx.cache.get("layers_hold_metrics")
+    if cached is None:
+        cached = False
+        for cls in ctx.facts.classes:
+            if ctx.resolver.class_kind(cls) not in (symbols.LAYER, symbols.MODEL):
+                continue
+            for bindings in ctx.facts.self_attributes.get(cls.body, {}).values():
+                if any(b.how == "value" and b.node is not None and ctx.resolver.instance(b.node, b.scope, symbols.METRIC)
+                       for b in bindings):
+                    cached = True
+        ctx.cache["layers_hold_metrics"] = cached
+    return cached
 
 
 def _has_validation(call: cst.Call) -> Optional[bool]:

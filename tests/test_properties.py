@@ -1,0 +1,283 @@
+"""Property-based: Keras programs in arbitrary formatting go through `fix` safely.
+
+The programs are the rules' own bad examples (every rule with a fix, so the generator follows the
+rules as they are added), re-spelled token by token: comments and line breaks inside calls,
+backslash continuations, extra parentheses around statements, tabs or odd indentation, trailing
+blanks, unicode variable names, CRLF or CR line endings, a UTF-8 BOM. For each one, written to a
+file and fixed through the runner (as `metriclint fix --unsafe-fixes` does):
+
+* the fixed file still compiles and parses with libcst;
+* a second fix changes nothing;
+* the bytes outside the edits are the original bytes: the file is exactly the original with the
+  recorded edits applied (BOM and line endings included), every edit starts and ends between
+  tokens, never removes a comment (but an unused `# noqa`, KM001's fix), and adds no line ending of another style.
+
+tests/test_fix_safety.py has the two simpler properties (decode/encode round trip, encodings and
+modes for one fixed program); they are not repeated here.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import keyword
+import os
+import re
+import tempfile
+import tokenize
+from typing import List, Tuple
+from unittest import mock
+
+import libcst
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import metriclint.engine as engine
+from metriclint.diagnostics import Edit
+from metriclint.rules import all_rules
+from metriclint.runner import Job, process_file
+from metriclint.settings import Settings
+
+EXAMPLES = [
+    (code, example.code, example.flavour)
+    for code, rule in all_rules().items()
+    for example in rule.invalid
+    if example.fixed is not None
+]
+NAMES = ["modèle", "μοντέλο", "模型", "ĥistorio", "метрика", "x_ñ", "Δloss"]
+COMMENTS = ["# note", "# noqa-like but not: KM999", "# ünïcode ✓", "#", "# (unbalanced [ { in a comment"]
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+# --- the generator ------------------------------------------------------------------------------------
+def _logical_lines(code: str) -> List[List[tokenize.TokenInfo]]:
+    lines: List[List[tokenize.TokenInfo]] = []
+    current: List[tokenize.TokenInfo] = []
+    depth = 0
+    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+        current.append(tok)
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or (tok.type == tokenize.NL and depth == 0):
+            lines.append(current)
+            current = []
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _assigned_names(code: str) -> List[str]:
+    names = set()
+    for line in _logical_lines(code):
+        toks = [t for t in line if t.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL, tokenize.COMMENT)]
+        if len(toks) > 2 and toks[0].type == tokenize.NAME and toks[1].string == "=" and not keyword.iskeyword(toks[0].string):
+            names.add(toks[0].string)
+    imported = set(re.findall(r"\bimport\s+(\w+)|\bas\s+(\w+)", code))
+    imported = {name for pair in imported for name in pair if name}
+    return sorted(names - imported - {"self"})
+
+
+def _is_expression_statement(toks: List[tokenize.TokenInfo]) -> bool:
+    body = [t for t in toks if t.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT)]
+    if not body or body[0].type != tokenize.NAME or keyword.iskeyword(body[0].string):
+        return False
+    depth = 0
+    for tok in body:
+        if tok.type == tokenize.OP:
+            if tok.string in "([{":
+                depth += 1
+            elif tok.string in ")]}":
+                depth -= 1
+            elif depth == 0 and (tok.string.endswith("=") and tok.string not in ("==", "!=", "<=", ">=") or tok.string in (":", ";", ",")):
+                return False
+    return True
+
+
+@st.composite
+def programs(draw) -> Tuple[bytes, str, bool, str]:
+    """(file bytes, flavour, has BOM, newline) for one or two examples of one flavour, re-spelled."""
+    flavour = draw(st.sampled_from(sorted({f for _, _, f in EXAMPLES})))
+    pool = [code for _, code, f in EXAMPLES if f == flavour]
+    chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2))
+    code = "\n".join(chosen)
+    rename = {}
+    for name in _assigned_names(code):
+        if draw(st.booleans()):
+            rename[name] = draw(st.sampled_from(NAMES)) + "_" + name
+    unit = draw(st.sampled_from(["    ", "  ", "\t", " ", "\t\t"]))
+    out: List[str] = []
+    depth = 0
+    level = 0
+    previous = None
+    for line in _logical_lines(code):
+        has_comment = any(t.type == tokenize.COMMENT for t in line)
+        wrap = _is_expression_statement(line) and not has_comment and draw(st.integers(0, 3)) == 0
+        start = True
+        for index, tok in enumerate(line):
+            kind, text = tok.type, tok.string
+            if kind in (tokenize.ENCODING, tokenize.ENDMARKER):
+                continue
+            if kind == tokenize.INDENT:
+                level += 1
+                continue
+            if kind == tokenize.DEDENT:
+                level -= 1
+                continue
+            if kind == tokenize.NL and depth > 0:
+                continue  # line breaks inside brackets are ours to choose
+            if kind in (tokenize.NEWLINE, tokenize.NL):
+                if wrap and kind == tokenize.NEWLINE:
+                    out.append(")")
+                    depth -= 1
+                    wrap = False
+                if draw(st.integers(0, 5)) == 0:
+                    out.append(draw(st.sampled_from([" ", "\t", "  \t"])))  # trailing blanks
+                out.append("\n")
+                start, previous = True, None
+                continue
+            if kind == tokenize.COMMENT:
+                out.append((unit * level if start else "  ") + text)
+                if depth > 0:  # the line break after it was the original's: keep one
+                    out.append("\n" + draw(st.sampled_from(["", " ", "\t"])))
+                continue
+            if kind == tokenize.NAME and text in rename:
+                before = line[index - 1].string if index else ""
+                after = line[index + 1].string if index + 1 < len(line) else ""
+                if before != "." and not (after == "=" and depth > 0):
+                    text = rename[text]
+            if start:
+                out.append(unit * level)
+                if wrap:
+                    out.append("(" + draw(st.sampled_from(["", " ", "  "])))
+                    depth += 1
+                start = False
+            elif previous is not None:
+                out.append(_gap(draw, previous, tok, depth))
+            out.append(text)
+            if kind == tokenize.OP and text in "([{":
+                depth += 1
+            elif kind == tokenize.OP and text in ")]}":
+                depth -= 1
+            previous = tok
+    text = "".join(out)
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = text.replace("\n", newline)
+    bom = draw(st.booleans())
+    return (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"), flavour, bom, newline
+
+
+def _gap(draw, previous: tokenize.TokenInfo, tok: tokenize.TokenInfo, depth: int) -> str:
+    # "" only where two tokens cannot merge: one side an operator, the other not a number or operator
+    ops = (previous.type == tokenize.OP) + (tok.type == tokenize.OP)
+    tight = ops == 1 and tokenize.NUMBER not in (previous.type, tok.type)
+    choices = [" "] + ([""] if tight else []) + [" \\\n" + draw(st.sampled_from(["", " ", "\t", "        "]))]
+    if depth > 0:
+        indent = draw(st.sampled_from(["", " ", "\t", "    ", "\t  "]))
+        choices += ["\n" + indent, "  " + draw(st.sampled_from(COMMENTS)) + "\n" + indent, "\n\n" + indent]
+    return draw(st.sampled_from(choices))
+
+
+# --- the checks ---------------------------------------------------------------------------------------
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<fixed>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _splits_a_word(text: str, offset: int) -> bool:
+    return 0 < offset < len(text) and bool(_WORD.match(text[offset - 1])) and bool(_WORD.match(text[offset]))
+
+
+def _comments(text: str) -> List[str]:
+    try:
+        return [t.string for t in tokenize.generate_tokens(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n")).readline)
+                if t.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):
+        return []
+
+
+def _chain(original: str, final: str, calls: List[Tuple[str, List[Edit], str]]) -> List[Tuple[str, List[Edit]]]:
+    """The passes the fix took from `original` to `final`: (text before, its edits), in order."""
+    steps = []
+    current = final
+    while current != original:
+        matches = [(before, edits) for before, edits, after in calls if after == current and before != current]
+        assert matches, "the fixed text is not the result of the recorded edits"
+        before, edits = matches[-1]
+        steps.append((before, edits))
+        current = before
+    return steps[::-1]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(program=programs())
+def test_fix_is_safe_on_any_formatting(program):
+    data, flavour, bom, newline = program
+    text = data[len(codecs.BOM_UTF8):].decode("utf-8") if bom else data.decode("utf-8")
+    assert _compiles(text), "generator bug: the program does not compile\n" + text
+    settings_ = Settings(target_keras=flavour)
+    calls: List[Tuple[str, List[Edit], str]] = []
+    real_apply = engine.apply_edits
+
+    def recording(before, edits):
+        after = real_apply(before, edits)
+        calls.append((before, list(edits), after))
+        return after
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "train.py")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        with mock.patch.object(engine, "apply_edits", recording):
+            result = process_file(Job(path, settings_, fix=True, unsafe=True))
+        assert not result.internal_error, [d.message for d in result.diagnostics]
+        assert result.write_error is None
+        with open(path, "rb") as handle:
+            written = handle.read()
+        if result.new_text is None:
+            assert written == data
+            return
+        # 1. the result parses
+        assert written.startswith(codecs.BOM_UTF8) == bom
+        fixed = written[len(codecs.BOM_UTF8):].decode("utf-8") if bom else written.decode("utf-8")
+        assert _compiles(fixed), fixed
+        libcst.parse_module(fixed)
+        # 3. nothing outside the edits changed
+        assert fixed == result.new_text
+        for before, edits in _chain(text, fixed, calls):
+            for edit in edits:
+                assert not _splits_a_word(before, edit.start) and not _splits_a_word(before, edit.end), (edit, before)
+                removed = before[edit.start:edit.end]
+                for comment in _comments(removed):
+                    # (KM001's fix removes unused `# noqa` comments: that is its job)
+                    assert comment in edit.content or "noqa" in comment, (edit, before)
+                if newline != "\n":
+                    assert "\n" not in edit.content.replace("\r\n", "") if newline == "\r\n" else "\n" not in edit.content, (
+                        f"a fix adds a line ending of another style than the file's {newline!r}: {edit}")
+        # 2. a second fix is a no-op
+        again = process_file(Job(path, settings_, fix=True, unsafe=True))
+        assert again.new_text is None and again.fixed == {}
+        with open(path, "rb") as handle:
+            assert handle.read() == written
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=programs())
+def test_check_and_fix_agree(program):
+    """What `check` offers as fixes is what `fix` applies: a file with no fixable finding is not
+    changed, and a file with one is (unless the fix would not parse, which is then reported)."""
+    data, flavour, bom, _ = program
+    text = data[len(codecs.BOM_UTF8):].decode("utf-8") if bom else data.decode("utf-8")
+    settings_ = Settings(target_keras=flavour)
+    checked = engine.lint_text(text, "train.py", settings_)
+    assume(not checked.internal_error)
+    fixable = [d for d in checked.diagnostics if d.fix is not None]
+    fixed = engine.fix_text(text, "train.py", settings_, unsafe=True)
+    if not fixable:
+        assert fixed.text == text
+    else:
+        assert fixed.text != text or fixed.rejected, [d.code for d in fixable]
