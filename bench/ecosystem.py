@@ -175,7 +175,7 @@ def _safe_relpath(name: str) -> Optional[str]:
 def unpack(dist: str, cache_dir: str, key: str) -> str:
     """The directory holding the distribution's sources (only regular files; no links)."""
     target = os.path.join(cache_dir, "src", key)
-    stamp = os.path.join(target, ".unpacked-v2")  # bump when what is unpacked changes
+    stamp = os.path.join(target, ".unpacked-v3")  # bump when what is unpacked changes
     if os.path.exists(stamp):
         return target
     if os.path.isdir(target):
@@ -200,8 +200,10 @@ def unpack(dist: str, cache_dir: str, key: str) -> str:
             metadata = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
             if metadata and not os.path.exists(os.path.join(target, "requirements.txt")):
                 text = archive.read(metadata[0]).decode("utf-8", "replace")
+                # extras too: metriclint reads optional dependencies (TensorFlow Addons declares
+                # its TensorFlow range only as the extra `tensorflow`)
                 requires = [line.split(":", 1)[1].split(";", 1)[0].strip() for line in text.splitlines()
-                            if line.startswith("Requires-Dist:") and "extra ==" not in line]
+                            if line.startswith("Requires-Dist:")]
                 put("requirements.txt", ("\n".join(requires) + "\n").encode())
     else:
         with tarfile.open(dist) as archive:

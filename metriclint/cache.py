@@ -79,7 +79,8 @@ class ResultCache:
     def save(self) -> None:
         if not self._dirty:
             return
-        entries = self._entries
+        # Merge with what other runs saved meanwhile (a pre-commit hook and an editor, say).
+        entries = {**self._load(), **self._entries}
         if len(entries) > MAX_ENTRIES:
             keep = sorted(entries, key=lambda k: entries[k].get("used", 0) if isinstance(entries[k], dict) else 0)
             entries = {k: entries[k] for k in keep[-MAX_ENTRIES:]}

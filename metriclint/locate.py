@@ -9,10 +9,12 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+if TYPE_CHECKING:  # pragma: no cover
+    from libcst.metadata import CodeRange
 
 from .diagnostics import Edit, Position
 
@@ -55,7 +57,7 @@ class Locator:
         self._by_statement: Dict[int, Tuple[Mapping, int]] = {}
         self._whole: Optional[Mapping] = None
 
-    def _range(self, node: cst.CSTNode) -> CodeRange:
+    def _range(self, node: cst.CSTNode) -> "CodeRange":
         index = self._top.get(id(node)) if self._first_lines is not None else None
         if index is not None:
             positions, delta = self._statement_positions(index)
@@ -63,8 +65,12 @@ class Locator:
             if found is not None:
                 if not delta:
                     return found
+                from libcst.metadata import CodeRange
+
                 return CodeRange((found.start.line + delta, found.start.column), (found.end.line + delta, found.end.column))
         if self._whole is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider  # costly import: only when needed
+
             self._whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         return self._whole[node]
 
@@ -73,6 +79,8 @@ class Locator:
         if cached is None:
             statement = self.module.body[index]
             alone = self.module.with_changes(body=[statement], header=[], footer=[])
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
             delta = self._first_lines[index] - _first_code_line(statement)  # type: ignore[index]
             cached = self._by_statement[index] = (positions, delta)

@@ -342,12 +342,31 @@ def _from_cache(job: Job, cache) -> Optional[FileResult]:
     if job.add_noqa and diagnostics:
         return None  # there may be comments to add: do it for real
     result = FileResult(path=job.path, diagnostics=diagnostics)
+    length = None
     if any(d.fix is not None for d in diagnostics):
         try:
             result.original_text = decode_source(raw, job.path).text  # reporters place the edits with it
         except SourceError:
             return None
+        length = len(result.original_text)
+    if not all(_plausible(d, length) for d in diagnostics):
+        return None  # a damaged (or hand-edited) entry: compute the result again
     return result
+
+
+def _plausible(diag: Diagnostic, length: Optional[int]) -> bool:
+    """Whether a cached diagnostic could have come from metriclint for a text of `length`."""
+    def position(p) -> bool:
+        return type(p.line) is int and type(p.column) is int and p.line >= 1 and p.column >= 1
+
+    if not (isinstance(diag.code, str) and isinstance(diag.message, str) and position(diag.start) and position(diag.end)):
+        return False
+    if diag.fix is None:
+        return True
+    return length is not None and all(
+        type(e.start) is int and type(e.end) is int and 0 <= e.start <= e.end <= length and isinstance(e.content, str)
+        for e in diag.fix.edits
+    )
 
 
 def process_stdin(job: Job, raw: bytes) -> Tuple[FileResult, Optional[SourceFile]]:
