@@ -99,6 +99,26 @@ def _python_tree(text: str) -> Optional[ast.AST]:
         return None
 
 
+def _too_deep(text: str) -> Optional[Diagnostic]:
+    """E999 for nesting CPython itself refuses as too deep: libcst's native parser must never see
+    such input (at 100,000 nested parentheses it crashes the process)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+    except (RecursionError, MemoryError):
+        return Diagnostic("E999", "SyntaxError: too deeply nested to parse", Position(1, 1), Position(1, 1), source_line=1)
+    except SyntaxError as err:
+        message = err.msg or ""
+        if "too many nested" in message or "too deeply nested" in message or "too many statically nested" in message:
+            line = err.lineno or 1
+            return Diagnostic("E999", f"SyntaxError: {message}", Position(line, max(err.offset or 1, 1)),
+                              Position(line, max(err.offset or 1, 1)), source_line=line)
+    except ValueError:
+        return None
+    return None
+
+
 def could_fire(text: str, codes: FrozenSet[str], flavour: str = "3") -> Optional[bool]:
     """Whether any of `codes` could fire here: False/True, or None when CPython cannot parse the
     text (then libcst decides: a syntax error, or syntax newer than this interpreter)."""
@@ -129,6 +149,10 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
     verdict, tree = _prefilter(text, codes, settings.flavour)
     if verdict is False:
         return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
+    if verdict is None:
+        too_deep = _too_deep(text)
+        if too_deep is not None:
+            return LintOutput([too_deep])
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:

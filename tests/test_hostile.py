@@ -159,9 +159,6 @@ DEPTHS = (150, 1000, 100_000)
 # takes minutes. Strict: when the engine is fixed these pass and the markers must go.
 ENGINE_NESTING = {
     ("fit_calls", 150): "E000: RecursionError in Locator positions (locate.py)",
-    **{(name, 100_000): "libcst's native parser crashes (SIGSEGV) on input CPython rejects as too deep"
-       for name in ("parentheses", "lists", "dicts", "calls", "fit_calls", "not", "minus", "lambdas",
-                    "conditionals", "powers")},
 }
 
 
