@@ -153,10 +153,9 @@ NESTINGS: Dict[str, Callable[[int], str]] = {
 }
 DEPTHS = (150, 1000, 100_000)
 
-# What the engine still gets wrong (reported in issue #9): a RecursionError in the positions of
-# findings (locate.py) is an internal error on valid code 150 deep; CPython's rejection of deep
-# nesting is not used, so libcst's native parser gets input that crashes it (SIGSEGV) or that
-# takes minutes. Strict: when the engine is fixed these pass and the markers must go.
+# What the engine still gets wrong (reported in issue #9): a RecursionError while placing a
+# finding (locate.py) on valid code 150 calls deep is an internal error. Strict: when it is
+# fixed the test passes and the marker must go.
 ENGINE_NESTING = {
     ("fit_calls", 150): "E000: RecursionError in Locator positions (locate.py)",
 }
@@ -187,7 +186,7 @@ def nesting_runs(tmp_path_factory) -> Dict[Tuple[str, int, str], Tuple[int, List
         for index in range(16 - len(sources) + 2):  # enough files for the worker pool
             (root / f"pad{index}.py").write_text(FIT, encoding="utf-8")
         for command in ("check", "fix"):
-            code, out, err = metriclint(command, "-j", "2", "--no-cache", ".", cwd=root, timeout=1800)
+            code, out, err = metriclint(command, "-j", "2", "--no-cache", ".", cwd=root, timeout=600)
             for name in NESTINGS:
                 after = (root / f"{name}.py").read_bytes()
                 runs[(name, depth, command)] = (code, about(out, f"{name}.py"), err, sources[name], after)
