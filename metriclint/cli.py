@@ -112,6 +112,10 @@ def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_ERROR
+    except BrokenPipeError:  # `metriclint check | head`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail too
+        return EXIT_FINDINGS
     except Exception as exc:  # a bug in metriclint itself: say so briefly, exit 2 (as ruff does on a panic)
         import traceback
 
