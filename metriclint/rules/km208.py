@@ -11,6 +11,7 @@ from ..facts.collect import find_keyword
 from ..facts.logkeys import CallbackUse, KeySource, callback_uses, keys_for_fit
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
+from .common import add_keyword
 from .km207 import MONITOR_CALLBACKS, checkpoint_uses_monitor, monitor_argument
 
 # Keras metric functions that are losses: Keras 3 wraps them with direction "down", so auto mode
@@ -127,13 +128,7 @@ def _set_mode(call: cst.Call, mode_arg: Optional[cst.Arg], direction: str) -> Fi
             literal = mode_arg.value
             assert isinstance(literal, cst.SimpleString)
             return [loc.replace(literal, f"{literal.prefix}{literal.quote}{direction}{literal.quote}")]
-        args = list(call.args)
-        new = cst.Arg(keyword=cst.Name("mode"), value=cst.SimpleString(f'"{direction}"'),
-                      equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-        if args:
-            new = new.with_changes(comma=args[-1].comma)
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        return [loc.replace(call, call.with_changes(args=args + [new]))]
+        return [add_keyword(loc, call, "mode", f'"{direction}"')]
 
     return FixPlan(Safety.SAFE, f"Set `mode=\"{direction}\"`", build)
 
