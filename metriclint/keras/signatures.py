@@ -76,6 +76,15 @@ KERAS2_NONE_ONLY: Dict[Tuple[str, str], str] = {
     ("compile", "distribute"): "ValueError: `distribute` argument in compile is not available in TF 2.0",
 }
 
+# Keras 2's TF1 graph-mode engine, by canonical module name (`tf_keras.src.engine.training_v1`,
+# `tensorflow.python.keras.engine.training_v1`). With eager execution off every Keras 2 model is a
+# `training_v1.Model`, whose `compile` takes `target_tensors=` and `distribute=`: a file that imports
+# these modules is that engine or drives it, so KERAS2_NONE_ONLY does not hold there.
+KERAS2_GRAPH_MODE_MODULES: FrozenSet[str] = _words(
+    """training_v1 training_utils_v1 training_arrays_v1 training_generator_v1 training_distributed_v1
+    training_eager_v1 base_layer_v1 distribute.distributed_training_utils_v1"""
+)
+
 # Keras 3 removed these; Keras 2 keeps them (deprecated). The replacement takes the same data.
 REMOVED_GENERATOR_METHODS: Dict[str, str] = {
     "fit_generator": "fit",

@@ -10,7 +10,7 @@ import libcst as cst
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword
 from ..facts.values import Instance
-from ..keras import signatures
+from ..keras import signatures, symbols
 from ..keras.symbols import MODEL
 from ..locate import Locator
 from .base import Finding, FixPlan, Rule, RuleContext
@@ -89,7 +89,8 @@ class UnknownModelKeyword(Rule):
             if arg.keyword is None:
                 continue
             keyword = arg.keyword.value
-            none_only = signatures.KERAS2_NONE_ONLY.get((method, keyword)) if ctx.flavour == "2" else None
+            none_only = (signatures.KERAS2_NONE_ONLY.get((method, keyword))
+                         if ctx.flavour == "2" and not _graph_mode_engine(ctx) else None)
             if none_only is not None and not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
                 yield Finding(arg.keyword, f"`Model.{method}()` rejects `{keyword}=` on TensorFlow 2 ({none_only}); remove it")
                 continue
@@ -164,6 +165,18 @@ class UnknownModelKeyword(Rule):
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def _graph_mode_engine(ctx: RuleContext) -> bool:
+    """Whether the file imports Keras 2's TF1 graph-mode engine (tf_keras's own `*_v1` modules)."""
+    for path in ctx.facts.imported_paths:
+        split = symbols.split_keras(path)
+        if split is None:
+            continue
+        parts = split[0].split(".")
+        if any(".".join(parts[:n]) in signatures.KERAS2_GRAPH_MODE_MODULES for n in (1, 2)):
+            return True
+    return False
+
+
 def _code(node: cst.CSTNode) -> str:
     """A comparable form of a metric expression: string values, or code without whitespace."""
     if isinstance(node, cst.SimpleString):
@@ -269,6 +282,15 @@ model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 """
 
+_V1_ENGINE = """\
+from tf_keras.src.engine import training_utils_v1
+def _clone_and_build_model(model, mode, inputs=None, targets=None):
+    from tf_keras.src import models
+    cloned_model = models.clone_model(model, input_tensors=inputs)
+    cloned_model.compile(optimizer, model.loss, sample_weight_mode=model.sample_weight_mode, target_tensors=targets)
+    return cloned_model
+"""
+
 UnknownModelKeyword.valid = (
     # every keyword the Keras 3 signature has
     Example(_MODEL + "model.fit(x, y, epochs=3, validation_data=(x, y), validation_freq=1)\n"),
@@ -296,6 +318,11 @@ UnknownModelKeyword.valid = (
     Example(_MODEL + "# model.fit(x, nb_epoch=3)\ns = 'model.fit(x, validation_metrics=[1])'\n"),
     # **kwargs are not checked
     Example(_MODEL + "model.fit(x, **options)\n"),
+    # Keras 2's own TF1 graph-mode engine (tf_keras `distributed_training_utils_v1.py`): there every
+    # model is a `training_v1.Model`, whose compile takes `target_tensors=`
+    Example(_V1_ENGINE, flavour="2"),
+    Example(_V1_ENGINE.replace("tf_keras.src.engine", "tensorflow.python.keras.engine")
+            .replace("from tf_keras.src import models", "from tensorflow.python.keras import models")),
 )
 
 UnknownModelKeyword.invalid = (
@@ -340,6 +367,10 @@ UnknownModelKeyword.invalid = (
     Example("from tensorflow.keras.models import Model as M\nm = M(i, o)\nm.predict(x, nb_worker=2)\n"),
     Example("from keras.models import *\nm = Sequential()\nm.compile(loss='mse', validation_metrics=['mae'])\n"),
     Example("import tf_keras\nm = tf_keras.Sequential()\nm.compile(loss='mse', target_tensors=[t], cloning=False, foo=1)\n", flavour="2", count=2),
+    # the same clone without the graph-mode engine runs eagerly on TF 2: target_tensors= raises
+    Example(_V1_ENGINE.replace("from tf_keras.src.engine import training_utils_v1\n", "import tf_keras\n"), flavour="2"),
+    # in the graph-mode engine, a keyword no compile takes is still one
+    Example(_V1_ENGINE.replace("target_tensors=targets", "target_tensor=targets"), flavour="2"),
     Example(_MODEL + "model.compile(loss='mse', experimental_steps_per_execution=4)\n",
             fixed=_MODEL + "model.compile(loss='mse', steps_per_execution=4)\n"),
     Example(

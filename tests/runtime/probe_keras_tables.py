@@ -101,4 +101,17 @@ if "Valid keyword arguments include" in message:
     }
 out["documented_kwargs"] = documented
 
+if flavour == "2":  # the TF1 graph-mode engine (backs KERAS2_GRAPH_MODE_MODULES)
+    import pkgutil
+
+    from tf_keras.src import distribute as _distribute
+    from tf_keras.src import engine as _engine
+    from tf_keras.src.engine import training_v1
+
+    out["graph_mode_modules"] = sorted(
+        [m.name for m in pkgutil.iter_modules(_engine.__path__) if m.name.endswith("_v1")]
+        + [f"distribute.{m.name}" for m in pkgutil.iter_modules(_distribute.__path__) if m.name.endswith("_v1")]
+    )
+    out["graph_mode_compile"] = parameters(training_v1.Model.compile)["named"]
+
 print("METRICLINT_RESULT " + json.dumps(out))

@@ -102,6 +102,14 @@ def test_documented_kwargs_are_accepted(dump):
             assert message.split(": ", 1)[1] in error["message"], (message, error)
 
 
+def test_graph_mode_engine_takes_the_none_only_keywords(probes):
+    """KM101 leaves `target_tensors=`/`distribute=` alone in files of tf_keras's TF1 graph-mode engine."""
+    data = probes["2"]
+    assert signatures.KERAS2_GRAPH_MODE_MODULES <= set(data["graph_mode_modules"])
+    for method, name in signatures.KERAS2_NONE_ONLY:
+        assert method == "compile" and name in data["graph_mode_compile"], name
+
+
 def test_unknown_keyword_error_types(dump):
     """What Keras raises for a keyword a method lacks: backs `VALUE_ERROR_METHODS` and the messages."""
     flavour, data = dump
