@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import FrozenSet, Iterator
 
+import libcst as cst
 
 from ..keras.symbols import METRIC
 from .base import Example, Finding, Rule, RuleContext
@@ -30,6 +31,8 @@ class IgnoredSampleWeight(Rule):
                 continue
             if is_abstract(update):
                 continue  # a base class's placeholder: subclasses implement it
+            if not _takes_two_inputs(update):
+                continue  # not a `compile` metric (larq's `FlipRatio(values)`): no weights reach it
             used = names_used(update.body)
             if "sample_weight" in used or "locals" in used or "vars" in used:
                 continue  # passed on, to a helper or to super(): that is a use
@@ -42,6 +45,21 @@ class IgnoredSampleWeight(Rule):
                 "so it logs the unweighted value (0.551 where the weighted value is 0.619); weight the "
                 "values before accumulating them",
             )
+
+
+def _takes_two_inputs(update: cst.FunctionDef) -> bool:
+    """Whether `update_state` can take `(y_true, y_pred)` positionally, as `compile` calls it.
+
+    With one data parameter (`update_state(self, values, sample_weight=None)`) a `compile` metric
+    raises TypeError (multiple values for `sample_weight`, Keras 3 and 2), so only a direct caller
+    could pass weights, and it passes them by hand.
+    """
+    params = update.params
+    if isinstance(params.star_arg, cst.Param):
+        return True  # `*args`
+    data = [p for p in list(params.posonly_params) + list(params.params)
+            if p.name.value not in ("self", "sample_weight")]
+    return len(data) >= 2
 
 
 _HEAD = "import keras\nclass Hits(keras.metrics.Metric):\n    def __init__(self, **kw):\n        super().__init__(**kw)\n        self.total = self.add_weight(name='t', initializer='zeros')\n"
@@ -66,6 +84,13 @@ IgnoredSampleWeight.valid = (
             "        raise NotImplementedError(\"Subclasses should implement `update_state`\")\n"),
     Example("import abc\nimport keras\nclass Base(keras.metrics.Metric):\n    @abc.abstractmethod\n"
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n        pass\n"),
+    # one input (larq's `FlipRatio`, updated with a layer's kernel): `compile` cannot call it as
+    # `update_state(y_true, y_pred, sample_weight=...)`, so no weights reach it
+    Example("import tensorflow as tf\nclass FlipRatio(tf.keras.metrics.Metric):\n"
+            "    def update_state(self, values, sample_weight=None):\n"
+            "        values = tf.cast(values, self.values_dtype)\n"
+            "        self.total.assign_add(tf.reduce_mean(tf.cast(tf.equal(self._previous, values), self.dtype)))\n"
+            "        return self._previous.assign(values)\n"),
     # no sample_weight parameter at all (KM112's business)
     Example(_HEAD + "    def update_state(self, y_true, y_pred, **kwargs):\n        self.total.assign_add(1.0)\n"),
 )
@@ -81,4 +106,9 @@ IgnoredSampleWeight.invalid = (
             "        self.total.assign_add(keras.ops.sum(keras.ops.cast(y_true == y_pred, 'float32')))\n"),
     Example("from tensorflow.keras.metrics import Metric\nclass M(Metric):\n"
             "    def update_state(self, y_true, y_pred, *, sample_weight=None):\n        pass\n"),
+    # two inputs with a default, or `*args`: `compile` can still call it with weights
+    Example("import keras\nclass M(keras.metrics.Metric):\n"
+            "    def update_state(self, y_true, y_pred=None, sample_weight=None):\n        self.n.assign_add(1.0)\n"),
+    Example("import keras\nclass M(keras.metrics.Metric):\n"
+            "    def update_state(self, *inputs, sample_weight=None):\n        self.n.assign_add(1.0)\n"),
 )
