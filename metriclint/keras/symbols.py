@@ -44,6 +44,11 @@ CALLBACK_CLASSES = frozenset(
 
 MODEL_CLASSES = frozenset({"Model", "Sequential"})
 
+# TensorFlow ops that run a Python callable eagerly, once per call, even inside a graph
+# (`tf.py_function`, `tf.numpy_function`, `tf.compat.v1.py_func`); the callable is their first
+# argument or `func=`. Python state updated there counts real calls, not traces.
+EAGER_PYTHON_OPS = frozenset({"py_function", "numpy_function", "py_func", "eager_py_func"})
+
 # Functions that return a model.
 MODEL_FACTORIES = frozenset(
     {"models.load_model", "models.clone_model", "models.model_from_json", "saving.load_model"}
