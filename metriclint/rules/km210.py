@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -41,6 +41,8 @@ class UnguardedResultDivision(Rule):
             if result is None:
                 continue
             states = _states(own)
+            if _is_r_squared(result, own.get("update_state"), states):
+                continue  # R² of no samples is undefined: NaN is the answer (Keras's R2Score gives NaN too)
             guarded = _guarded_states(result)
             for operation, numerator, denominator in _divisions(result):
                 risky = self_attributes_used(denominator) & states
@@ -88,6 +90,86 @@ def _states(own) -> Set[str]:
                     node = target.target
                     if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
                         out.add(node.attr.value)
+    return out
+
+
+def _is_r_squared(result: cst.FunctionDef, update: Optional[cst.FunctionDef], states: Set[str]) -> bool:
+    """Whether `result()` computes `1 - ss_res / ss_tot` with `ss_tot` a total sum of squares.
+
+    That is R² (keras and tf_keras `R2Score`, tensorflow-addons `RSquare`): with no samples it is
+    undefined, and Keras's own `R2Score` reads NaN there, not the 0.0 of its ratio metrics.
+    Names assigned in `result()` are followed to their values (`total = sq_sum - sum * mean`).
+    """
+    local: Dict[str, List[cst.BaseExpression]] = {}
+    for assign in find_all(result.body, cst.Assign):
+        for target in assign.targets:
+            if isinstance(target.target, cst.Name):
+                local.setdefault(target.target.value, []).append(assign.value)
+    accumulated = _accumulated(update, states)
+    for operation in find_all(result.body, cst.BinaryOperation):
+        if not (isinstance(operation.operator, cst.Subtract) and _is_one(operation.left)):
+            continue
+        for ratio in _values(operation.right, local):
+            denominator = _denominator(ratio)
+            if denominator is not None and _sum_of_squares(denominator, local, accumulated):
+                return True
+    return False
+
+
+def _is_one(node: cst.CSTNode) -> bool:
+    return isinstance(node, (cst.Integer, cst.Float)) and float(node.value) == 1.0
+
+
+def _values(node: cst.BaseExpression, local: Dict[str, List[cst.BaseExpression]]) -> List[cst.BaseExpression]:
+    """`node`, or what a local name holds."""
+    if isinstance(node, cst.Name) and node.value in local:
+        return local[node.value]
+    return [node]
+
+
+def _denominator(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
+        return node.right
+    if isinstance(node, cst.Call) and (dotted_name(node.func) or "").split(".")[-1] in _DIVIDE_CALLS | {"divide_no_nan"}:
+        if len(node.args) == 2:
+            return node.args[1].value
+    return None
+
+
+def _squares(node: cst.CSTNode) -> bool:
+    """`x ** 2`, `square(x)`, or `sq_sum - sum * mean` (the variance identity)."""
+    for operation in find_all(node, cst.BinaryOperation):
+        if isinstance(operation.operator, cst.Power) and isinstance(operation.right, cst.Integer) and operation.right.value == "2":
+            return True
+        if isinstance(operation.operator, cst.Subtract) and isinstance(operation.right, cst.BinaryOperation) \
+                and isinstance(operation.right.operator, cst.Multiply):
+            return True
+    return any((dotted_name(c.func) or "").split(".")[-1] == "square" for c in find_all(node, cst.Call))
+
+
+def _sum_of_squares(node: cst.BaseExpression, local: Dict[str, List[cst.BaseExpression]], accumulated: Set[str]) -> bool:
+    """A sum of squares: squares in the expression (through one level of locals), or a state that accumulates them."""
+    for value in _values(node, local):
+        if _squares(value) or self_attributes_used(value) & accumulated:
+            return True
+        for name in find_all(value, cst.Name):
+            if name.value in local and any(_squares(v) for v in local[name.value]):
+                return True
+    return False
+
+
+def _accumulated(update: Optional[cst.FunctionDef], states: Set[str]) -> Set[str]:
+    """States that `update_state` grows by squares (`self.ss_tot.assign_add(sum(square(y - mean)))`)."""
+    out: Set[str] = set()
+    if update is None:
+        return out
+    for call in find_all(update.body, cst.Call):
+        func = call.func
+        if (isinstance(func, cst.Attribute) and func.attr.value in ("assign_add", "assign")
+                and isinstance(func.value, cst.Attribute) and isinstance(func.value.value, cst.Name)
+                and func.value.value.value == "self" and func.value.attr.value in states
+                and any(_squares(a.value) for a in call.args)):
+            out.add(func.value.attr.value)
     return out
 
 
@@ -149,6 +231,13 @@ _HEAD = (
     "        self.count = self.add_weight(name='count', initializer='zeros')\n"
 )
 
+_R2_HEAD = (
+    "import tensorflow as tf\nimport keras\nclass R2Score(keras.metrics.Metric):\n"
+    "    def __init__(self, **kw):\n        super().__init__(**kw)\n"
+    + "".join(f"        self.{n} = self.add_weight(name='{n}', initializer='zeros')\n"
+              for n in ("sum", "squared_sum", "total_mse", "count"))
+)
+
 UnguardedResultDivision.valid = (
     Example(_HEAD + "    def result(self):\n        return tf.math.divide_no_nan(self.total, self.count)\n"),
     Example(_HEAD + "    def result(self):\n        return self.total / (self.count + keras.backend.epsilon())\n"),
@@ -158,6 +247,15 @@ UnguardedResultDivision.valid = (
     Example(_HEAD + "    def result(self):\n        return tf.math.divide(self.total, tf.maximum(self.count, 1.0))\n"),
     # not a state: a constructor argument kept in Python
     Example(_HEAD + "    def result(self):\n        return self.total / self.num_classes\n"),
+    # R² (keras/tf_keras `R2Score`, tensorflow-addons `RSquare`): undefined with no samples, NaN as in Keras
+    Example(_R2_HEAD + "    def result(self):\n        mean = self.sum / self.count\n"
+            "        total = self.squared_sum - self.sum * mean\n        raw_scores = 1 - (self.total_mse / total)\n"
+            "        return tf.where(tf.math.is_inf(raw_scores), 0.0, raw_scores)\n"),
+    # a user's R²: the denominator is a state that update_state grows by squares
+    Example(_R2_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        self.total_mse.assign_add(tf.reduce_sum(tf.square(y_true - y_pred)))\n"
+            "        self.squared_sum.assign_add(tf.reduce_sum(tf.square(y_true - tf.reduce_mean(y_true))))\n"
+            "    def result(self):\n        return 1.0 - self.total_mse / self.squared_sum\n"),
 )
 
 UnguardedResultDivision.invalid = (
@@ -186,6 +284,16 @@ UnguardedResultDivision.invalid = (
         + "    def result(self):\n        return tf.math.divide(self.total, self.count)\n",
         fixed=_HEAD.replace("import tensorflow as tf\n", "import tensorflow.compat.v2 as tf\n")
         + "    def result(self):\n        return tf.math.divide_no_nan(self.total, self.count)\n",
+    ),
+    # `1 - ratio` that is not R² (an error rate over a count): still reported
+    Example(
+        _HEAD + "    def result(self):\n        return 1.0 - self.total / self.count\n",
+        fixed=_HEAD + "    def result(self):\n        return 1.0 - tf.math.divide_no_nan(self.total, self.count)\n",
+    ),
+    # the same states, but `result()` is a plain mean, not `1 - ss_res / ss_tot`: still reported
+    Example(
+        _R2_HEAD + "    def result(self):\n        return self.total_mse / self.count\n",
+        fixed=_R2_HEAD + "    def result(self):\n        return tf.math.divide_no_nan(self.total_mse, self.count)\n",
     ),
     # Keras 2: no `keras.ops`, and no TensorFlow import to borrow `divide_no_nan` from: report only
     Example(
