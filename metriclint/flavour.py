@@ -16,10 +16,7 @@ import re
 import sys
 from typing import Any, Iterable, List, Optional, Tuple
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .settings import TomlError, parse_toml
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 _SPEC = re.compile(r"(===|==|~=|<=|>=|!=|<|>)\s*([0-9][0-9a-zA-Z.*+!-]*)")
@@ -159,8 +156,8 @@ def _pyproject_requirements(path: str) -> Iterable[Tuple[str, str, Optional[str]
     """(where, requirement text, poetry constraint or None) from a pyproject.toml."""
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            data = parse_toml(handle.read())
+    except (OSError, TomlError):
         return
     where = _display(path)
 

@@ -95,6 +95,8 @@ def read_notebook(text: str) -> Notebook:
         raise NotebookError(f"not valid notebook JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise NotebookError("not valid notebook JSON: nested too deeply") from None
+    except ValueError:  # int(): more digits than sys.get_int_max_str_digits() allows
+        raise NotebookError("not valid notebook JSON: a number has too many digits") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError("not a Jupyter notebook: no `cells` list (nbformat 4 is supported)")
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}

@@ -19,6 +19,32 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python < 3.11
     import tomli as tomllib
 
+
+class TomlError(ValueError):
+    """A TOML text that cannot be read, with a one-line reason."""
+
+
+def parse_toml(raw: bytes) -> Dict[str, Any]:
+    """bytes -> TOML table. Every way tomllib fails (its own errors, a nesting deep enough to
+    exhaust the stack, an integer over Python's digit limit, bad UTF-8) is one `TomlError`."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TomlError(f"not UTF-8 ({exc.reason})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TomlError(str(exc)) from None
+    except RecursionError:
+        raise TomlError("nested too deeply") from None
+    except ValueError:  # int(): more digits than sys.get_int_max_str_digits() allows
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+        match = re.search(r"^\s*([^=\s]+)\s*=[^\n]*?\d{%d}" % (limit + 1), text, re.M)
+        line = text.count("\n", 0, match.start(1)) + 1 if match else 0
+        where = f" (`{match.group(1)}` on line {line})" if match else ""
+        raise TomlError(f"a number has more than {limit} digits{where}") from None
+
+
 DEFAULT_EXCLUDE: Tuple[str, ...] = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
     ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
@@ -171,6 +197,8 @@ def _config_in(directory: str) -> Optional[str]:
     candidate = os.path.join(directory, "metriclint.toml")
     if os.path.isfile(candidate):
         return candidate
+    if os.path.lexists(candidate):  # a directory, a dangling link: a config meant to be read
+        raise ConfigError(f"cannot read config {candidate}: not a regular file")
     candidate = os.path.join(directory, "pyproject.toml")
     if os.path.isfile(candidate):
         try:
@@ -179,8 +207,8 @@ def _config_in(directory: str) -> Optional[str]:
         except OSError:
             return None
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = parse_toml(raw)
+        except TomlError as exc:
             if re.search(rb"^\s*\[\s*tool\s*\.\s*metriclint\b|^\s*tool\s*\.\s*metriclint\b", raw, re.M):
                 raise ConfigError(f"invalid TOML in {candidate}: {exc}") from None
             return None  # not ours to judge: a broken pyproject.toml without our table is skipped
@@ -193,12 +221,12 @@ def _config_in(directory: str) -> Optional[str]:
 def load_config(path: str) -> Dict[str, Any]:
     try:
         with open(path, "rb") as handle:
-            data = tomllib.loads(handle.read().decode("utf-8"))
+            raw = handle.read()
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"cannot read config {path}: not UTF-8 ({exc.reason})") from None
-    except tomllib.TOMLDecodeError as exc:
+    try:
+        data = parse_toml(raw)
+    except TomlError as exc:
         raise ConfigError(f"invalid TOML in {path}: {exc}") from None
     tool = data.get("tool")
     if os.path.basename(path) == "pyproject.toml":
