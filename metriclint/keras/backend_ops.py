@@ -104,3 +104,9 @@ NO_TWIN_ADVICE: Dict[str, str] = {
     "set_session": "Keras 3 has no sessions",
     "learning_phase": "pass `training=` to the layer call instead",
 }
+
+# What a tensor tells at trace time as plain Python values (fine for NumPy in graph mode):
+# `x.shape`, `x.get_shape()` (TensorFlow's older name), `x.dtype`, `x.ndim`, and
+# `keras.backend.int_shape(x)` (a tuple of ints and None).
+STATIC_TENSOR_ATTRIBUTES: FrozenSet[str] = frozenset({"shape", "get_shape", "dtype", "ndim"})
+STATIC_SHAPE_FUNCTIONS: FrozenSet[str] = frozenset({"int_shape"})

@@ -7,10 +7,11 @@ from typing import FrozenSet, Iterator, List, Optional, Set
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import find_keyword
+from ..facts.collect import dotted_name, find_keyword
 from ..facts.models import model_facts
 from ..facts.values import Dotted
 from ..facts.walk import Walker, find_all
+from ..keras.backend_ops import STATIC_SHAPE_FUNCTIONS, STATIC_TENSOR_ATTRIBUTES
 from ..keras.symbols import METRIC
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, methods, remove_arg
@@ -119,17 +120,21 @@ def _own_calls(function: cst.FunctionDef) -> List[cst.Call]:
 
 
 class _TensorNames(Walker):
-    """Names read in an expression, except as `x.shape` / `x.dtype` / `x.ndim` (static, fine in graph mode)."""
+    """Names read in an expression, except in static values: `x.shape`, `x.get_shape()`, `x.dtype`,
+    `x.ndim`, `K.int_shape(x)` are Python values at trace time, fine in graph mode."""
 
     def __init__(self) -> None:
         super().__init__()
         self.found: Set[str] = set()
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        if node.attr.value in ("shape", "dtype", "ndim"):
+        if node.attr.value in STATIC_TENSOR_ATTRIBUTES:
             return False
         self.walk(node.value)  # not the attribute name itself
         return False
+
+    def visit_Call(self, node: cst.Call) -> bool:
+        return (dotted_name(node.func) or "").split(".")[-1] not in STATIC_SHAPE_FUNCTIONS
 
     def visit_Name(self, node: cst.Name) -> None:
         self.found.add(node.value)
@@ -183,6 +188,17 @@ EagerMetrics.valid = (
     Example(_HEAD + "def per_pixel(y_true, y_pred):\n    n = np.prod(y_pred.shape[1:])\n"
             "    return keras.ops.sum(keras.ops.abs(y_true - y_pred)) / n\n"
             "model.compile(loss='mse', metrics=[per_pixel])\n"),
+    # NumPy on a static axis count (tf-models-official `PerClassIoUV2`): `self.axis`, `get_shape()`
+    Example("import numpy as np\nimport tensorflow as tf\nclass PerClassIoU(tf.keras.metrics.Metric):\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        one_hot_axis = self.axis if self.axis >= 0 else (\n"
+            "            len(y_true.get_shape().as_list()) + self.axis)\n"
+            "        current = tf.math.count_nonzero(y_pred & y_true, axis=np.arange(one_hot_axis), dtype=tf.float32)\n"
+            "        self.intersection_per_class.assign_add(current)\n"),
+    Example("import numpy as np\nimport keras\nfrom keras import backend as K\nclass Area(keras.metrics.Metric):\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        pixels = np.prod(K.int_shape(y_pred)[1:])\n"
+            "        self.total.assign_add(keras.ops.sum(y_pred) / pixels)\n"),
     # NumPy inside the function that `tf.numpy_function` runs (eagerly, by design)
     Example("import numpy as np\nimport tensorflow as tf\nimport keras\nmodel = keras.Sequential()\n"
             "def med(y_true, y_pred):\n    def _median(a, b):\n        return np.median(np.abs(a - b)).astype('float32')\n"
@@ -204,6 +220,18 @@ EagerMetrics.invalid = (
         "model.compile(loss='mse', metrics=[med], run_eagerly=True)\n",
         count=2,
     ),
+    # NumPy on the tensors themselves, next to static shape reads
+    Example("import numpy as np\nimport keras\nclass M(keras.metrics.Metric):\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        n = len(y_true.get_shape().as_list())\n"
+            "        self.total.assign_add(np.mean(y_true, axis=n - 1))\n"),
+    Example("import numpy as np\nimport keras\nclass M(keras.metrics.Metric):\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        self.total.assign_add(np.sum(y_pred.numpy() > 0.5))\n"),
+    # `len()` of a tensor is not a static value (graph mode raises on it)
+    Example("import numpy as np\nimport keras\nclass M(keras.metrics.Metric):\n"
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+            "        self.total.assign_add(np.arange(len(y_true)).sum())\n"),
     Example(
         "import keras\nfrom sklearn.metrics import f1_score\n"
         "class F1(keras.metrics.Metric):\n    def update_state(self, y_true, y_pred, sample_weight=None):\n"
