@@ -280,7 +280,6 @@ def test_check_and_fix_agree(program):
         assert fixed.text != text or fixed.rejected, [d.code for d in fixable]
 
 
-@pytest.mark.xfail(strict=True, reason="KM102's fix rewrites the whole call and drops a comment inside it (reported in #9)")
 def test_fix_keeps_a_comment_inside_the_call():
     source = (
         "import tf_keras as keras\n"

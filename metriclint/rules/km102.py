@@ -100,18 +100,23 @@ class RemovedMetricsTensors(Rule):
                 if key in groups:
                     groups[key][1].append((statement, call))
         out: Dict[int, Tuple[FixPlan, cst.SimpleStatementLine]] = {}
-        for (_, receiver), (tensor_appends, name_appends) in groups.items():
+        for tensor_appends, name_appends in groups.values():
             if len(tensor_appends) != len(name_appends):
                 continue
             for (site, call), (names_statement, names_call) in zip(tensor_appends, name_appends):
-                tensor, name = call.args[0].value, names_call.args[0].value
+                name = names_call.args[0].value
                 if not isinstance(name, (cst.Name, cst.SimpleString, cst.Attribute)):
                     continue  # a computed name would move: leave it to the user
 
-                def build(loc: Locator, call=call, tensor=tensor, name=name, names_statement=names_statement,
-                          receiver=receiver) -> List[Edit]:
-                    new = f"{receiver}.add_metric({loc.code(tensor)}, name={loc.code(name)})"
-                    return [loc.replace(call, new), delete_statement(loc, names_statement)]
+                def build(loc: Locator, site=site, call=call, name=name, names_statement=names_statement) -> List[Edit]:
+                    # edit only what changes (`metrics_tensors.append` and the new keyword), so the
+                    # receiver, the tensor and comments inside the call stay as written
+                    assert isinstance(call.func, cst.Attribute)
+                    start, _ = loc.span(site.node.attr)
+                    _, end = loc.span(call.func)
+                    return [Edit(start, end, "add_metric"),
+                            loc.insert_after(call.args[0], f", name={loc.code(name)}"),
+                            delete_statement(loc, names_statement)]
 
                 plan = FixPlan(Safety.UNSAFE, "Log the tensor with `add_metric(tensor, name=...)`", build)
                 out[id(site.node)] = (plan, names_statement)
@@ -242,6 +247,12 @@ RemovedMetricsTensors.invalid = (
         fixed=_K2 + "model.add_metric(K.mean(rec), name='rec_loss')\nmodel.add_metric(K.mean(kl), name='kl_loss')\n",
         flavour="2",
         count=2,
+    ),
+    # the fix edits only what changes: comments, layout and parentheses inside the call stay
+    Example(
+        _K2 + "model.metrics_names.append('rec')\nmodel.metrics_tensors.append(\n    (rec + 0.0)  # mean reconstruction\n)\n",
+        fixed=_K2 + "model.add_metric(\n    (rec + 0.0), name='rec'  # mean reconstruction\n)\n",
+        flavour="2",
     ),
     # `extend` and unequal counts: reported, not fixed
     Example(
