@@ -16,6 +16,7 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from .deepstack import call_with_deep_stack
 from .diagnostics import Diagnostic, Edit, Fix, Position, Safety
 from .facts.collect import collect_facts
 from .facts.resolve import Resolver
@@ -141,6 +142,14 @@ def _prefilter(text: str, codes: FrozenSet[str], flavour: str) -> Tuple[Optional
 
 
 def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
+    try:
+        return _lint_text(text, path, settings, deep=False)
+    except RecursionError:  # valid code nested deeper than the default stack allows
+        return call_with_deep_stack(lambda: _lint_text(text, path, settings, deep=True))
+
+
+def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutput:
+    """`deep`: this is the run on the deep stack, so running out of recursion is final here."""
     codes = _rules_for(settings, path)
     rules = all_rules()
     # KM001 (unused noqa) comes from the suppression comments, after the other rules ran.
@@ -158,10 +167,14 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
     except cst.ParserSyntaxError as exc:
         return LintOutput([syntax_error_diagnostic(exc, text)])
     except RecursionError:
+        if not deep:
+            raise
         return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to parse", Position(1, 1), Position(1, 1), source_line=1)])
     try:
         facts = collect_facts(module)
     except RecursionError:
+        if not deep:
+            raise
         return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to analyse", Position(1, 1), Position(1, 1), source_line=1)])
     if not facts.imports_keras or not codes:
         return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
@@ -180,7 +193,9 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
             continue
         try:
             found.extend((rule, finding) for finding in rule.check(ctx))
-        except Exception:  # a bug in a rule must not stop the other rules or files
+        except Exception as exc:  # a bug in a rule must not stop the other rules or files
+            if isinstance(exc, RecursionError) and not deep:
+                raise
             crashed.append((code, traceback.format_exc(limit=-3)))
     output = LintOutput(internal_error=bool(crashed))
     for code, trace in crashed:
@@ -193,11 +208,12 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
             )
         )
     locator = Locator(module, text, tree if isinstance(tree, ast.Module) else None, facts.top_statement) if found else None
-    return _suppress(output, found, locator, text, settings, noqa_codes, frozenset(code for code, _ in crashed))
+    return _suppress(output, found, locator, text, settings, noqa_codes, frozenset(code for code, _ in crashed), deep)
 
 
 def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Optional[Locator], text: str,
-              settings: Settings, noqa_codes: FrozenSet[str], crashed: FrozenSet[str] = frozenset()) -> LintOutput:
+              settings: Settings, noqa_codes: FrozenSet[str], crashed: FrozenSet[str] = frozenset(),
+              deep: bool = False) -> LintOutput:
     """Drop the findings a `# noqa` (or the file's `# metriclint: noqa`) suppresses, build the
     others' diagnostics and fixes, then report the directives that suppressed nothing (KM001)."""
     if not found and not noqa_codes:
@@ -212,7 +228,9 @@ def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Op
         if finding.fix is not None:
             try:
                 edits = tuple(sorted(finding.fix.build(locator)))
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, RecursionError) and not deep:
+                    raise
                 output.internal_error = True
                 output.diagnostics.append(
                     Diagnostic("E000", f"internal error while building the fix for {rule.code}; please report it",

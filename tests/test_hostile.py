@@ -153,22 +153,10 @@ NESTINGS: Dict[str, Callable[[int], str]] = {
 }
 DEPTHS = (150, 1000, 100_000)
 
-# What the engine still gets wrong (reported in issue #9): a RecursionError while placing a
-# finding (locate.py) on valid code 150 calls deep is an internal error. Strict: when it is
-# fixed the test passes and the marker must go.
-ENGINE_NESTING = {
-    ("fit_calls", 150): "E000: RecursionError in Locator positions (locate.py)",
-}
-
-
 def _nesting_cases():
     for depth in DEPTHS:
         for name in NESTINGS:
-            marks = [pytest.mark.slow]
-            reason = ENGINE_NESTING.get((name, depth))
-            if reason:
-                marks.append(pytest.mark.xfail(strict=True, reason=reason))
-            yield pytest.param(name, depth, marks=marks, id=f"{name}-{depth}")
+            yield pytest.param(name, depth, marks=[pytest.mark.slow], id=f"{name}-{depth}")
 
 
 @pytest.fixture(scope="module")
