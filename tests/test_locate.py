@@ -1,4 +1,5 @@
-"""Positions computed statement by statement equal libcst's positions for the whole module."""
+"""Positions computed statement by statement, and those read off `ast` twins, equal libcst's
+positions for the whole module."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from metriclint.astpos import pair_statement
 from metriclint.facts.collect import collect_facts
-from metriclint.locate import Locator
+from metriclint.locate import Locator, _statement_twins
 
 TRICKY = [
     "# header comment\n\nimport a; import b\nx = 1\n",
@@ -20,6 +22,15 @@ TRICKY = [
     "if x:\n    y = [\n        1,\n        2,\n    ]\nelse:\n    z = f(a)(b)\n",
     "x = 1\r\ny = g(\r\n    2)\r\n",
     "s = '''\nmulti\nline'''\nt = (1 +\n     2)\n\n\n@d\nclass C: pass\n",
+    # Shapes where `ast` and libcst draw ranges differently: parenthesised tuples and arguments,
+    # a generator as the only argument (`ast` gives it the call's parentheses), multi-byte text.
+    "x = \"é\" + f(ü=1, **k)  # é\ny = (\"ä\", *z)[0].b\nf((a, b), (c))\nf(x for x in y)\ng(())\nh(a) . b\n",
+    "if a: b = c; d(e)\nasync def g():\n    async with h() as (i, j):\n        await k(l)\n    return [*m, n]\n",
+    "@dec(1)\nclass C(B, metaclass=M):\n    z: 'ü' = {**d, 'a': [1, 2][0]}\n    def m(self) -> 'R':\n"
+    "        assert x, 'm'\n        raise E from F\n        for a, b in c.items():\n"
+    "            while not d: e -= f or g and h\n        try: pass\n        except (A, B) as e: print(e)\n"
+    "        else: y = lambda q: q if q else -q\n        finally: del x\n",
+    "x = a < b <= c\nr'\\x' 'abc' f'{x}'\nz = (yield)\n",
 ]
 
 
@@ -36,19 +47,40 @@ def _all_nodes(module: cst.Module, facts) -> list:
     return found
 
 
+def _check_twins(text: str, module: cst.Module, whole) -> None:
+    """Every node paired with an `ast` twin has libcst's own position."""
+    lines = Locator(module, text).lines
+    twins = _statement_twins(module, ast.parse(text))
+    assert twins is not None
+    nodes = {}
+
+    class Visitor(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nodes[id(node)] = node
+            return True
+
+    module.visit(Visitor())
+    for statement, statement_twins in zip(module.body, twins):
+        for key, (line, column, end_line, end_column) in pair_statement(statement, statement_twins).items():
+            expected = whole[nodes[key]]
+            got = (line, lines.column(line, column), end_line, lines.column(end_line, end_column))
+            assert got == (expected.start.line, expected.start.column, expected.end.line, expected.end.column), (
+                type(nodes[key]).__name__, module.code_for_node(nodes[key])[:40])
+
+
 def _check(text: str) -> int:
     module = cst.parse_module(text)
     facts = collect_facts(module)
     whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    _check_twins(text, module, whole)
     locator = Locator(module, text, ast.parse(text), facts.top_statement)
-    assert locator._first_lines is not None
+    assert locator._twins is not None
     nodes = _all_nodes(module, facts)
     for node in nodes:
         expected = whole[node]
         got = locator._range(node)
-        assert (got.start.line, got.start.column, got.end.line, got.end.column) == (
-            expected.start.line, expected.start.column, expected.end.line, expected.end.column
-        ), (type(node).__name__, module.code_for_node(node)[:40])
+        assert got == (expected.start.line, expected.start.column, expected.end.line, expected.end.column), (
+            type(node).__name__, module.code_for_node(node)[:40])
     return len(nodes)
 
 
