@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from functools import lru_cache
@@ -45,10 +46,18 @@ class ResultCache:
         self._dirty = False
 
     def _load(self) -> Dict[str, Dict[str, Any]]:
+        # Not through a symlink, and never blocking on a FIFO put in its place.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            with open(self.path, encoding="utf-8") as handle:
+            fd = os.open(self.path, flags)
+        except OSError:
+            return {}
+        try:
+            with os.fdopen(fd, encoding="utf-8") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    return {}
                 data = json.load(handle)
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # unreadable, not JSON, nested to exhaust the stack
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -82,20 +91,51 @@ class ResultCache:
         # Merge with what other runs saved meanwhile (a pre-commit hook and an editor, say).
         entries = {**self._load(), **self._entries}
         if len(entries) > MAX_ENTRIES:
-            keep = sorted(entries, key=lambda k: entries[k].get("used", 0) if isinstance(entries[k], dict) else 0)
+            keep = sorted(entries, key=lambda k: _last_used(entries[k]))
             entries = {k: entries[k] for k in keep[-MAX_ENTRIES:]}
         try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            ignore = os.path.join(self.directory, ".gitignore")
-            if not os.path.exists(ignore):
-                with open(ignore, "w", encoding="utf-8") as handle:
-                    handle.write("# Created by metriclint; the cache is safe to delete (`metriclint clean`).\n*\n")
-            fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=os.path.dirname(self.path))
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entries, handle, separators=(",", ":"))
-            os.replace(tmp, self.path)
+            folder = os.path.dirname(self.path)
+            if not (_real_directory(self.directory) and _real_directory(folder)):
+                return  # a symlinked cache would write outside the project: go without
+            _create_exclusive(os.path.join(self.directory, ".gitignore"),
+                              "# Created by metriclint; the cache is safe to delete (`metriclint clean`).\n*\n")
+            fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(entries, handle, separators=(",", ":"))
+                os.replace(tmp, self.path)  # replaces a symlink named results.json, never its target
+            finally:  # an error or Ctrl-C between the two leaves no temporary file behind
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
         except OSError:
             pass  # a cache that cannot be written only costs time next run
+
+
+def _last_used(entry: Any) -> float:
+    used = entry.get("used") if isinstance(entry, dict) else None
+    if isinstance(used, bool):
+        return 0.0
+    try:
+        return float(used)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):  # a damaged entry sorts first: it goes first
+        return 0.0
+
+
+def _real_directory(path: str) -> bool:
+    """Make `path` a directory if it is missing; False when it is a symlink or not a directory."""
+    if not os.path.lexists(path):
+        os.mkdir(path)
+    return not os.path.islink(path) and os.path.isdir(path)
+
+
+def _create_exclusive(path: str, text: str) -> None:
+    """Write a new file, never through a symlink; an existing file (or link) is left as it is."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def clean(root: str) -> bool:
@@ -103,6 +143,9 @@ def clean(root: str) -> bool:
     import shutil
 
     directory = os.path.join(root, CACHE_DIR)
+    if os.path.islink(directory):
+        os.unlink(directory)  # the link only: what it points at is not ours
+        return True
     if not os.path.isdir(directory):
         return False
     shutil.rmtree(directory)

@@ -98,6 +98,24 @@ def test_ctrl_c_at_the_rename_keeps_the_original(project, monkeypatch):
     assert leftovers(project) == []
 
 
+@pytest.mark.parametrize("when", ["writing", "renaming"])
+def test_ctrl_c_while_saving_the_cache_leaves_no_temporary_file(project, monkeypatch, when):
+    import metriclint.cache as cache_module
+
+    write(project / "train.py", FIT)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cache_module.json, "dump", interrupted) if when == "writing" else \
+        monkeypatch.setattr(cache_module.os, "replace", interrupted)
+    code, out, err = run("check", "train.py")
+    monkeypatch.undo()
+    assert code == 2 and err.strip() == "metriclint: error: interrupted"
+    assert leftovers(project) == []
+    assert (project / "train.py").read_text(encoding="utf-8") == FIT
+
+
 @pytest.mark.parametrize("stage", ["write", "fsync", "chmod"])
 @pytest.mark.parametrize(
     "error",

@@ -224,3 +224,72 @@ def test_nothing_is_written_outside_the_fixed_files_and_the_cache(tmp_path, comm
     if "--no-cache" in command:
         assert not (project / ".metriclint_cache").exists()
     assert (project / "ignored" / "train.py").read_text(encoding="utf-8") == FIT
+
+
+# --- the cache directory is never written through a symlink ------------------------------------------------
+@pytest.mark.parametrize("linked", [".metriclint_cache", ".metriclint_cache/v*"])
+def test_symlinked_cache_is_not_written_through(tmp_path, linked):
+    # A `.metriclint_cache` committed as a link (or a link inside it) would make metriclint write where
+    # it points: outside the project. Such a cache is not used; results are the same.
+    from metriclint import __version__
+
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    project.mkdir()
+    outside.mkdir()
+    (project / "metriclint.toml").write_text('target-keras = "3"\n', encoding="utf-8")
+    (project / "train.py").write_text(FIT, encoding="utf-8")
+    if linked == ".metriclint_cache":
+        os.symlink(str(outside), project / ".metriclint_cache")
+    else:
+        (project / ".metriclint_cache").mkdir()
+        os.symlink(str(outside), project / ".metriclint_cache" / f"v{__version__}")
+    expected = metriclint("check", "--no-cache", ".", cwd=project)
+    for _ in range(2):
+        assert metriclint("check", ".", cwd=project) == expected
+    assert os.listdir(outside) == []
+    code, out, err = metriclint("clean", ".", cwd=project)
+    assert (code, err) == (0, "")
+    assert os.listdir(outside) == [] and outside.is_dir()  # `clean` removes the link, not its target
+
+
+def test_cache_file_replaced_by_a_fifo_or_a_link_is_ignored(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "metriclint.toml").write_text('target-keras = "3"\n', encoding="utf-8")
+    (project / "train.py").write_text(FIT, encoding="utf-8")
+    expected = metriclint("check", "--no-cache", ".", cwd=project)
+    assert metriclint("check", ".", cwd=project) == expected
+    cache = _cache_file(project)
+    cache.unlink()
+    os.mkfifo(cache)  # opening it for reading would wait for a writer forever
+    assert metriclint("check", ".", cwd=project, timeout=60) == expected
+    secret = tmp_path / "secret.json"
+    secret.write_text("{}", encoding="utf-8")
+    os.unlink(cache) if cache.exists() or os.path.lexists(cache) else None
+    os.symlink(str(secret), cache)
+    assert metriclint("check", ".", cwd=project) == expected
+    assert secret.read_text(encoding="utf-8") == "{}"  # the link was replaced, its target untouched
+
+
+@pytest.mark.parametrize("damage", ["deep", "used_not_a_number"])
+def test_hostile_cache_contents_are_ignored(tmp_path, damage, monkeypatch):
+    # In-process: a cache nested deep enough to exhaust the stack, and entries whose `used` stamp is
+    # not a number when the cache is trimmed to MAX_ENTRIES.
+    import metriclint.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "MAX_ENTRIES", 2)
+    cache = cache_module.ResultCache(str(tmp_path))
+    os.makedirs(os.path.dirname(cache.path))
+    if damage == "deep":
+        Path(cache.path).write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    else:
+        entries = {"a": {"diagnostics": [], "used": "yesterday"}, "b": {"diagnostics": [], "used": 10 ** 400},
+                   "c": {"diagnostics": [], "used": True}, "d": [], "e": {"diagnostics": [], "used": 5.0}}
+        Path(cache.path).write_text(json.dumps(entries), encoding="utf-8")
+    cache = cache_module.ResultCache(str(tmp_path))
+    cache.put("new", [])
+    cache.save()
+    saved = json.loads(Path(cache.path).read_text(encoding="utf-8"))
+    assert "new" in saved and len(saved) == (1 if damage == "deep" else 2)
+    if damage != "deep":
+        assert set(saved) == {"new", "e"}  # the entries with a real time stamp are kept
