@@ -8,11 +8,9 @@ tampered cache can only cost time. The directory holds a `.gitignore` of `*`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
 from functools import lru_cache
 from typing import Any, Dict, List, Optional
@@ -28,6 +26,8 @@ MAX_ENTRIES = 50_000
 def code_fingerprint() -> str:
     """The version plus the size and mtime of metriclint's own modules, so results computed by
     other code (an edited checkout, an upgrade without a version bump) are never reused."""
+    import hashlib
+
     package = os.path.dirname(os.path.abspath(__file__))
     parts = [__version__]
     for directory, _, names in sorted(os.walk(package)):
@@ -63,6 +63,8 @@ class ResultCache:
 
     @staticmethod
     def key(raw: bytes, settings_key: str, ignored: List[str], kind: str) -> str:
+        import hashlib
+
         digest = hashlib.sha256()
         digest.update(f"{code_fingerprint()}\0{settings_key}\0{','.join(sorted(ignored))}\0{kind}\0".encode())
         digest.update(raw)
@@ -99,6 +101,8 @@ class ResultCache:
                 return  # a symlinked cache would write outside the project: go without
             _create_exclusive(os.path.join(self.directory, ".gitignore"),
                               "# Created by metriclint; the cache is safe to delete (`metriclint clean`).\n*\n")
+            import tempfile
+
             fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".tmp", dir=folder)
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:

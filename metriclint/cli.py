@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -193,7 +192,8 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
                 if not (opts.force_exclude and opts.paths):  # pre-commit with only excluded files: nothing to say
                     click.echo("metriclint: warning: no Python files found under the given paths", err=True)
             jobs = [
-                Job(path, resolver.for_file(path), fix=fix, unsafe=opts.unsafe_fixes, write=not diff, add_noqa=opts.add_noqa)
+                Job(path, resolver.for_file(path), fix=fix, unsafe=opts.unsafe_fixes, write=not diff, add_noqa=opts.add_noqa,
+                    cached=not opts.no_cache)
                 for path in found.files
             ]
             cache = None
@@ -304,6 +304,8 @@ class _progress:
 
 
 def _print_diff(results) -> int:
+    import difflib
+
     changed = 0
     for result in results:
         if result.new_text is None or result.original_text is None:

@@ -6,9 +6,10 @@ import errno
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
 
-import pathspec
+if TYPE_CHECKING:  # pragma: no cover
+    import pathspec
 
 from .settings import ConfigError, Settings, SettingsResolver
 
@@ -32,6 +33,12 @@ def _rel(path: str, root: str) -> str:
     return rel.replace(os.sep, "/")
 
 
+def _spec(lines: List[str]) -> pathspec.PathSpec:
+    import pathspec  # imported here: checking named files (pre-commit) needs no pattern
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
 _EXCLUDE_SPECS: Dict[Tuple[str, ...], pathspec.PathSpec] = {}
 
 
@@ -45,7 +52,7 @@ def _exclude_spec(settings: Settings) -> pathspec.PathSpec:
                 where = f" in {settings.config_path}" if settings.config_path else ""
                 why = f"more than {MAX_WILDCARDS} `*`" if _wildcards(line) > MAX_WILDCARDS else "invalid pattern"
                 raise ConfigError(f"`exclude`/`extend-exclude`{where}: {why} {pattern!r}")
-        spec = _EXCLUDE_SPECS[patterns] = pathspec.GitIgnoreSpec.from_lines(normalised)
+        spec = _EXCLUDE_SPECS[patterns] = _spec(normalised)
     return spec
 
 
@@ -77,7 +84,7 @@ def _bad_pattern(line: str) -> bool:
     if _wildcards(line) > MAX_WILDCARDS:
         return True
     try:
-        pathspec.GitIgnoreSpec.from_lines([line])
+        _spec([line])
     except ValueError:
         return True
     return False
@@ -86,7 +93,7 @@ def _bad_pattern(line: str) -> bool:
 def _gitignore_spec(lines: List[str]) -> pathspec.PathSpec:
     """As git reads a `.gitignore`, except that a line that is not a usable pattern is skipped."""
     lines = [_normalise(line) for line in lines]
-    return pathspec.GitIgnoreSpec.from_lines([line for line in lines if not _bad_pattern(line)])
+    return _spec([line for line in lines if not _bad_pattern(line)])
 
 
 def is_excluded(path: str, settings: Settings, is_dir: bool = False) -> bool:

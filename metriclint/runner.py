@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
-import signal
 import traceback
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
@@ -29,6 +25,7 @@ class Job:
     unsafe: bool = False
     write: bool = True  # False for `fix --diff`
     add_noqa: bool = False  # `check --add-noqa`: suppress what is found with `# noqa: CODES` comments
+    cached: bool = False  # the run has a result cache: give each result its key
 
 
 def io_error(path: str, message: str) -> Diagnostic:
@@ -312,7 +309,8 @@ def process_file(job: Job) -> FileResult:
         except SourceError as exc:
             return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))])
         result = process_source(job, source)
-        result.cache_key = cache_key(job, source.raw)
+        if job.cached:
+            result.cache_key = cache_key(job, source.raw)
         return result
     except Exception:  # one file's crash must not stop the run (nor kill the worker pool)
         return internal_error(job.path)
@@ -420,6 +418,11 @@ def _compute(jobs: List[Job], workers: Optional[int], progress) -> Iterator[File
             if progress is not None:
                 progress(1)
         return
+    # Imported here: a run of a few files (pre-commit's) never starts a pool.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:  # pragma: no cover - platforms without fork
@@ -461,6 +464,8 @@ _busy = False  # in a worker: whether it is processing files (Ctrl-C stops those
 
 
 def _worker_init() -> None:  # pragma: no cover - runs in the workers
+    import signal
+
     signal.signal(signal.SIGINT, _worker_interrupted)
 
 
@@ -500,6 +505,8 @@ def _isolated(job: Job, context) -> FileResult:
 
 
 def _child_main(job: Job, writer) -> None:  # pragma: no cover - runs in the child
+    import signal
+
     global _busy
     _busy = True
     signal.signal(signal.SIGINT, _worker_interrupted)
@@ -512,6 +519,8 @@ def _child_main(job: Job, writer) -> None:  # pragma: no cover - runs in the chi
 
 
 def crashed(path: str, exitcode: Optional[int]) -> FileResult:
+    import signal
+
     how = f"exit code {exitcode}"
     if exitcode is not None and exitcode < 0:
         try:

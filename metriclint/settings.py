@@ -14,11 +14,6 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Tuple
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11
-    import tomli as tomllib
-
 
 class TomlError(ValueError):
     """A TOML text that cannot be read, with a one-line reason."""
@@ -27,6 +22,11 @@ class TomlError(ValueError):
 def parse_toml(raw: bytes) -> Dict[str, Any]:
     """bytes -> TOML table. Every way tomllib fails (its own errors, a nesting deep enough to
     exhaust the stack, an integer over Python's digit limit, bad UTF-8) is one `TomlError`."""
+    if sys.version_info >= (3, 11):  # imported here: most runs read no TOML file
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11
+        import tomli as tomllib
+
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -12,7 +12,6 @@ import codecs
 import os
 import re
 import stat
-import tempfile
 import tokenize
 from dataclasses import dataclass
 from typing import Optional
@@ -173,6 +172,8 @@ def write_atomic(source: SourceFile, new_text: str) -> None:
     if not os.access(target, os.W_OK):
         # The rename below would get round a read-only mode; a plain write would not (nor does ruff's).
         raise SourceError("permission denied: the file is read-only")
+    import tempfile
+
     directory = os.path.dirname(target) or "."
     fd, tmp = -1, None
     try:

@@ -186,14 +186,16 @@ def test_directory_not_writable_simulated(project, monkeypatch):
     # As root a read-only directory does not stop writes: make the temporary file refuse instead.
     locked = write(project / "locked" / "train.py", FIT)
     other = write(project / "open" / "train.py", FIT)
-    real_mkstemp = source_module.tempfile.mkstemp
+    import tempfile
+
+    real_mkstemp = tempfile.mkstemp
 
     def mkstemp(*args, dir=None, **kwargs):
         if dir is not None and os.path.basename(dir) == "locked":
             raise PermissionError(errno.EACCES, "Permission denied", dir)
         return real_mkstemp(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(source_module.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     code, out, err = run("fix", ".")
     monkeypatch.undo()
     assert code == 1

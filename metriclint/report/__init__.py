@@ -3,8 +3,9 @@ GitLab code quality reports or JUnit XML."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..diagnostics import Diagnostic, Edit, FileResult, Position
 from ..locate import LineIndex
@@ -73,25 +74,23 @@ def line_content(result: FileResult, diag: Diagnostic, text: Optional[str]) -> s
     return index.line_text(diag.source_line).strip()
 
 
-def _registry() -> Dict[str, Callable[[Report], str]]:
-    from . import github, gitlab, json_report, junit, sarif, text
-
-    return {
-        "text": text.render,
-        "json": json_report.render,
-        "json-lines": json_report.render_lines,
-        "sarif": sarif.render,
-        "github": github.render,
-        "gitlab": gitlab.render,
-        "junit": junit.render,
-    }
-
-
-FORMATS = ("text", "json", "json-lines", "sarif", "github", "gitlab", "junit")
+# Format -> (module in this package, its render function); only the one asked for is imported.
+_RENDERERS: Dict[str, Tuple[str, str]] = {
+    "text": ("text", "render"),
+    "json": ("json_report", "render"),
+    "json-lines": ("json_report", "render_lines"),
+    "sarif": ("sarif", "render"),
+    "github": ("github", "render"),
+    "gitlab": ("gitlab", "render"),
+    "junit": ("junit", "render"),
+}
+FORMATS = tuple(_RENDERERS)
 
 
 def render(fmt: str, report: Report) -> str:
-    return _registry()[fmt](report)
+    module, function = _RENDERERS[fmt]
+    renderer: Callable[[Report], str] = getattr(importlib.import_module(f".{module}", __name__), function)
+    return renderer(report)
 
 
 __all__ = ["Report", "render", "FORMATS", "edit_positions", "source_text", "line_content", "Diagnostic", "Position"]
