@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
@@ -308,12 +310,28 @@ def process_file(job: Job) -> FileResult:
             source = read_source(job.path)
         except SourceError as exc:
             return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))])
-        result = process_source(job, source)
+        with _no_cycle_collection():
+            result = process_source(job, source)
         if job.cached:
             result.cache_key = cache_key(job, source.raw)
         return result
     except Exception:  # one file's crash must not stop the run (nor kill the worker pool)
         return internal_error(job.path)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector runs every few hundred allocations and walks every live object:
+    while a file's libcst tree (hundreds of thousands of nodes, none in a cycle) is alive, that is
+    a quarter of the run. It is paused for one file; what that file left in cycles is collected
+    after it, so memory stays bounded by one file's garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _cacheable(job: Job, result: FileResult) -> bool:
