@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import FrozenSet, Set, Tuple
+from typing import Dict, FrozenSet, Set, Tuple
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KERAS_ROOTS = ("keras", "tensorflow", "tf_keras")
@@ -29,6 +29,10 @@ class Summary:
     called: Set[str] = field(default_factory=set)  # attribute names called as methods (`x.fit(...)`)
     string_first: Set[str] = field(default_factory=set)  # methods called with a string first argument
     flags: Set[str] = field(default_factory=set)  # shapes single rules ask about (see summarize)
+    # `name.attribute` read off a plain name, the name replaced by the module an `import` binds
+    # to it: `import keras as k` ... `k.backend.sum` -> "keras.backend"
+    module_attributes: Set[str] = field(default_factory=set)
+    aliases: Dict[str, str] = field(default_factory=dict)  # name bound by `import` -> module
     flavour: str = "3"  # set by the engine: the flavour the rules will check against
 
 
@@ -46,6 +50,7 @@ def _fields(cls: type) -> Tuple[str, ...]:
 def summarize(tree: ast.AST) -> Summary:
     """One pass over the tree (an explicit stack: about twice as fast as `ast.walk`)."""
     summary = Summary()
+    name_attributes: Set[Tuple[str, str]] = set()
     tokens = summary.tokens
     add = tokens.add
     stack = [tree]
@@ -59,6 +64,9 @@ def summarize(tree: ast.AST) -> Summary:
             continue
         if kind is ast.Attribute:
             add(node.attr)  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]
+            if type(value) is ast.Name:
+                name_attributes.add((value.id, node.attr))  # type: ignore[attr-defined]
         elif kind is ast.Call:
             func = node.func  # type: ignore[attr-defined]
             method = func.attr if type(func) is ast.Attribute else None
@@ -102,6 +110,8 @@ def summarize(tree: ast.AST) -> Summary:
                         push(item)
             elif isinstance(value, AST):
                 push(value)
+    aliases = summary.aliases
+    summary.module_attributes = {f"{aliases.get(name, name)}.{attr}" for name, attr in name_attributes}
     return summary
 
 
@@ -119,6 +129,7 @@ def _imports(summary: Summary, node: ast.Import) -> None:
         summary.imports.add(alias.name)
         if alias.asname:
             summary.tokens.add(alias.asname)
+            summary.aliases[alias.asname] = alias.name
         _keras_root(summary, alias.name)
 
 

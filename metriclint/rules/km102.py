@@ -37,6 +37,12 @@ class RemovedMetricsTensors(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return frozenset({"metrics_tensors", "metrics_names"})
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        # reading `metrics_names` is fine; appending to it is not
+        return "metrics_tensors" in summary.tokens or (
+            "metrics_names" in summary.tokens and not summary.called.isdisjoint({"append", "extend"}))
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         names_appends = self._names_appends(ctx)
         tensors = [site for site in ctx.facts.attributes.get("metrics_tensors", []) if _is_model(ctx, site)]

@@ -30,9 +30,12 @@ class StandaloneBackendMath(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        # standalone Keras's backend, imported by name or reached as `keras.backend`
+        # standalone Keras's backend, imported by name or reached as `keras.backend` (`k.backend`
+        # after `import keras as k`); Keras's own `from keras.src import backend` is another module
         return "backend" in summary.tokens and (
-            bool(summary.imports & {"keras.backend", "keras"}) or any(i.startswith("keras.backend.") for i in summary.imports)
+            "keras.backend" in summary.imports
+            or any(i.startswith("keras.backend.") for i in summary.imports)
+            or ("keras" in summary.imports and "keras.backend" in summary.module_attributes)
         )
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:

@@ -51,7 +51,7 @@ class UnknownMetricString(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return "compile" in summary.tokens and super().could_fire(summary)
+        return any(("compile", keyword) in summary.method_keywords for keyword in ("metrics", "weighted_metrics"))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         custom = _registers_custom_objects(ctx)

@@ -36,7 +36,7 @@ class ThresholdOnLogits(Rule):
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        return "compile" in summary.tokens and super().could_fire(summary)
+        return ("compile", "metrics") in summary.method_keywords and super().could_fire(summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():

@@ -31,6 +31,10 @@ class PerBatchModelRun(Rule):
     def triggers(cls) -> FrozenSet[str]:
         return BATCH_HOOKS
 
+    @classmethod
+    def could_fire(cls, summary) -> bool:
+        return not BATCH_HOOKS.isdisjoint(summary.defs)  # a callback class defining a batch hook
+
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for cls in classes_of_kind(ctx, CALLBACK):
             own = methods(cls)

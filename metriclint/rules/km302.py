@@ -12,7 +12,7 @@ from ..facts.models import model_facts
 from ..facts.values import Dotted
 from ..facts.walk import Walker, find_all
 from ..keras.backend_ops import STATIC_SHAPE_FUNCTIONS, STATIC_TENSOR_ATTRIBUTES
-from ..keras.symbols import METRIC
+from ..keras.symbols import EAGER_PYTHON_OPS, METRIC
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, methods, remove_arg
 
@@ -37,7 +37,9 @@ class EagerMetrics(Rule):
         tokens = summary.tokens
         if "run_eagerly" in tokens:
             return True
-        return bool(tokens & {"numpy", "sklearn"}) and bool(tokens & {"update_state", "metrics"})
+        # NumPy in a Metric's `update_state`, or in a function of this file given to `compile(metrics=...)`
+        metric_code = "update_state" in summary.defs or (("compile", "metrics") in summary.method_keywords and bool(summary.defs))
+        return bool(tokens & {"numpy", "sklearn"}) and metric_code
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         eager_needed = list(self._eager_metric_code(ctx))
@@ -167,7 +169,7 @@ def _in_test_function(scope) -> bool:
 
 
 def _file_uses_numpy_conversion(ctx: RuleContext) -> bool:
-    return bool(ctx.facts.calls_by_method.get("numpy")) or bool(ctx.facts.calls_by_method.get("py_function"))
+    return any(ctx.facts.calls_by_method.get(name) for name in ("numpy", *sorted(EAGER_PYTHON_OPS)))
 
 
 _HEAD = "import numpy as np\nimport keras\nmodel = keras.Sequential()\n"
