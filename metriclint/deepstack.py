@@ -15,9 +15,10 @@ from typing import Callable, List, TypeVar
 T = TypeVar("T")
 
 # CPython's own parser refuses code nested deeper than a few thousand levels (200 brackets);
-# a few dozen frames per level fit in these bounds. The stack is reserved, not committed.
+# a few dozen frames per level fit in these bounds. The stack is reserved, not committed; where
+# the system refuses that much (a low `ulimit -v`), smaller ones are tried, then none.
 RECURSION_LIMIT = 200_000
-STACK_BYTES = 1024 * 1024 * 1024
+STACK_BYTES = (1024 * 1024 * 1024, 256 * 1024 * 1024, 64 * 1024 * 1024)
 
 
 def call_with_deep_stack(function: Callable[[], T]) -> T:
@@ -38,12 +39,18 @@ def call_with_deep_stack(function: Callable[[], T]) -> T:
             sys.setrecursionlimit(previous_limit)
 
     previous_size = threading.stack_size()
-    try:
-        threading.stack_size(STACK_BYTES)
-        worker = threading.Thread(target=run, name="metriclint-deep-stack", daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(previous_size)
+    for size in STACK_BYTES:
+        try:
+            threading.stack_size(size)
+            worker = threading.Thread(target=run, name="metriclint-deep-stack", daemon=True)
+            worker.start()
+            break
+        except (RuntimeError, ValueError, MemoryError):  # "can't start new thread", size refused
+            continue
+        finally:
+            threading.stack_size(previous_size)
+    else:
+        return function()  # on the ordinary stack: running out of recursion is then reported
     worker.join()
     ok, value = outcome[0]  # type: ignore[misc]
     if not ok:
