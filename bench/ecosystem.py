@@ -9,6 +9,8 @@ declare dependencies), then on copies of them:
 
   * `metriclint check` three times: `--no-cache` with the default workers, `--jobs 1` with a
     cold cache, and again with the warm cache; the three results must be identical;
+  * `metriclint check --no-cache` with the prefilter off (every file parsed and every rule run):
+    the result must be identical too, so the prefilter only ever saves time;
   * `metriclint fix --unsafe-fixes`; every file it changed must still `compile()` (and parse
     with libcst) when the original did; no other file may change and no stray file appear;
   * `metriclint fix --unsafe-fixes` a second time: it must change nothing.
@@ -95,7 +97,20 @@ PACKAGES: Tuple[Tuple[str, str, str], ...] = (
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "metriclint.toml")  # plus requirements*.txt
 MUST_BE_ZERO = ("internal_errors", "internal_errors_fix", "crashed_runs", "broken_fixes", "refixed_files",
-                "run_differences", "stray_changes")
+                "run_differences", "prefilter_differences", "stray_changes")
+# `metriclint check` with the prefilter saying "could fire" for every file that parses (as
+# tests/test_prefilter.py does in-process); the worker processes are forked, so they have it too.
+_NO_PREFILTER = (
+    "import sys, metriclint.engine as engine\n"
+    "original = engine._prefilter\n"
+    "def everything(text, codes, flavour):\n"
+    "    verdict, tree = original(text, codes, flavour)\n"
+    "    return (None if verdict is None else True), tree\n"
+    "engine._prefilter = everything\n"
+    "from metriclint.cli import main\n"
+    "sys.argv[0] = 'metriclint'\n"
+    "main()\n"
+)
 
 
 @dataclass
@@ -119,6 +134,7 @@ class PackageResult:
     refixed_files: int = 0
     refixed: List[str] = field(default_factory=list)
     run_differences: int = 0
+    prefilter_differences: int = 0  # diagnostics that differ when every file is parsed
     stray_changes: int = 0  # files changed or created by fix that are not fixed Python sources
     stray: List[str] = field(default_factory=list)
     seconds: Dict[str, float] = field(default_factory=dict)
@@ -218,14 +234,15 @@ def unpack(dist: str, cache_dir: str, key: str) -> str:
 
 
 # --- running metriclint ----------------------------------------------------------------------------------
-def metriclint(args: Sequence[str], cwd: str, log: str, timeout: float) -> Tuple[int, str, str, float]:
+def metriclint(args: Sequence[str], cwd: str, log: str, timeout: float,
+               entry: Sequence[str] = ("-m", "metriclint")) -> Tuple[int, str, str, float]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO, env.get("PYTHONPATH")]))
     env.pop("METRICLINT_DEBUG", None)
     env["CI"] = "1"  # no progress bar
     start = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-m", "metriclint", *args], cwd=cwd, env=env,
+        done = subprocess.run([sys.executable, *entry, *args], cwd=cwd, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
         code, out, err = done.returncode, done.stdout, done.stderr
     except subprocess.TimeoutExpired as exc:
@@ -347,9 +364,18 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
     first = runs[0]
     with open(os.path.join(pkg_out, "check.json"), "w", encoding="utf-8") as handle:
         json.dump(first, handle, indent=1, ensure_ascii=False)
-    for other in runs[1:]:
+    def differences(other: List[dict]) -> int:
         a, b = Counter(map(_identity, first)), Counter(map(_identity, other))
-        result.run_differences += sum(((a - b) + (b - a)).values())
+        return sum(((a - b) + (b - a)).values())
+
+    result.run_differences = sum(differences(other) for other in runs[1:])
+    code, out, err, seconds = metriclint(["check", "--no-cache", *common], check_tree, os.path.join(pkg_out, "check_no_prefilter.log"),
+                                         timeout, entry=("-c", _NO_PREFILTER))
+    result.seconds["check_no_prefilter"] = round(seconds, 2)
+    result.problems.extend(f"check_no_prefilter: {line}" for line in _interesting(err))
+    if code not in (0, 1, 2) or not out.strip():
+        result.crashed_runs += 1
+    result.prefilter_differences = differences(_diagnostics(out))
     result.internal_errors += sum(1 for d in first if d.get("code") == "E000")
     result.diagnostics = dict(sorted(Counter(d["code"] for d in first).items()))
     result.files_with_diagnostics = len({d["file"] for d in first})
@@ -451,21 +477,24 @@ def machine() -> Dict[str, str]:
 
 
 def table(results: List[PackageResult]) -> str:
-    head = ("package", "version", "files", "lines", "E000", "diags", "fixed", "broken", "refix", "rundiff", "stray", "seconds")
+    head = ("package", "version", "files", "lines", "E000", "diags", "fixed", "broken", "refix", "rundiff", "prefilter",
+            "stray", "seconds")
     rows = []
     for r in results:
         if r.error:
-            rows.append((r.name, r.version, "-", "-", "-", "-", "-", "-", "-", "-", "-", r.error[:40]))
+            rows.append((r.name, r.version, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", r.error[:40]))
             continue
         seconds = sum(v for k, v in r.seconds.items() if k != "fetch")
         rows.append((r.name, r.version, r.files, r.lines, r.internal_errors + r.internal_errors_fix + r.crashed_runs,
                      sum(r.diagnostics.values()), r.fixed_files,
-                     r.broken_fixes, r.refixed_files, r.run_differences, r.stray_changes, f"{seconds:.1f}"))
+                     r.broken_fixes, r.refixed_files, r.run_differences, r.prefilter_differences, r.stray_changes,
+                     f"{seconds:.1f}"))
     ok = [r for r in results if not r.error]
     rows.append(("TOTAL", "", sum(r.files for r in ok), sum(r.lines for r in ok),
                  sum(r.internal_errors + r.internal_errors_fix + r.crashed_runs for r in ok),
                  sum(sum(r.diagnostics.values()) for r in ok), sum(r.fixed_files for r in ok), sum(r.broken_fixes for r in ok),
-                 sum(r.refixed_files for r in ok), sum(r.run_differences for r in ok), sum(r.stray_changes for r in ok),
+                 sum(r.refixed_files for r in ok), sum(r.run_differences for r in ok),
+                 sum(r.prefilter_differences for r in ok), sum(r.stray_changes for r in ok),
                  f"{sum(sum(v for k, v in r.seconds.items() if k != 'fetch') for r in ok):.1f}"))
     return _markdown(head, rows)
 
