@@ -16,6 +16,7 @@ from .common import classes_of_kind, methods, self_attributes_used
 
 _GUARD_CALLS = {"epsilon", "maximum", "clip", "clip_by_value", "divide_no_nan", "max"}
 _DIVIDE_CALLS = {"divide", "truediv", "true_divide"}
+_NAN_TESTS = {"is_nan", "isnan", "is_finite", "isfinite", "nan_to_num"}
 _STATE_FACTORIES = {"add_weight", "add_variable"}  # `Metric.add_variable` is Keras 3's name
 
 
@@ -43,6 +44,8 @@ class UnguardedResultDivision(Rule):
             states = _states(own)
             if _is_r_squared(result, own.get("update_state"), states):
                 continue  # R² of no samples is undefined: NaN is the answer (Keras's R2Score gives NaN too)
+            if _tests_for_nan(result):
+                continue  # it catches the NaN itself (tfa's CohenKappa: `cond(is_nan(d), 0.0, ...)`)
             guarded = _guarded_states(result)
             for operation, numerator, denominator in _divisions(result):
                 risky = self_attributes_used(denominator) & states
@@ -185,6 +188,13 @@ def _guarded_states(result: cst.FunctionDef) -> Set[str]:
     return out
 
 
+def _tests_for_nan(result: cst.FunctionDef) -> bool:
+    """Whether `result()` tests a value for NaN (`is_nan`, `isnan`, `is_finite`, `nan_to_num`): then
+    a 0 / 0 inside is caught there, and `divide_no_nan` would turn the NaN it tests into a 0 it
+    does not (CohenKappa's 1 - 0 / 0 would read NaN instead of its 0.0)."""
+    return any((dotted_name(c.func) or "").split(".")[-1] in _NAN_TESTS for c in find_all(result.body, cst.Call))
+
+
 def _has_guard(node: cst.CSTNode) -> bool:
     for call in find_all(node, cst.Call):
         name = dotted_name(call.func) or ""
@@ -239,6 +249,9 @@ _R2_HEAD = (
 )
 
 UnguardedResultDivision.valid = (
+    # the NaN is caught after the division (tensorflow-addons `CohenKappa.result`): it reads 0.0
+    Example(_HEAD + "    def result(self):\n        share = self.total / tf.reduce_sum(self.count)\n"
+            "        return tf.cond(tf.math.is_nan(share), true_fn=lambda: 0.0, false_fn=lambda: 1 - share)\n"),
     Example(_HEAD + "    def result(self):\n        return tf.math.divide_no_nan(self.total, self.count)\n"),
     Example(_HEAD + "    def result(self):\n        return self.total / (self.count + keras.backend.epsilon())\n"),
     Example(_HEAD + "    def result(self):\n        if self.count == 0:\n            return 0.0\n        return self.total / self.count\n"),
