@@ -21,13 +21,15 @@ from .diagnostics import Diagnostic, Edit, Fix, Position, Safety
 from .facts.collect import collect_facts
 from .facts.resolve import Resolver
 from .locate import LineIndex, Locator
-from .prefilter import summarize
+from .prefilter import nesting_deeper_than, summarize
 from .rules import TOOL_CODES, all_rules, known_codes
 from .rules.base import Finding, Rule, RuleContext
 from .settings import Settings
 from .suppression import Suppressions, is_ours
 
 MAX_FIX_PASSES = 10
+# Deeper than this, libcst's parse takes seconds to minutes (prefilter.nesting_deeper_than).
+MAX_NESTING = 1500
 
 
 @lru_cache(maxsize=64)
@@ -162,6 +164,12 @@ def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutp
         too_deep = _too_deep(text)
         if too_deep is not None:
             return LintOutput([too_deep])
+    elif tree is not None:
+        depth = nesting_deeper_than(tree, MAX_NESTING)
+        if depth is not None:
+            return LintOutput([Diagnostic(
+                "E902", f"code nested {depth:,} levels deep, more than metriclint checks ({MAX_NESTING:,}); not checked",
+                Position(1, 1), Position(1, 1), source_line=1)])
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:

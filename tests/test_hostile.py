@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
@@ -208,6 +210,25 @@ def test_deep_nesting_is_a_finding_or_a_syntax_error(nesting_runs, name, depth):
                 assert after == before  # an unparsable file is never written
             else:
                 assert _compiles(after)
+
+
+@pytest.mark.parametrize("shape", ["subscripts", "attributes", "conditionals"])
+def test_nesting_cpython_accepts_but_libcst_would_take_minutes_is_not_checked(project, shape):
+    # 2,500 chained subscripts are valid Python; libcst's parser needs minutes for them (its time
+    # grows with the cube of the depth). One clear line, at once, for check and fix alike.
+    source = "from tensorflow import keras\nmodel = keras.Sequential()\n" + NESTINGS[shape](2500) + "model.fit(x, nb_epoch=3)\n"
+    compile(source, "<deep>", "exec")
+    (project / "deep.py").write_text(source, encoding="utf-8")
+    for command in ("check", "fix"):
+        started = time.monotonic()
+        code, out, err = metriclint(command, "--no-cache", "deep.py", "good.py", cwd=project, timeout=120)
+        assert time.monotonic() - started < 30
+        assert_clean_exit(code, err)
+        lines = about(out, "deep.py")
+        assert len(lines) == 1 and re.fullmatch(
+            r"deep\.py:1:1: E902 code nested 2,50\d levels deep, more than metriclint checks \(1,500\); not checked", lines[0]), lines
+        assert (project / "deep.py").read_text(encoding="utf-8") == source
+    assert GOOD_LINE not in out.splitlines()  # `fix` fixed good.py
 
 
 # --- notebooks -----------------------------------------------------------------------------------------------
