@@ -7,6 +7,7 @@ worker processes. Reading and writing files is `runner.py`'s job.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import traceback
 import warnings
@@ -282,9 +283,25 @@ def _parses(text: str) -> bool:
     return True
 
 
-def _overlaps(a: Tuple[int, int], b: Tuple[int, int]) -> bool:
-    # Two insertions at one offset overlap too: their order would be arbitrary.
-    return (a[0] < b[1] and b[0] < a[1]) or a == b
+class _TakenSpans:
+    """The spans of the edits chosen in one fix pass. They never overlap, so kept sorted they end
+    in order too, and testing a new span is a binary search (a pairwise test was quadratic: 24
+    million comparisons for a file with 8,000 fixes)."""
+
+    def __init__(self) -> None:
+        self._spans: List[Tuple[int, int]] = []
+
+    def overlaps(self, span: Tuple[int, int]) -> bool:
+        start, end = span
+        spans = self._spans
+        index = bisect.bisect_left(spans, span)
+        if index < len(spans) and spans[index] == span:
+            return True  # two insertions at one offset overlap too: their order would be arbitrary
+        before = bisect.bisect_left(spans, (end, -1))  # the spans that start before this one ends
+        return before > 0 and start < spans[before - 1][1]
+
+    def add(self, span: Tuple[int, int]) -> None:
+        bisect.insort(self._spans, span)
 
 
 @dataclass
@@ -303,16 +320,17 @@ def fix_text(text: str, path: str, settings: Settings, unsafe: bool) -> FixOutpu
     for _ in range(MAX_FIX_PASSES):
         output = lint_text(text, path, settings)
         chosen: List[Diagnostic] = []
-        spans: List[Tuple[int, int]] = []
+        taken = _TakenSpans()
         for diag in output.diagnostics:
             fix = diag.fix
             if fix is None or (fix.safety is Safety.UNSAFE and not unsafe) or (diag.code, fix.edits) in bad:
                 continue
             fix_spans = [(e.start, e.end) for e in fix.edits]
-            if any(_overlaps(a, b) for a in fix_spans for b in spans):
+            if any(taken.overlaps(span) for span in fix_spans):
                 continue  # next pass
             chosen.append(diag)
-            spans.extend(fix_spans)
+            for span in fix_spans:
+                taken.add(span)
         if not chosen:
             return FixOutput(text, output.diagnostics, fixed, rejected, output.internal_error)
         candidate = apply_edits(text, [e for d in chosen for e in d.fix.edits])  # type: ignore[union-attr]

@@ -294,3 +294,23 @@ def test_fix_keeps_a_comment_inside_the_call():
     fixed = engine.fix_text(source, "train.py", Settings(target_keras="2"), unsafe=True)
     assert fixed.text != source
     assert "# the layer's mean output" in fixed.text
+
+
+def _pairwise_overlap(a, b) -> bool:
+    # the definition: spans that share a character, or two insertions at one offset
+    return (a[0] < b[1] and b[0] < a[1]) or a == b
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 6)).map(lambda t: (t[0], t[0] + t[1])), max_size=40))
+def test_taken_spans_choose_what_the_pairwise_test_chooses(spans):
+    from metriclint.engine import _TakenSpans
+
+    taken, chosen, expected = _TakenSpans(), [], []
+    for span in spans:
+        if not any(_pairwise_overlap(span, other) for other in expected):
+            expected.append(span)
+        if not taken.overlaps(span):
+            taken.add(span)
+            chosen.append(span)
+    assert chosen == expected
