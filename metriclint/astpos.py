@@ -45,10 +45,8 @@ class _Pairing:
             index += len(smalls)
 
     def block(self, body: cst.BaseSuite, twins: Sequence[ast.stmt]) -> None:
-        if isinstance(body, cst.IndentedBlock):
-            self.statements(body.body, twins)
-        elif isinstance(body, cst.SimpleStatementSuite):
-            self.statements(body.body, twins)
+        """An indented block, or the statements after the colon of `if x: a; b`."""
+        self.statements(body.body, twins)
 
     def statement(self, node: cst.CSTNode, twin: ast.stmt) -> None:
         handler = _STATEMENTS.get(type(node))
@@ -115,7 +113,7 @@ def _class(p: _Pairing, node: cst.ClassDef, twin: ast.ClassDef) -> None:
     p.block(node.body, twin.body)
 
 
-def _if(p: _Pairing, node: cst.If, twin: ast.If) -> None:
+def _test_body_orelse(p: _Pairing, node: "cst.If | cst.While", twin: "ast.If | ast.While") -> None:
     p.expression(node.test, twin.test)
     p.block(node.body, twin.body)
     p.orelse(node.orelse, twin.orelse)
@@ -124,12 +122,6 @@ def _if(p: _Pairing, node: cst.If, twin: ast.If) -> None:
 def _for(p: _Pairing, node: cst.For, twin: ast.For) -> None:
     p.expression(node.target, twin.target)
     p.expression(node.iter, twin.iter)
-    p.block(node.body, twin.body)
-    p.orelse(node.orelse, twin.orelse)
-
-
-def _while(p: _Pairing, node: cst.While, twin: ast.While) -> None:
-    p.expression(node.test, twin.test)
     p.block(node.body, twin.body)
     p.orelse(node.orelse, twin.orelse)
 
@@ -189,9 +181,9 @@ _Handler = Tuple[type, Callable[..., None]]
 _STATEMENTS: Dict[type, _Handler] = {
     cst.FunctionDef: ((ast.FunctionDef, ast.AsyncFunctionDef), _function),
     cst.ClassDef: (ast.ClassDef, _class),
-    cst.If: (ast.If, _if),
+    cst.If: (ast.If, _test_body_orelse),
     cst.For: ((ast.For, ast.AsyncFor), _for),
-    cst.While: (ast.While, _while),
+    cst.While: (ast.While, _test_body_orelse),
     cst.With: ((ast.With, ast.AsyncWith), _with),
     cst.Try: (ast.Try, _try),
     cst.Assign: (ast.Assign, _assign),
