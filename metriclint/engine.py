@@ -283,6 +283,11 @@ def _parses(text: str) -> bool:
     return True
 
 
+def _crossing(spans: List[Tuple[int, int]]) -> bool:
+    """Whether two of one fix's edits share text (a fix has a few edits: pairwise is fine)."""
+    return any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1:])
+
+
 class _TakenSpans:
     """The spans of the edits chosen in one fix pass. They never overlap, so kept sorted they end
     in order too, and testing a new span is a binary search (a pairwise test was quadratic: 24
@@ -326,6 +331,8 @@ def fix_text(text: str, path: str, settings: Settings, unsafe: bool) -> FixOutpu
             if fix is None or (fix.safety is Safety.UNSAFE and not unsafe) or (diag.code, fix.edits) in bad:
                 continue
             fix_spans = [(e.start, e.end) for e in fix.edits]
+            if _crossing(fix_spans):
+                continue  # edits of one fix that share text cannot all apply (a rule's bug): never
             if any(taken.overlaps(span) for span in fix_spans):
                 continue  # next pass
             chosen.append(diag)

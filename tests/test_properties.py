@@ -19,6 +19,7 @@ modes for one fixed program); they are not repeated here.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import io
 import keyword
 import os
@@ -314,3 +315,24 @@ def test_taken_spans_choose_what_the_pairwise_test_chooses(spans):
             taken.add(span)
             chosen.append(span)
     assert chosen == expected
+
+
+def test_a_fix_whose_own_edits_share_text_is_never_applied(monkeypatch):
+    # A rule bug: two edits of one fix replacing overlapping text would garble the file. The fix is
+    # skipped (the finding stays reported); the other fixes still apply.
+    source = "from tensorflow import keras\nmodel = keras.Sequential()\nmodel.fit(x, nb_epoch=3)\nmodel.fit(x, nb_epoch=4)\n"
+    original = engine.lint_text
+
+    def with_a_broken_fix(text, path, settings):
+        output = original(text, path, settings)
+        for index, diag in enumerate(output.diagnostics):
+            if diag.fix is not None and diag.start.line == 3:
+                edit = diag.fix.edits[0]
+                crossing = (Edit(edit.start, edit.end, "epochs"), Edit(edit.start + 1, edit.end + 2, "xx"))
+                output.diagnostics[index] = dataclasses.replace(diag, fix=dataclasses.replace(diag.fix, edits=crossing))
+        return output
+
+    monkeypatch.setattr(engine, "lint_text", with_a_broken_fix)
+    result = engine.fix_text(source, "x.py", Settings(select=("KM101",), target_keras="3"), unsafe=False)
+    assert result.text == source.replace("nb_epoch=4", "epochs=4")
+    assert [d.start.line for d in result.diagnostics] == [3]
