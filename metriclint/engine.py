@@ -22,6 +22,7 @@ from .diagnostics import Diagnostic, Edit, Fix, Position, Safety
 from .facts.collect import collect_facts
 from .facts.resolve import Resolver
 from .locate import LineIndex, Locator
+from .keras.symbols import implied_flavour
 from .prefilter import nesting_deeper_than, summarize
 from .rules import TOOL_CODES, all_rules, known_codes
 from .rules.base import Finding, Rule, RuleContext
@@ -138,7 +139,7 @@ def _prefilter(text: str, codes: FrozenSet[str], flavour: str) -> Tuple[Optional
     summary = summarize(tree)
     if not summary.imports_keras:
         return False, tree
-    summary.flavour = "2" if summary.imports_tf_keras else flavour
+    summary.flavour = implied_flavour(summary.imports) or flavour
     rules = all_rules()
     verdict = any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours)
     return verdict, tree

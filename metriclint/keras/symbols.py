@@ -7,7 +7,7 @@ A canonical name drops the package spelling: `tensorflow.keras.metrics.AUC`,
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Iterable, Optional, Tuple
 
 # Package prefixes that are Keras, longest first, with the flavour the spelling itself implies
 # (None: the file's configured/inferred target decides).
@@ -73,6 +73,16 @@ def split_keras(dotted: str) -> Optional[Tuple[str, Optional[str]]]:
             if rest and rest[0] == "keras":  # keras.api._v2.keras.metrics
                 rest = rest[1:]
             return _normalise(".".join(rest)), flavour
+    return None
+
+
+def implied_flavour(imported: "Iterable[str]") -> Optional[str]:
+    """"2" when one of these imported dotted names is a Keras-2-only spelling (`tf_keras`,
+    `tensorflow.python.keras`), else None. The prefilter and the facts both ask this."""
+    for path in imported:
+        split = split_keras(path)
+        if split is not None and split[1] == "2":
+            return "2"
     return None
 
 

@@ -9,6 +9,7 @@ import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword
+from ..facts.entries import Calls
 from ..facts.values import Instance
 from ..keras import signatures, symbols
 from ..keras.symbols import MODEL
@@ -17,7 +18,7 @@ from .base import Finding, FixPlan, Rule, RuleContext
 from .common import remove_arg
 
 _ALL_METHODS = sorted({m for table in signatures.MODEL_METHOD_KEYWORDS.values() for m in table})
-
+MODEL_METHOD_CALLS = Calls(tuple(_ALL_METHODS))
 
 
 class UnknownModelKeyword(Rule):
@@ -25,16 +26,16 @@ class UnknownModelKeyword(Rule):
     name = "unknown-model-keyword"
     summary = "Keyword argument that Keras `fit`/`evaluate`/`predict`/`compile` does not take, or a removed `*_generator` method"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset(_ALL_METHODS)
+    needs = (MODEL_METHOD_CALLS,)
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        """Only when some model-method call passes a keyword the flavour does not take (or a None-only one)."""
+        """Only when some model-method call passes a keyword the flavour does not take (or a None-only
+        one), or calls a removed method: the tables `check` reads."""
+        if not super().could_fire(summary):
+            return False
         table = signatures.MODEL_METHOD_KEYWORDS[summary.flavour]
-        if summary.flavour == "3" and not summary.tokens.isdisjoint(signatures.REMOVED_GENERATOR_METHODS):
+        if summary.flavour == "3" and not summary.called.isdisjoint(signatures.REMOVED_GENERATOR_METHODS):
             return True
         for method, keyword in summary.method_keywords:
             valid = table.get(method)
@@ -43,7 +44,7 @@ class UnknownModelKeyword(Rule):
         return False
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for site in ctx.facts.method_calls(*_ALL_METHODS):
+        for site in MODEL_METHOD_CALLS.sites(ctx.facts):
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue  # a plain function named `fit`

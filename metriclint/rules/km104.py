@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List
+from typing import Iterator, List
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
+from ..facts.entries import Defines
 from ..keras.symbols import METRIC
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, methods
+
+_DEFINES_RESET_STATES = Defines(("reset_states",))
 
 
 class ResetStatesOverride(Rule):
@@ -19,15 +22,12 @@ class ResetStatesOverride(Rule):
     summary = "`Metric` subclass defines `reset_states` but not `reset_state`: Keras 3 never calls it"
     flavours = KERAS3_ONLY
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"reset_states"})
+    needs = (_DEFINES_RESET_STATES,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for cls in classes_of_kind(ctx, METRIC):
             own = methods(cls)
-            definition = own.get("reset_states")
+            definition = own.get(_DEFINES_RESET_STATES.names[0])
             if definition is None or ctx.resolver.class_defines(cls, "reset_state"):
                 continue
             # `super().reset_states()` inside must follow the rename: Keras 3's Metric lacks it.

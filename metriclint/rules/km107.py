@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import AttributeSite, dotted_name
+from ..facts.entries import Reaches
 from ..facts.values import Dotted
 from ..keras.backend_ops import KERAS3_BACKEND_NAMES, NO_TWIN_ADVICE, OPS_TWINS, OpsTwin
 from ..locate import Locator
@@ -23,20 +24,7 @@ class StandaloneBackendMath(Rule):
     summary = "`keras.backend` math (`K.sum`, `K.round`, …) does not exist in standalone Keras 3; use `keras.ops`"
     flavours = KERAS3_ONLY
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"backend"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        # standalone Keras's backend, imported by name or reached as `keras.backend` (`k.backend`
-        # after `import keras as k`); Keras's own `from keras.src import backend` is another module
-        return "backend" in summary.tokens and (
-            "keras.backend" in summary.imports
-            or any(i.startswith("keras.backend.") for i in summary.imports)
-            or ("keras" in summary.imports and "keras.backend" in summary.module_attributes)
-        )
+    needs = (Reaches(_STANDALONE_BACKEND),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         calls = {site.node.func: site.node for site in ctx.facts.calls}

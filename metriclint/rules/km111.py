@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
+from ..facts.entries import COMPILE_ANY_METRICS, Words
 from ..facts.models import CompileInfo, ModelInfo, metric_ref, model_facts
 from ..facts.values import Instance, Scope
 from ..keras import symbols
@@ -47,14 +48,7 @@ class FlatMetricsMultiOutput(Rule):
     summary = "A flat `metrics=[...]` list on a model with several outputs: ValueError on Keras 3"
     flavours = KERAS3_ONLY
     fix_safety = Safety.UNSAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"metrics", "weighted_metrics"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return {"compile", "Model"} <= summary.tokens and super().could_fire(summary)
+    needs = (COMPILE_ANY_METRICS, Words(frozenset({"Model"})))  # a functional model: several outputs
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():
@@ -62,8 +56,9 @@ class FlatMetricsMultiOutput(Rule):
                 continue
             outputs = _outputs(ctx, model.key)
             for info in model.compiles:
-                for keyword in ("metrics", "weighted_metrics"):
-                    arg = find_keyword(info.site.node, keyword)
+                for entry in COMPILE_ANY_METRICS.options:
+                    keyword = entry.parameter
+                    arg = entry.bound(info.site.node, ctx.flavour)
                     if arg is None or not isinstance(arg.value, (cst.List, cst.Tuple)):
                         continue
                     elements = arg.value.elements

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional, Set, Union
+from typing import Iterator, List, Optional, Set, Union
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import find_keyword
+from ..facts.entries import Flag
 from ..facts.values import ClassValue, Instance
 from ..keras.symbols import METRIC
 from ..locate import Locator
+from ..prefilter import UPDATE_STATE_WITHOUT_SAMPLE_WEIGHT
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, has_star_kwargs, is_abstract, methods, parameter_names
 
@@ -23,14 +25,7 @@ class UpdateStateWithoutSampleWeight(Rule):
     name = "update-state-without-sample-weight"
     summary = "`Metric.update_state` without a `sample_weight` parameter: `fit`/`evaluate` raise TypeError"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"update_state"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "update_state:no-sample-weight" in summary.flags
+    needs = (Flag(UPDATE_STATE_WITHOUT_SAMPLE_WEIGHT, "update_state"),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         compiled: Optional[Set[int]] = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, Optional
+from typing import Iterator, Optional
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
+from ..facts.entries import COMPILE_METRICS, Words
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
 from ..keras.metrics import ACCURACY_FOR_FAMILY, BINARY, CATEGORICAL, REGRESSION, SPARSE
 from ..locate import Locator
@@ -29,14 +30,7 @@ class ExactAccuracyOnProbabilities(Rule):
     name = "accuracy-on-probabilities"
     summary = "`metrics.Accuracy()` compares values for equality: it reads ~0 on probabilities and regression outputs"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"Accuracy"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "compile" in summary.called and super().could_fire(summary)
+    needs = (COMPILE_METRICS, Words(frozenset({"Accuracy"})))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():

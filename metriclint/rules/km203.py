@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterator, Optional, Set
+from typing import Dict, Iterator, Optional, Set
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import dotted_name, find_keyword, positional_args
+from ..facts.entries import COMPILE_METRICS, Words
 from ..facts.models import model_facts
 from ..facts.values import FunctionValue
 from ..facts.walk import find_all
@@ -23,14 +24,7 @@ class BatchwiseRatioMetric(Rule):
     name = "batchwise-ratio-metric"
     summary = "A metric function that divides batch sums (F1, precision, recall) is averaged per batch: wrong and batch-size dependent"
     fix_safety = Safety.UNSAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset(_SUMS)
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return ("compile", "metrics") in summary.method_keywords and super().could_fire(summary)
+    needs = (COMPILE_METRICS, Words(frozenset(_SUMS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         memo: Dict[cst.FunctionDef, bool] = {}

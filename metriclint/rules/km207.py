@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import string
-from typing import FrozenSet, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import CallSite, find_keyword, positional_args
+from ..facts.entries import COMPILE_CALLS, FIT_CALLS, Words
 from ..facts.logkeys import CallbackUse, KeySet, callback_uses, keys_for_fit
 from ..facts.values import ClassValue, Derived
 from ..facts.walk import Walker
@@ -175,20 +176,16 @@ def _explicit_mode(use: CallbackUse) -> bool:
     arg = find_keyword(use.constructor, "mode")
     return arg is not None and not (isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value == "auto")
 
+# Where the check reads keys: the monitoring callbacks (`callback_uses`) and `history` reads.
+_KEY_READS = Words(frozenset({"history"} | {name.split(".")[-1] for name in MONITOR_CALLBACKS}))
+
 
 class MissingLogKey(Rule):
     code = "KM207"
     name = "missing-log-key"
     summary = "A callback, checkpoint file name or `history` read uses a log key the run does not produce (`val_acc` vs `val_accuracy`)"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"monitor", "history", "ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return {"fit", "compile"} <= summary.called and super().could_fire(summary)
+    needs = (FIT_CALLS, COMPILE_CALLS, _KEY_READS)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for use in callback_uses(ctx):

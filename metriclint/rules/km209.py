@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword
+from ..facts.entries import COMPILE_METRICS
 from ..facts.models import CompileInfo, MetricRef, model_facts
 from ..facts.walk import Walker
 from ..keras.metrics import METRICS
@@ -21,14 +22,7 @@ class SharedMetricInstance(Rule):
     name = "shared-metric-instance"
     summary = "One metric object in two models' `compile` (or `compile` and a manual loop) pools their counts"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"compile"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return ("compile", "metrics") in summary.method_keywords
+    needs = (COMPILE_METRICS,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         uses: Dict[cst.Call, List[Tuple[object, CompileInfo, MetricRef]]] = {}

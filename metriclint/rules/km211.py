@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional, Set
+from typing import Iterator, List, Optional, Set
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
+from ..facts.entries import COMPILE_ANY_METRICS, COMPILE_WEIGHTED_METRICS, Words
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, logits_reason, metric_ref, model_facts
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import BINARY
@@ -27,14 +28,7 @@ class F1WithoutThreshold(Rule):
     name = "f1-without-threshold"
     summary = "`F1Score()`/`FBetaScore()` without `threshold` on one sigmoid unit: every sample counts as positive"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset(_THRESHOLD_POSITION) | frozenset(_STRINGS)
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "compile" in summary.tokens and super().could_fire(summary)
+    needs = (COMPILE_ANY_METRICS, Words(frozenset(_THRESHOLD_POSITION) | frozenset(_STRINGS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         seen: Set[int] = set()
@@ -114,7 +108,7 @@ def _single_probability(model: ModelInfo, info: CompileInfo) -> Optional[str]:
 def _metrics(ctx: RuleContext, info: CompileInfo) -> List[MetricRef]:
     """`metrics=[...]` as the model facts read it, and `weighted_metrics=[...]` read the same way."""
     refs = list(info.metrics)
-    weighted = find_keyword(info.site.node, "weighted_metrics")
+    weighted = COMPILE_WEIGHTED_METRICS.bound(info.site.node, ctx.flavour)
     if weighted is not None and isinstance(weighted.value, (cst.List, cst.Tuple)):
         for element in weighted.value.elements:
             if not isinstance(element, cst.StarredElement):
