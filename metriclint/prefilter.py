@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Optional, Set, Tuple
 
 UPDATE_STATE_WITHOUT_SAMPLE_WEIGHT = "update_state:no-sample-weight"
+# `os.environ["TF_USE_LEGACY_KERAS"] = "1"` (or `setdefault`/`update`): `tf.keras` is tf_keras then
+LEGACY_KERAS_ENVIRONMENT = "env:TF_USE_LEGACY_KERAS"
+_LEGACY_KERAS_VARIABLE = "TF_USE_LEGACY_KERAS"
+_TRUE_VALUES = ("true", "True", "1")  # what TensorFlow's Keras loader accepts (tensorflow/__init__.py)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KERAS_ROOTS = ("keras", "tensorflow", "tf_keras")
 
@@ -32,8 +36,8 @@ class Summary:
     positional: Dict[str, int] = field(default_factory=dict)  # method -> most positional arguments in one call
     starred_calls: Set[str] = field(default_factory=set)  # methods called with `*args` or `**kwargs`
     flags: Set[str] = field(default_factory=set)  # shapes single rules ask about (see summarize)
-    # `name.attribute` read off a name an import binds, the name replaced by what it binds:
-    # `import keras as k` ... `k.backend.sum` -> "keras.backend"
+    # `name.attribute` (and longer chains) read off a name an import binds, the name replaced by
+    # what it binds: `import keras as k` ... `k.backend.sum` -> "keras.backend", "keras.backend.sum"
     module_attributes: Set[str] = field(default_factory=set)
     aliases: Dict[str, str] = field(default_factory=dict)  # name bound by an import -> the dotted path it binds
     flavour: str = "3"  # set by the engine: the flavour the rules will check against
@@ -71,6 +75,13 @@ def summarize(tree: ast.AST) -> Summary:
             value = node.value  # type: ignore[attr-defined]
             if type(value) is ast.Name:
                 name_attributes.add((value.id, node.attr))  # type: ignore[attr-defined]
+            else:  # `a.b.c`: the whole chain from its name, for `dotted_reads`
+                chain = [node.attr]  # type: ignore[attr-defined]
+                while type(value) is ast.Attribute:
+                    chain.append(value.attr)
+                    value = value.value
+                if type(value) is ast.Name:
+                    name_attributes.add((value.id, ".".join(reversed(chain))))
         elif kind is ast.Call:
             # the facts' `calls_by_method` reads calls the same way: `x.name(...)` and `name(...)`
             func = node.func  # type: ignore[attr-defined]
@@ -89,6 +100,8 @@ def summarize(tree: ast.AST) -> Summary:
                     count += 1
                 if count > summary.positional.get(method, 0):
                     summary.positional[method] = count
+            if method in ("setdefault", "update", "__setitem__") and _environment_call_sets_legacy_keras(node):  # type: ignore[arg-type]
+                summary.flags.add(LEGACY_KERAS_ENVIRONMENT)
             for keyword in node.keywords:  # type: ignore[attr-defined]
                 if keyword.arg is not None:
                     add(keyword.arg)
@@ -96,6 +109,9 @@ def summarize(tree: ast.AST) -> Summary:
                         summary.method_keywords.add((method, keyword.arg))
                 elif method is not None:
                     summary.starred_calls.add(method)
+        elif kind is ast.Assign:
+            if _sets_legacy_keras(node):  # type: ignore[arg-type]
+                summary.flags.add(LEGACY_KERAS_ENVIRONMENT)
         elif kind is ast.Constant:
             value = node.value  # type: ignore[attr-defined]
             if type(value) is str and len(value) <= 48 and _WORD.match(value):
@@ -195,3 +211,34 @@ def _imports_from(summary: Summary, node: ast.ImportFrom) -> None:
 
 def text_pattern(words: FrozenSet[str]) -> "re.Pattern[str]":
     return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b")
+
+
+def _string(node: ast.AST) -> Optional[str]:
+    return node.value if type(node) is ast.Constant and type(node.value) is str else None  # type: ignore[attr-defined]
+
+
+def _is_environ(node: ast.AST) -> bool:
+    return (type(node) is ast.Attribute and node.attr == "environ") or (type(node) is ast.Name and node.id == "environ")  # type: ignore[attr-defined]
+
+
+def _sets_legacy_keras(node: ast.Assign) -> bool:
+    """`os.environ["TF_USE_LEGACY_KERAS"] = "1"`."""
+    return _string(node.value) in _TRUE_VALUES and any(
+        type(target) is ast.Subscript and _is_environ(target.value) and _string(target.slice) == _LEGACY_KERAS_VARIABLE
+        for target in node.targets
+    )
+
+
+def _environment_call_sets_legacy_keras(node: ast.Call) -> bool:
+    """`os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")`, `os.environ.update({"TF_USE_LEGACY_KERAS": "1"})`,
+    `os.environ.update(TF_USE_LEGACY_KERAS="1")`."""
+    func = node.func
+    if type(func) is not ast.Attribute or not _is_environ(func.value):  # type: ignore[attr-defined]
+        return False
+    args = node.args
+    if func.attr in ("setdefault", "__setitem__"):  # type: ignore[attr-defined]
+        return len(args) == 2 and _string(args[0]) == _LEGACY_KERAS_VARIABLE and _string(args[1]) in _TRUE_VALUES
+    if args and type(args[0]) is ast.Dict:
+        return any(_string(k) == _LEGACY_KERAS_VARIABLE and _string(v) in _TRUE_VALUES
+                   for k, v in zip(args[0].keys, args[0].values) if k is not None)
+    return any(k.arg == _LEGACY_KERAS_VARIABLE and _string(k.value) in _TRUE_VALUES for k in node.keywords)

@@ -49,8 +49,8 @@ def _without_prefilter(monkeypatch) -> None:
     original = engine._prefilter
 
     def everything(text, codes, flavour):
-        verdict, tree = original(text, codes, flavour)
-        return (None if verdict is None else True), tree
+        found = original(text, codes, flavour)
+        return found._replace(verdict=None if found.verdict is None else True)
 
     monkeypatch.setattr(engine, "_prefilter", everything)
 

@@ -86,6 +86,34 @@ def implied_flavour(imported: "Iterable[str]") -> Optional[str]:
     return None
 
 
+# TensorFlow 1 graph-mode APIs: a file that uses them is TF1-era code (sessions, placeholders),
+# which runs on Keras 2 (`tf.keras` of TF 1.x, or tf_keras) and never on Keras 3. Metrics there
+# lack Keras 3's names (`reset_state` arrived in TF 2.5), so Keras-3-only rules stay silent.
+TF1_GRAPH_APIS = frozenset({
+    "tensorflow.Session", "tensorflow.InteractiveSession", "tensorflow.placeholder",
+    "tensorflow.compat.v1.Session", "tensorflow.compat.v1.InteractiveSession", "tensorflow.compat.v1.placeholder",
+    "tensorflow.compat.v1.disable_eager_execution", "tensorflow.compat.v1.disable_v2_behavior",
+    "tensorflow.compat.v1.keras.backend.get_session", "tensorflow.compat.v1.keras.backend.set_session",
+    "tensorflow.keras.backend.get_session", "tensorflow.keras.backend.set_session",
+    "keras.backend.get_session", "keras.backend.set_session",
+})
+
+
+def file_flavour(imported: "Iterable[str]", reads: "Iterable[str]", sets_legacy_keras: bool,
+                 configured: str) -> Tuple[str, Optional[str]]:
+    """(flavour, why it is not the configured one) for one file, from what its code shows: a
+    Keras-2-only import, `TF_USE_LEGACY_KERAS` set for `tf.keras`, or TF1 graph-mode code.
+    `reads` are the dotted names the code reads (`tf.compat.v1.Session` -> `tensorflow.compat.v1.Session`)."""
+    imported = list(imported)
+    if implied_flavour(imported) == "2":
+        return "2", "it imports tf_keras"
+    if sets_legacy_keras and any(path.split(".")[0] == "tensorflow" for path in imported):
+        return "2", "it sets TF_USE_LEGACY_KERAS, so `tf.keras` is tf_keras"
+    if not TF1_GRAPH_APIS.isdisjoint(imported) or not TF1_GRAPH_APIS.isdisjoint(reads):
+        return "2", "it is TensorFlow 1 graph-mode code (sessions, placeholders)"
+    return configured, None
+
+
 def _normalise(name: str) -> str:
     parts = name.split(".")
     # keras.src.metrics.confusion_metrics.AUC -> metrics.AUC: keep the top package and the leaf.

@@ -65,6 +65,8 @@ class FlatMetricsMultiOutput(Rule):
                     if any(isinstance(e, cst.StarredElement) for e in elements):
                         continue
                     values = [e.value for e in elements]
+                    if not values:
+                        continue  # `metrics=[]`: no metrics, valid on both flavours
                     if any(isinstance(v, (cst.List, cst.Tuple, cst.Dict)) or _is_none(v) for v in values):
                         continue  # one entry per output (list of lists), not a flat list
                     if len(values) == model.output_count:
@@ -276,6 +278,9 @@ FlatMetricsMultiOutput.valid = (
     # as many entries as outputs: Keras 3 takes one per output
     Example(_TWO + f"model.compile(optimizer='adam', {_LOSSES}, metrics=['accuracy', 'mae'])\n"),
     Example(_TWO + f"model.compile(optimizer='adam', {_LOSSES}, metrics=['accuracy', None])\n"),
+    # no metrics at all: valid on Keras 3 (8 of 12 findings on real trees were this)
+    Example(_TWO + f"model.compile(optimizer='adam', {_LOSSES}, metrics=[])\n"),
+    Example(_TWO + f"model.compile(optimizer='adam', {_LOSSES}, weighted_metrics=())\n"),
     # one output
     Example("import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(loss='mse', metrics=['mae', 'mse'])\n"),
     Example(
