@@ -19,6 +19,7 @@ from .common import remove_arg
 
 _ALL_METHODS = sorted({m for table in signatures.MODEL_METHOD_KEYWORDS.values() for m in table})
 MODEL_METHOD_CALLS = Calls(tuple(_ALL_METHODS))
+_FLAVOUR_NAMES = {"3": "Keras 3", "2": "tf_keras (Keras 2)"}
 
 
 class UnknownModelKeyword(Rule):
@@ -71,13 +72,17 @@ class UnknownModelKeyword(Rule):
         def build(loc: Locator) -> List[Edit]:
             return [loc.replace(call, _generator_call_to(call, method, replacement))]
 
+        dropped = _dropped_data_options(call, method)
+        removed = (f" and remove {', '.join(f'`{name}=`' for name in dropped)} (Keras 3 reads data through "
+                   "`keras.utils.PyDataset`, whose `workers`/`use_multiprocessing`/`max_queue_size` replace them)"
+                   if dropped else "")
         return Finding(
             node=func.attr,
             message=(
                 f"`Model.{method}()` was removed in Keras 3 (AttributeError); "
                 f"`{replacement}()` takes generators and datasets directly"
             ),
-            fix=FixPlan(Safety.SAFE, f"Replace `{method}` with `{replacement}`", build),
+            fix=FixPlan(Safety.SAFE, f"Replace `{method}` with `{replacement}`{removed}", build),
         )
 
     # --- keywords ----------------------------------------------------------------------------
@@ -97,7 +102,9 @@ class UnknownModelKeyword(Rule):
                 continue
             if keyword in valid:
                 continue
-            prefix = f"`Model.{method}()` does not take `{keyword}=` ({error} at run time)"
+            other = "2" if ctx.flavour == "3" else "3"
+            here = f" on {_FLAVOUR_NAMES[ctx.flavour]}" if keyword in signatures.MODEL_METHOD_KEYWORDS[other].get(method, ()) else ""
+            prefix = f"`Model.{method}()` does not take `{keyword}=`{here} ({error} at run time)"
             migration = signatures.KEYWORD_MIGRATIONS.get(keyword)
             if ctx.flavour == "3" and keyword in signatures.KERAS3_DROPPED_DATA_OPTIONS:
                 yield Finding(
@@ -242,6 +249,16 @@ def _add_to_metrics(
         start, _ = loc.span(value)
         return Edit(start + 1, start + 1, texts)
     return loc.replace(value, f"[{loc.code(value)}, {texts}]")
+
+
+def _dropped_data_options(call: cst.Call, method: str) -> List[str]:
+    """The data-loading options a `*_generator` call passes (by keyword or position) that Keras 3's
+    `fit`/`evaluate`/`predict` do not take: the fix removes them, and says so."""
+    order = signatures.GENERATOR_POSITIONAL_ORDER[method]
+    positional = [order[i] for i, arg in enumerate(a for a in call.args if a.keyword is None and not a.star)
+                  if i < len(order)]
+    named = [arg.keyword.value for arg in call.args if arg.keyword is not None]
+    return [name for name in positional + named if name in signatures.KERAS3_DROPPED_DATA_OPTIONS]
 
 
 def _generator_call_to(call: cst.Call, method: str, replacement: str) -> cst.Call:

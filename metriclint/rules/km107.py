@@ -10,7 +10,7 @@ from ..diagnostics import Edit, Safety
 from ..facts.collect import AttributeSite, dotted_name
 from ..facts.entries import Reaches
 from ..facts.values import Dotted
-from ..keras.backend_ops import KERAS3_BACKEND_NAMES, NO_TWIN_ADVICE, OPS_TWINS, OpsTwin
+from ..keras.backend_ops import KERAS3_BACKEND_NAMES, NO_TWIN_ADVICE, NO_TWIN_DEFAULT, OPS_TWINS, OpsTwin
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
 from .common import insert_line_after
@@ -40,10 +40,10 @@ class StandaloneBackendMath(Rule):
                 yield self._finding(ctx, site, name, calls.get(site.node))
 
     def _finding(self, ctx: RuleContext, site: AttributeSite, op: str, call: Optional[cst.Call]) -> Finding:
-        head = f"`keras.backend.{op}` does not exist in Keras 3 (AttributeError when traced)"
+        head = f"`keras.backend.{op}` does not exist in Keras 3 (AttributeError when this line runs)"
         twin = OPS_TWINS.get(op)
         if twin is None or call is None:
-            advice = NO_TWIN_ADVICE.get(op, "rewrite it with `keras.ops`")
+            advice = NO_TWIN_ADVICE.get(op, NO_TWIN_DEFAULT)
             return Finding(site.node, f"{head}; {advice}")
         if not _same_signature(call, twin):
             return Finding(site.node, f"{head}; use `keras.ops.{twin.name}` (check its arguments: they differ here)")

@@ -161,7 +161,7 @@ class StaleMetricState(Rule):
     @staticmethod
     def _message(what: str) -> str:
         return (f"this metric was read with `result()` and keeps its state into {what}, so later results "
-                "mix old and new data (a second dataset read 0.630 where its own value is 0.485)")
+                "mix old and new data (in metriclint's test program a second dataset read 0.630 where its own value was 0.485)")
 
 
 def _epoch_loop(loop: cst.CSTNode, inside: List[_Event]) -> bool:

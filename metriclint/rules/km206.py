@@ -40,8 +40,8 @@ class PythonStateInMetric(Rule):
                 yield Finding(
                     node,
                     f"`self.{attr}` is a plain Python value updated in `update_state`: in graph mode "
-                    "(`fit`, `evaluate`) that line runs once per trace, not per batch (a counter reads 1 "
-                    "after 8 batches of `evaluate`), and a tensor kept there raises InaccessibleTensorError "
+                    "(`fit`, `evaluate`) that line runs once per trace, not per batch (in metriclint's "
+                    "test program a counter read 1 after 8 batches of `evaluate`), and a tensor kept there raises InaccessibleTensorError "
                     f"(Keras 3) / TypeError (Keras 2){never_reset}; keep it in "
                     f"`self.{attr} = self.add_weight(name=\"{attr}\", shape=(), initializer=\"zeros\")` "
                     "and update it with `assign_add`",

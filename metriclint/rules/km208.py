@@ -85,7 +85,8 @@ class ModeAgainstDirection(Rule):
                 mode_value,  # type: ignore[arg-type]
                 f"`{name}(monitor=\"{key}\", mode=\"{mode}\")`: `{key}` should be "
                 f"{'maximised' if direction == 'max' else 'minimised'}, so this keeps the worst epoch "
-                "(EarlyStopping with mode=\"min\" on accuracy stopped at epoch 3 and restored 0.470 instead of 0.870)",
+                "(in metriclint's test program EarlyStopping with mode=\"min\" on accuracy stopped at epoch 3 and restored "
+                "weights scoring 0.470 instead of 0.870)",
                 _set_mode(use.constructor, mode_arg, direction),
             )
         if mode != "auto":
