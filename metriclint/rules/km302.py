@@ -18,8 +18,10 @@ from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, methods, remove_arg
 
 # bench/metric_cost.py: run_eagerly and numpy_metric_eager against no metrics, per training step
-_EAGER = "`run_eagerly=True` made each training step 27x slower on Keras 3 (23x on Keras 2)"
-_EAGER_COST = "the `run_eagerly=True` it needs made each training step 27x slower on Keras 3 (24x on Keras 2)"
+_EAGER = ("on metriclint's benchmark model (bench/metric_cost.py) `run_eagerly=True` made each training step 27x "
+          "slower on Keras 3 (23x on Keras 2)")
+_EAGER_COST = ("the `run_eagerly=True` it needs made each training step 27x slower on Keras 3 (24x on Keras 2) on "
+               "metriclint's benchmark model (bench/metric_cost.py)")
 _NUMPY_ERROR = "`AttributeError: 'SymbolicTensor' object has no attribute 'numpy'`"
 
 _RUN_EAGERLY = Passes("compile", "run_eagerly")
