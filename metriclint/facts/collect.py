@@ -11,7 +11,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from ..keras.signatures import parameter_position
 from ..keras.symbols import implied_flavour, split_keras
 from .values import Binding, ClassValue, FunctionValue, Scope
 from .walk import Walker
@@ -68,6 +67,8 @@ class ModuleFacts:
     top_statement: Dict[int, int] = field(default_factory=dict)
     # every `x.attr` read or written, by attribute name
     attributes: Dict[str, List["AttributeSite"]] = field(default_factory=dict)
+    # names assigned through a subscript (`d["k"] = v`, `m[0] = x`): their values change in place
+    subscript_targets: set = field(default_factory=set)
 
     @property
     def imports_keras(self) -> bool:
@@ -138,15 +139,13 @@ class _Collector(Walker):
             dotted_name(d.decorator) in ("staticmethod", "classmethod") for d in node.decorators
         )
         params = list(node.params.posonly_params) + list(node.params.params)
-        for index, param in enumerate(params):
-            if index == 0 and is_method:
+        for index, param in enumerate(params + list(node.params.kwonly_params)):
+            if index == 0 and is_method and params:
                 body.bind(param.name.value, Binding("self", node, body))
             elif param.annotation is not None:
                 body.bind(param.name.value, Binding("annotation", param.annotation.annotation, self.scope))
-            else:
-                body.bind(param.name.value, Binding("unknown", None, body))
-        for param in list(node.params.kwonly_params):
-            body.bind(param.name.value, Binding("unknown", None, body))
+            else:  # what the function's callers in this file pass (`Resolver` reads them)
+                body.bind(param.name.value, Binding("parameter", param, body))
         for star in (node.params.star_arg, node.params.star_kwarg):
             if isinstance(star, cst.Param):
                 body.bind(star.name.value, Binding("unknown", None, body))
@@ -189,6 +188,10 @@ class _Collector(Walker):
                 self._bind_target(inner, "unknown", None)
         elif isinstance(target, cst.StarredElement):
             self._bind_target(target.value, "unknown", None)
+        elif isinstance(target, cst.Subscript):
+            root = dotted_name(target.value)
+            if root is not None:
+                self.facts.subscript_targets.add(root.split(".")[0])
 
     def visit_Assign(self, node: cst.Assign) -> Optional[bool]:
         for target in node.targets:
@@ -351,25 +354,3 @@ def find_keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
 
 def positional_args(call: cst.Call) -> Sequence[cst.Arg]:
     return [arg for arg in call.args if arg.keyword is None and not arg.star]
-
-
-def bound_argument(call: cst.Call, method: str, parameter: str, flavour: str) -> Optional[cst.Arg]:
-    """The argument a call of the Keras model method `method` binds to `parameter` on `flavour`:
-    its keyword, or the positional argument at the parameter's place in the real signature.
-    None when it is not passed, or when a `*args` before that place hides where it lands."""
-    found = find_keyword(call, parameter)
-    if found is not None:
-        return found
-    position = parameter_position(flavour, method, parameter)
-    if position is None:
-        return None
-    index = 0
-    for arg in call.args:
-        if arg.keyword is not None or arg.star == "**":
-            break
-        if arg.star == "*":
-            return None
-        if index == position:
-            return arg
-        index += 1
-    return None

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, FrozenSet, List, Optional, Tuple
 import libcst as cst
 
 from ..keras.signatures import parameter_position
-from .collect import AttributeSite, CallSite, ModuleFacts, bound_argument
+from .collect import AttributeSite, CallSite, ModuleFacts
+from .values import Scope
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..prefilter import Summary
+    from .arguments import Binding, Bound
+    from .resolve import Resolver
 
 
 @dataclass(frozen=True)
@@ -50,17 +53,21 @@ class Passes:
         position = parameter_position(summary.flavour, self.method, self.parameter)
         return position is not None and summary.positional.get(self.method, 0) > position
 
-    def bound(self, call: cst.Call, flavour: str) -> Optional[cst.Arg]:
-        """The argument this call binds to the parameter, when it certainly passes one."""
-        return bound_argument(call, self.method, self.parameter, flavour)
+    def bind(self, resolver: "Resolver", call: cst.Call, scope: Scope, flavour: str) -> "Binding":
+        """What this call passes to the parameter: `Bound`, None (certainly not) or UNKNOWN."""
+        from .arguments import keras_argument
 
-    def sites(self, facts: ModuleFacts, flavour: str) -> List[Tuple[CallSite, cst.Arg]]:
-        """(call site, the argument bound to the parameter) for every call that certainly passes it."""
+        return keras_argument(resolver, call, scope, self.method, self.parameter, flavour)
+
+    def sites(self, facts: ModuleFacts, resolver: "Resolver", flavour: str) -> List[Tuple[CallSite, "Bound"]]:
+        """(call site, what it passes to the parameter) for every call that certainly passes it."""
+        from .arguments import Bound
+
         found = []
         for site in facts.method_calls(self.method):
-            arg = self.bound(site.node, flavour)
-            if arg is not None:
-                found.append((site, arg))
+            given = self.bind(resolver, site.node, site.scope, flavour)
+            if isinstance(given, Bound):
+                found.append((site, given))
         return found
 
     def words(self) -> FrozenSet[str]:

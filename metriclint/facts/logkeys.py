@@ -18,8 +18,10 @@ import libcst as cst
 from ..keras import symbols
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import METRICS
-from .collect import CallSite, bound_argument, find_keyword
-from .entries import FIT_CALLS
+from .arguments import UNKNOWN, Binding, Bound, constructor_argument, keras_argument
+from .collect import CallSite, find_keyword
+from .containers import elements
+from .entries import COMPILE_WEIGHTED_METRICS, FIT_CALLS
 from .models import MetricRef, ModelInfo, model_facts, model_key
 from .values import Scope
 
@@ -83,8 +85,9 @@ class KeySource:
     kind: str  # "loss" | "class" | "string" | "function"
 
 
-def _metric_keys(ref: MetricRef, flavour: str) -> Optional[List[Tuple[str, bool, KeySource]]]:
+def _metric_keys(ctx, ref: MetricRef) -> Optional[List[Tuple[str, bool, KeySource]]]:
     """(key, is_pattern_base, source) for one compile metric; None when it cannot be known."""
+    flavour = ctx.flavour
     if ref.string is not None:
         entry = METRIC_STRINGS.get(ref.string)
         if entry is None or entry.key(flavour) is None:
@@ -96,12 +99,16 @@ def _metric_keys(ref: MetricRef, flavour: str) -> Optional[List[Tuple[str, bool,
         constructor = ref.constructor
         if info is None or constructor is None:
             return None
-        name_arg = find_keyword(constructor, "name")
-        source = KeySource(info.direction, "class")
-        if name_arg is not None:
-            if isinstance(name_arg.value, cst.SimpleString) and isinstance(name_arg.value.evaluated_value, str):
-                return [(name_arg.value.evaluated_value, False, source)]
+        site = ctx.facts.site_of.get(constructor)
+        if site is None:
             return None
+        given = constructor_argument(ctx.resolver, constructor, site.scope, f"metrics.{ref.keras_class}", "name", flavour)
+        source = KeySource(info.direction, "class")
+        if given is UNKNOWN:
+            return None
+        if given is not None:
+            name = ctx.resolver.string_value(given.value, given.scope)
+            return [(name, False, source)] if name is not None else None
         default = info.default_name(flavour)
         if default is None:
             return None
@@ -149,19 +156,19 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
         return KeySet(False)  # `add_metric(name=...)` logs keys compile does not show
     compile_info = model.compiles[0]
     call = compile_info.site.node
-    if find_keyword(call, "weighted_metrics") is not None or any(a.star for a in call.args):
-        return KeySet(False)
+    compile_scope = compile_info.site.scope
+    if COMPILE_WEIGHTED_METRICS.bind(ctx.resolver, call, compile_scope, ctx.flavour) is not None:
+        return KeySet(False)  # passed, or maybe passed through `**options`
     if isinstance(compile_info.loss.node if compile_info.loss else None, (cst.Dict, cst.List)):
         return KeySet(False)  # one loss per output
     keys = KeySet(True, exact={"loss"}, sources={"loss": KeySource("min", "loss")})
-    metrics_arg = compile_info.metrics_arg
-    if metrics_arg is not None:
-        if not isinstance(metrics_arg.value, (cst.List, cst.Tuple)):
-            return KeySet(False)
-        if any(isinstance(e, cst.StarredElement) for e in metrics_arg.value.elements):
+    if compile_info.metrics_given is UNKNOWN:
+        return KeySet(False)
+    if compile_info.metrics_given is not None:
+        if not compile_info.metrics_complete:
             return KeySet(False)
         for ref in compile_info.metrics:
-            produced = _metric_keys(ref, ctx.flavour)
+            produced = _metric_keys(ctx, ref)
             if produced is None:
                 return KeySet(False)
             for name, numbered, source in produced:
@@ -169,7 +176,7 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
                 keys.sources[name] = source
                 if numbered:
                     keys.patterns.append(re.compile(re.escape(name) + r"_\d+"))
-    keys.validation = _has_validation(site.node, ctx.flavour)
+    keys.validation = _has_validation(ctx, site)
     return keys
 
 
@@ -190,14 +197,18 @@ def _layers_hold_metrics(ctx) -> bool:
     return cached
 
 
-def _has_validation(call: cst.Call, flavour: str) -> Optional[bool]:
-    if any(a.star for a in call.args) or not isinstance(call.func, cst.Attribute):
+def _has_validation(ctx, site: CallSite) -> Optional[bool]:
+    """Whether the `fit` call gets validation data: None when `**options` may hide it."""
+    call = site.node
+    if not isinstance(call.func, cst.Attribute):
         return None
     method = call.func.attr.value
     for name in ("validation_split", "validation_data"):
-        arg = bound_argument(call, method, name, flavour)
-        if arg is not None:
-            value = arg.value
+        given = keras_argument(ctx.resolver, call, site.scope, method, name, ctx.flavour)
+        if given is UNKNOWN:
+            return None
+        if isinstance(given, Bound):
+            value = given.value
             if isinstance(value, cst.Name) and value.value == "None":
                 continue
             if isinstance(value, (cst.Integer, cst.Float)) and float(value.value) == 0.0:
@@ -214,6 +225,10 @@ class CallbackUse:
     keras_class: str  # canonical, e.g. "callbacks.EarlyStopping"
     fits: List[CallSite] = field(default_factory=list)
 
+    def argument(self, ctx, parameter: str) -> Binding:
+        """What the constructor passes to `parameter` (by keyword, position or `**options`)."""
+        return constructor_argument(ctx.resolver, self.constructor, self.scope, self.keras_class, parameter, ctx.flavour)
+
 
 def callback_uses(ctx) -> List[CallbackUse]:
     """Every Keras callback object built in the file and the resolved-model `fit` calls it reaches."""
@@ -225,10 +240,10 @@ def callback_uses(ctx) -> List[CallbackUse]:
         func = site.node.func
         if not isinstance(func, cst.Attribute) or ctx.resolver.instance(func.value, site.scope, symbols.MODEL) is None:
             continue
-        arg = bound_argument(site.node, func.attr.value, "callbacks", ctx.flavour)
-        if arg is None:
+        given = keras_argument(ctx.resolver, site.node, site.scope, func.attr.value, "callbacks", ctx.flavour)
+        if not isinstance(given, Bound):
             continue
-        for element, scope in _elements(ctx, arg.value, site.scope):
+        for element, scope in elements(ctx.resolver, given.value, given.scope) or ():
             instance = ctx.resolver.instance(element, scope, symbols.CALLBACK)
             if instance is None or not isinstance(instance.origin, cst.Call) or instance.keras_class is None:
                 continue
@@ -241,20 +256,3 @@ def callback_uses(ctx) -> List[CallbackUse]:
     result = list(uses.values())
     ctx.cache["callback_uses"] = result
     return result
-
-
-def _elements(ctx, value: cst.BaseExpression, scope: Scope, depth: int = 0):
-    if depth > 4:
-        return
-    if isinstance(value, (cst.List, cst.Tuple)):
-        for element in value.elements:
-            if not isinstance(element, cst.StarredElement):
-                yield element.value, scope
-    elif isinstance(value, cst.Name):
-        assigned = ctx.resolver.assigned_values(value, scope)
-        if assigned is not None and len(assigned) == 1:
-            node, inner = assigned[0]
-            yield from _elements(ctx, node, inner, depth + 1)  # type: ignore[arg-type]
-    elif isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
-        yield from _elements(ctx, value.left, scope, depth + 1)
-        yield from _elements(ctx, value.right, scope, depth + 1)

@@ -14,7 +14,10 @@ import libcst as cst
 from ..keras import symbols
 from ..keras.metrics import BINARY, LOSS_FAMILY
 from .collect import CallSite, ModuleFacts, find_keyword, positional_args
+from .arguments import UNKNOWN, Binding, Bound
+from .containers import elements
 from .entries import COMPILE_LOSS, COMPILE_METRICS, MODEL_SETUP_CALLS
+from .walk import find_all
 from .resolve import Resolver
 from .values import Dotted, FunctionValue, Instance, Scope
 
@@ -31,6 +34,8 @@ class MetricRef:
     """One element of `compile(metrics=[...])`."""
 
     node: cst.BaseExpression
+    scope: Optional[Scope] = None  # where `node` is evaluated (a module-level `METRICS` list's elements: there)
+    direct: bool = True  # written inside the compile call itself (not reached through a name or a helper)
     string: Optional[str] = None  # "accuracy"
     keras_class: Optional[str] = None  # "AUC" for keras.metrics.AUC(...)
     constructor: Optional[cst.Call] = None  # the call that made it (maybe elsewhere, via a variable)
@@ -42,8 +47,16 @@ class MetricRef:
 class CompileInfo:
     site: CallSite
     loss: Optional[LossInfo]
-    metrics: List[MetricRef]
-    metrics_arg: Optional[cst.Arg]
+    metrics: List[MetricRef]  # the elements of `metrics=` that are known
+    metrics_given: Binding  # what `metrics=` is: Bound, None (not passed) or UNKNOWN (`**options` unseen)
+    metrics_complete: bool  # every element is known (a list through names, helpers and `+`)
+
+    @property
+    def has_metrics(self) -> Optional[bool]:
+        """Whether `compile` gets any metric: None when that cannot be known."""
+        if self.metrics_given is UNKNOWN or (self.metrics_given is not None and not self.metrics_complete):
+            return None if not self.metrics else True
+        return bool(self.metrics)
 
 
 @dataclass
@@ -122,15 +135,20 @@ def _build(facts: ModuleFacts, resolver: Resolver, flavour: str) -> Dict[object,
 # --- compile --------------------------------------------------------------------------------------
 def _compile_info(site: CallSite, resolver: Resolver, flavour: str) -> CompileInfo:
     call = site.node
-    loss_arg = COMPILE_LOSS.bound(call, flavour)
-    loss = _loss_info(loss_arg.value, site.scope, resolver) if loss_arg is not None else None
-    metrics_arg = COMPILE_METRICS.bound(call, flavour)
+    loss_given = COMPILE_LOSS.bind(resolver, call, site.scope, flavour)
+    loss = _loss_info(loss_given.value, loss_given.scope, resolver) if isinstance(loss_given, Bound) else None
+    given = COMPILE_METRICS.bind(resolver, call, site.scope, flavour)
     metrics: List[MetricRef] = []
-    if metrics_arg is not None and isinstance(metrics_arg.value, (cst.List, cst.Tuple)):
-        for element in metrics_arg.value.elements:
-            if not isinstance(element, cst.StarredElement):
-                metrics.append(metric_ref(element.value, site.scope, resolver))
-    return CompileInfo(site, loss, metrics, metrics_arg)
+    complete = given is None
+    if isinstance(given, Bound):
+        found = elements(resolver, given.value, given.scope)
+        complete = found is not None
+        inside = set(map(id, find_all(call, cst.CSTNode))) if found else set()
+        for node, scope in found or ():
+            ref = metric_ref(node, scope, resolver)
+            ref.direct = id(node) in inside
+            metrics.append(ref)
+    return CompileInfo(site, loss, metrics, given, complete)
 
 
 def _string(node: cst.CSTNode) -> Optional[str]:
@@ -150,7 +168,7 @@ def _bool_keyword(call: cst.Call, name: str) -> Optional[bool]:
 
 
 def _loss_info(node: cst.BaseExpression, scope: Scope, resolver: Resolver) -> LossInfo:
-    text = _string(node)
+    text = resolver.string_value(node, scope)
     if text is not None:
         return LossInfo(node, LOSS_FAMILY.get(text), False)
     value = resolver.resolve(node, scope)
@@ -165,21 +183,21 @@ def _loss_info(node: cst.BaseExpression, scope: Scope, resolver: Resolver) -> Lo
 
 
 def metric_ref(node: cst.BaseExpression, scope: Scope, resolver: Resolver) -> MetricRef:
-    text = _string(node)
+    text = resolver.string_value(node, scope)
     if text is not None:
-        return MetricRef(node, string=text)
+        return MetricRef(node, scope, string=text)
     value = resolver.resolve(node, scope)
     if isinstance(value, Instance) and value.kind == symbols.METRIC:
         leaf = value.keras_class.split(".")[-1] if value.keras_class else None
         constructor = value.origin if isinstance(value.origin, cst.Call) else None
-        return MetricRef(node, keras_class=leaf, constructor=constructor)
+        return MetricRef(node, scope, keras_class=leaf, constructor=constructor)
     if isinstance(value, FunctionValue):
-        return MetricRef(node, function=value)
+        return MetricRef(node, scope, function=value)
     if isinstance(value, Dotted):
         split = symbols.split_keras(value.path)
         if split is not None:
-            return MetricRef(node, keras_function=split[0])
-    return MetricRef(node)
+            return MetricRef(node, scope, keras_function=split[0])
+    return MetricRef(node, scope)
 
 
 # --- architecture ---------------------------------------------------------------------------------

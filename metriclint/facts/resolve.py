@@ -29,6 +29,9 @@ class Resolver:
         self._active: set = set()
         self._class_by_node = {c.node: c for c in facts.classes}
         self._function_by_node = {f.node: f for f in facts.functions}
+        self._call_sites: Optional[Dict[cst.FunctionDef, List[Tuple[cst.Call, Scope, bool]]]] = None
+        self._mutated: Optional[frozenset] = None
+        self._compiled: Optional[set] = None  # ids of binding lists that `.compile(...)` is called on, Keras-style
 
     # --- public API -----------------------------------------------------------------------
     def resolve(self, expr: cst.CSTNode, scope: Scope) -> Optional[Value]:
@@ -74,6 +77,107 @@ class Resolver:
         if not bindings or any(b.how != "value" or b.node is None for b in bindings):
             return None
         return [(b.node, b.scope) for b in bindings]  # type: ignore[misc]
+
+    def single_value(self, name: cst.Name, scope: Scope) -> Optional[Tuple[cst.BaseExpression, Scope]]:
+        """The one expression a name holds: a name assigned once, or a parameter every caller in
+        the file (or its default) gives the same expression. None otherwise."""
+        bindings = self._lookup(name.value, scope)
+        if not bindings or len(bindings) != 1:
+            return None
+        binding = bindings[0]
+        if binding.how == "value" and binding.node is not None:
+            return binding.node, binding.scope  # type: ignore[return-value]
+        if binding.how == "parameter" and isinstance(binding.node, cst.Param):
+            given = self._arguments_for(binding)
+            if given and all(value is given[0][0] for value, _ in given):
+                return given[0]
+        return None
+
+    def string_value(self, node: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        """The text of a string literal, directly or through names that hold one."""
+        literal = self.string_literal(node, scope)
+        if literal is None:
+            return None
+        value = literal.evaluated_value
+        return value if isinstance(value, str) else None
+
+    def string_literal(self, node: cst.BaseExpression, scope: Scope) -> Optional[cst.BaseString]:
+        """The string literal an expression is, directly or through names assigned once."""
+        for _ in range(8):
+            if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+                return node
+            if not isinstance(node, cst.Name):
+                return None
+            found = self.single_value(node, scope)
+            if found is None:
+                return None
+            node, scope = found
+        return None
+
+    def attribute_value(self, node: cst.Attribute, scope: Scope) -> Optional[Tuple[cst.BaseExpression, Scope]]:
+        """The one value `self.x` (or `obj.x` of a local class's instance) is assigned in the class."""
+        owner = self.resolve(node.value, scope)
+        if not (isinstance(owner, Instance) and owner.local_class is not None):
+            return None
+        bindings = self._self_attribute(owner.local_class, node.attr.value, set())
+        if not bindings or len(bindings) != 1 or bindings[0].how != "value" or bindings[0].node is None:
+            return None
+        return bindings[0].node, bindings[0].scope  # type: ignore[return-value]
+
+    def returned_expressions(self, call: cst.Call, scope: Scope) -> Optional[List[Tuple[cst.BaseExpression, Scope]]]:
+        """The `return` expressions of the local function or method `call` calls (in its body's scope)."""
+        function = self.called_function(call, scope)
+        if function is None:
+            return None
+        returns = self.facts.returns.get(function[0], [])
+        body = self.facts.scope_of_function[function[0]]
+        return [(r, body) for r in returns] if returns else None
+
+    def called_function(self, call: cst.Call, scope: Scope) -> Optional[Tuple[cst.FunctionDef, bool]]:
+        """(the local function or method a call runs, whether the call passes `self` implicitly)."""
+        func = self.resolve(call.func, scope)
+        if isinstance(func, FunctionValue):
+            return func.node, False
+        if isinstance(func, Derived) and func.what == "method":
+            method = self._method(func.owner, func.name)
+            if method is not None:
+                return method, True
+        return None
+
+    def loop_elements(self, binding: Binding) -> Optional[List[Tuple[cst.BaseExpression, Scope]]]:
+        """What a `for` target (or comprehension target) takes, when its iterable is known."""
+        from .containers import elements
+
+        if binding.how != "element" or binding.node is None:
+            return None
+        return elements(self, binding.node, binding.scope)  # type: ignore[arg-type]
+
+    def name_values(self, name: cst.Name, scope: Scope) -> Optional[List[Tuple[cst.BaseExpression, Scope]]]:
+        """Every expression a name may hold: its one assignment, or each element a `for` loop
+        gives it. None when any of them is unknown."""
+        bindings = self._lookup(name.value, scope)
+        if not bindings or len(bindings) != 1:
+            return None
+        if bindings[0].how == "element":
+            return self.loop_elements(bindings[0])
+        found = self.single_value(name, scope)
+        return [found] if found is not None else None
+
+    def rebound(self, name: str, scope: Scope) -> bool:
+        """Whether the file binds a builtin's name itself (`list = ...`)."""
+        return bool(self._lookup(name, scope))
+
+    def mutated_names(self) -> frozenset:
+        if self._mutated is None:
+            from .containers import mutated_names
+
+            self._mutated = mutated_names(self.facts)
+        return self._mutated
+
+    def scope_outside(self, function: cst.FunctionDef) -> Scope:
+        """The scope a function is defined in (where its parameters' defaults are evaluated)."""
+        value = self._function_by_node.get(function)
+        return value.scope if value is not None else self.facts.root
 
     def class_kind(self, cls: ClassValue) -> Optional[str]:
         """The Keras kind a local class is a subclass of (through local intermediate classes)."""
@@ -156,9 +260,9 @@ class Resolver:
             container = self.resolve(binding.node, binding.scope)
             if isinstance(container, Derived) and container.what == "metrics_list":
                 return Instance(symbols.METRIC)
-            elements = self._literal_elements(binding.node, binding.scope)
-            if elements:
-                return self._merge(self.resolve(e, binding.scope) for e in elements)
+            found = self.loop_elements(binding)
+            if found:
+                return self._merge(self.resolve(e, inner) for e, inner in found)
             return None
         if how == "annotation" and binding.node is not None:
             annotated = self.resolve(binding.node, binding.scope)
@@ -175,6 +279,122 @@ class Resolver:
             return self._class_by_node.get(binding.node)  # type: ignore[arg-type]
         if how == "function":
             return self._function_by_node.get(binding.node)  # type: ignore[arg-type]
+        if how == "parameter":
+            given = self._arguments_for(binding)
+            if not given:
+                return None
+            return self._merge(self.resolve(value, inner) for value, inner in given)
+        return None
+
+    # --- receivers known by their use ------------------------------------------------------------
+    def _model_by_use(self, bindings: List[Binding]) -> Optional[Value]:
+        """A name (or `self.` attribute) assigned once from code the file cannot see (a model zoo's
+        constructor, another module's builder) is a Keras model when the file compiles it with
+        Keras-shaped arguments: `model.compile(optimizer="adam", loss="binary_crossentropy")`."""
+        if len(bindings) != 1 or bindings[0].how != "value" or bindings[0].node is None:
+            return None
+        if id(bindings) not in self._keras_compiled():
+            return None
+        return Instance(symbols.MODEL, origin=bindings[0].node)
+
+    def _keras_compiled(self) -> set:
+        if self._compiled is None:
+            self._compiled = set()  # while it is built, nothing is a model by use (no cycles)
+            found = set()
+            for site in self.facts.calls_by_method.get("compile", ()):
+                func = site.node.func
+                if not isinstance(func, cst.Attribute) or not self._keras_shaped_compile(site.node, site.scope):
+                    continue
+                if isinstance(func.value, cst.Name):
+                    bindings = self._lookup(func.value.value, site.scope)
+                elif isinstance(func.value, cst.Attribute):
+                    owner = self.resolve(func.value.value, site.scope)
+                    bindings = (self._self_attribute(owner.local_class, func.value.attr.value, set())
+                                if isinstance(owner, Instance) and owner.local_class is not None else None)
+                else:
+                    bindings = None
+                if bindings:
+                    found.add(id(bindings))
+            self._compiled = found
+        return self._compiled
+
+    def _keras_shaped_compile(self, call: cst.Call, scope: Scope) -> bool:
+        """`compile` given an optimizer, loss or metric Keras knows (by name or object)."""
+        from .arguments import Bound, bind
+
+        for parameter, position in (("optimizer", 0), ("loss", 1), ("metrics", None)):
+            given = bind(self, call, scope, parameter, position)
+            if not isinstance(given, Bound):
+                continue
+            nodes = [(given.value, given.scope)]
+            if parameter == "metrics":
+                from .containers import elements
+
+                nodes = elements(self, given.value, given.scope) or []
+            for node, inner in nodes:
+                text = self.string_value(node, inner)
+                if text is not None:
+                    known = symbols.KERAS_COMPILE_STRINGS[parameter]
+                    if text in known or (parameter == "optimizer" and text.lower() in known):
+                        return True
+                    continue
+                value = self.resolve(node.func if isinstance(node, cst.Call) else node, inner)
+                if isinstance(value, Dotted) and symbols.split_keras(value.path) is not None:
+                    return True
+                if isinstance(value, Instance) and value.keras_class is not None:
+                    return True
+        return False
+
+    # --- parameters: what the file's own calls pass ----------------------------------------------
+    def _arguments_for(self, binding: Binding) -> Optional[List[Tuple[cst.BaseExpression, Scope]]]:
+        """What every call of the parameter's function in this file passes it (its default where a
+        call leaves it out). None when a call may pass something unseen (`*args`, `**kwargs`), or
+        when nothing in the file calls the function (its callers are elsewhere: unknown)."""
+        from .arguments import Bound, parameter_binding
+
+        param = binding.node
+        function = binding.scope.node
+        if not isinstance(param, cst.Param) or not isinstance(function, cst.FunctionDef):
+            return None
+        sites = self._sites_calling(function)
+        if not sites:
+            return None
+        out = []
+        for call, scope, skip_first in sites:
+            found = parameter_binding(self, call, scope, function, param, skip_first)
+            if not isinstance(found, Bound):
+                return None
+            out.append((found.value, found.scope))
+        return out
+
+    def _sites_calling(self, function: cst.FunctionDef) -> List[Tuple[cst.Call, Scope, bool]]:
+        """Calls of each local function and method in the file, found without resolving values
+        (no parameter can depend on itself through this index): `f(...)` where every binding of
+        `f` is a local `def`, and `self.m(...)` on a method of the enclosing class or its bases."""
+        if self._call_sites is None:
+            index: Dict[cst.FunctionDef, List[Tuple[cst.Call, Scope, bool]]] = {}
+            for site in self.facts.calls:
+                found = self._callee(site.node.func, site.scope)
+                if found is not None:
+                    index.setdefault(found[0], []).append((site.node, site.scope, found[1]))
+            self._call_sites = index
+        return self._call_sites.get(function, [])
+
+    def _callee(self, func: cst.BaseExpression, scope: Scope) -> Optional[Tuple[cst.FunctionDef, bool]]:
+        if isinstance(func, cst.Name):
+            bindings = self._lookup(func.value, scope) or []
+            nodes = {id(b.node): b.node for b in bindings if b.how == "function"}
+            if bindings and len(nodes) == len(bindings) == 1:
+                return next(iter(nodes.values())), False  # type: ignore[return-value]
+            return None
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            bindings = self._lookup(func.value.value, scope) or []
+            if len(bindings) == 1 and bindings[0].how == "self":
+                value = self._resolve_binding(bindings[0])  # the enclosing class: no parameter involved
+                if isinstance(value, Instance):
+                    method = self._method(value, func.attr.value)
+                    if method is not None:
+                        return method, True
         return None
 
     def _literal_elements(self, node: cst.CSTNode, scope: Scope) -> Optional[List[cst.CSTNode]]:
@@ -219,7 +439,7 @@ class Resolver:
         if isinstance(value, Dotted):
             split = symbols.split_keras(value.path)
             if split is None:
-                return None
+                return Instance(symbols.MODEL, origin=origin) if symbols.external_model_factory(value.path) else None
             canonical = split[0]
             kind = symbols.kind_of_class(canonical)
             if kind is not None:
@@ -237,7 +457,8 @@ class Resolver:
             bindings = self._lookup(expr.value, scope)
             if not bindings:
                 return None
-            return self._merge(self._resolve_binding(b) for b in bindings)
+            value = self._merge(self._resolve_binding(b) for b in bindings)
+            return value if value is not None else self._model_by_use(bindings)
         if isinstance(expr, cst.Attribute):
             return self._attribute(self.resolve(expr.value, scope), expr.attr.value, scope)
         if isinstance(expr, cst.Call):
@@ -262,7 +483,8 @@ class Resolver:
             if owner.local_class is not None:
                 bindings = self._self_attribute(owner.local_class, attr, set())
                 if bindings:
-                    return self._merge(self._resolve_binding(b) for b in bindings)
+                    value = self._merge(self._resolve_binding(b) for b in bindings)
+                    return value if value is not None else self._model_by_use(bindings)
             return Derived("method", owner, attr)
         if isinstance(owner, Derived) and owner.what == "history" and attr == "history":
             return Derived("history_dict", owner.owner, site=owner.site)

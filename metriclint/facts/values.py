@@ -32,7 +32,7 @@ class Scope:
 class Binding:
     """One place a name gets a value: `how` says how to read `node` to get it."""
 
-    how: str  # "value" | "element" | "import" | "annotation" | "self" | "unknown" | "class" | "function"
+    how: str  # "value" | "element" | "import" | "annotation" | "self" | "parameter" | "unknown" | "class" | "function"
     node: Optional[cst.CSTNode]
     scope: Scope
     dotted: Optional[str] = None  # for imports: the full dotted path bound
@@ -65,8 +65,8 @@ class Instance:
 
     kind: str
     keras_class: Optional[str] = None  # canonical Keras class, e.g. "metrics.AUC"
-    local_class: Optional[ClassValue] = None  # the user's subclass, when it is one
-    origin: Optional[cst.CSTNode] = None  # the expression that created it, when it is one
+    local_class: Optional[ClassValue] = field(default=None, repr=False)  # the user's subclass, when it is one
+    origin: Optional[cst.CSTNode] = field(default=None, repr=False)  # the expression that created it, when it is one
 
 
 @dataclass(frozen=True)

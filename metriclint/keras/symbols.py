@@ -7,7 +7,11 @@ A canonical name drops the package spelling: `tensorflow.keras.metrics.AUC`,
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Tuple
+import re
+from typing import Dict, FrozenSet, Iterable, Optional, Tuple
+
+from .metric_strings import METRIC_STRINGS
+from .metrics import LOSS_FAMILY
 
 # Package prefixes that are Keras, longest first, with the flavour the spelling itself implies
 # (None: the file's configured/inferred target decides).
@@ -53,6 +57,40 @@ EAGER_PYTHON_OPS = frozenset({"py_function", "numpy_function", "py_func", "eager
 MODEL_FACTORIES = frozenset(
     {"models.load_model", "models.clone_model", "models.model_from_json", "saving.load_model"}
 )
+
+# Other libraries' model constructors that return Keras models: (dotted prefix, class-name pattern).
+# `keras_hub.models.BertClassifier(...)` and `...BertClassifier.from_preset("bert_base_en")` both
+# make one; their tokenizers and preprocessors (layers) do not match.
+_TASKS = re.compile(r"(Backbone|Classifier|CausalLM|MaskedLM|Seq2SeqLM|ObjectDetector|ImageSegmenter|TextToImage"
+                    r"|ImageToImage|Inpaint|DepthEstimator)$")
+EXTERNAL_MODEL_FACTORIES: Tuple[Tuple[str, "re.Pattern[str]"], ...] = (
+    ("keras_hub.models", _TASKS),
+    ("keras_nlp.models", _TASKS),
+    ("keras_cv.models", re.compile(r"(Backbone|Classifier|Detector|DeepLabV3Plus|SegFormer|BASNet)$")),
+    ("segmentation_models", re.compile(r"^(Unet|FPN|Linknet|PSPNet)$")),
+    ("efficientnet.keras", re.compile(r"^EfficientNet(B[0-7]|L2)$")),
+    ("efficientnet.tfkeras", re.compile(r"^EfficientNet(B[0-7]|L2)$")),
+    ("keras_unet_collection.models", re.compile(r"_2d$")),
+)
+
+
+def external_model_factory(dotted: str) -> bool:
+    """Whether calling this dotted name of another library makes a Keras model."""
+    if dotted.endswith(".from_preset"):
+        dotted = dotted[: -len(".from_preset")]
+    for prefix, pattern in EXTERNAL_MODEL_FACTORIES:
+        if dotted.startswith(prefix + "."):
+            return pattern.search(dotted.rsplit(".", 1)[-1]) is not None
+    return False
+
+
+# Strings `compile` takes that only Keras takes: what makes a `.compile(...)` call Keras's.
+KERAS_COMPILE_STRINGS: Dict[str, FrozenSet[str]] = {
+    "optimizer": frozenset("adam sgd rmsprop adagrad adadelta adamax nadam adamw ftrl lion adafactor lamb".split()),
+    "loss": frozenset(k for k in LOSS_FAMILY if "." not in k) | frozenset(
+        "hinge squared_hinge categorical_hinge kl_divergence kld poisson cosine_similarity".split()),
+    "metrics": frozenset(METRIC_STRINGS),
+}
 
 # Kinds of Keras objects a rule may ask about.
 MODEL, LAYER, METRIC, CALLBACK, LOSS = "model", "layer", "metric", "callback", "loss"

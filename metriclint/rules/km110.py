@@ -8,8 +8,10 @@ from typing import Iterator, List, Optional, Tuple
 import libcst as cst
 
 from ..diagnostics import Safety
+from ..facts.arguments import Bound
+from ..facts.containers import metric_elements
 from ..facts.entries import COMPILE_ANY_METRICS, COMPILE_CALLS
-from ..facts.values import Dotted, Scope
+from ..facts.values import Dotted
 from ..keras import symbols
 from ..keras.metric_strings import (
     CASE_INSENSITIVE,
@@ -60,10 +62,12 @@ class UnknownMetricString(Rule):
             ):
                 continue
             for entry in COMPILE_ANY_METRICS.options:
-                arg = entry.bound(site.node, ctx.flavour)
-                if arg is None:
+                given = entry.bind(ctx.resolver, site.node, site.scope, ctx.flavour)
+                if not isinstance(given, Bound):
                     continue
-                for literal in _string_literals(ctx, arg.value, site.scope):
+                for literal, _ in metric_elements(ctx.resolver, given.value, given.scope) or ():
+                    if not isinstance(literal, cst.SimpleString):
+                        continue
                     finding = self._finding(ctx, literal, custom)
                     if finding is not None:
                         yield finding
@@ -133,29 +137,6 @@ class UnknownMetricString(Rule):
 
 
 # --- what the literal stands for ------------------------------------------------------------------
-def _string_literals(ctx: RuleContext, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> Iterator[cst.SimpleString]:
-    """String literals in a metrics argument: list/tuple elements, dict values, nested, or through a
-    name assigned once in the same scope."""
-    if depth > 4:
-        return
-    if isinstance(node, cst.SimpleString):
-        yield node
-    elif isinstance(node, (cst.List, cst.Tuple)):
-        for element in node.elements:
-            if not isinstance(element, cst.StarredElement):
-                yield from _string_literals(ctx, element.value, scope, depth + 1)
-    elif isinstance(node, cst.Dict):
-        for element in node.elements:
-            if isinstance(element, cst.DictElement):
-                yield from _string_literals(ctx, element.value, scope, depth + 1)
-    elif isinstance(node, cst.Name):
-        assigned = ctx.resolver.assigned_values(node, scope)
-        if assigned is not None and len(assigned) == 1 and assigned[0][1] is scope:
-            value = assigned[0][0]
-            if isinstance(value, (cst.List, cst.Tuple, cst.Dict)):
-                yield from _string_literals(ctx, value, scope, depth + 1)  # type: ignore[arg-type]
-
-
 def _registers_custom_objects(ctx: RuleContext) -> bool:
     facts = ctx.facts
     return any(

@@ -8,6 +8,8 @@ import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
+from ..facts.arguments import Bound
+from ..facts.containers import elements
 from ..facts.entries import COMPILE_ANY_METRICS, Words
 from ..facts.models import CompileInfo, ModelInfo, metric_ref, model_facts
 from ..facts.values import Instance, Scope
@@ -58,24 +60,26 @@ class FlatMetricsMultiOutput(Rule):
             for info in model.compiles:
                 for entry in COMPILE_ANY_METRICS.options:
                     keyword = entry.parameter
-                    arg = entry.bound(info.site.node, ctx.flavour)
-                    if arg is None or not isinstance(arg.value, (cst.List, cst.Tuple)):
+                    given = entry.bind(ctx.resolver, info.site.node, info.site.scope, ctx.flavour)
+                    if not isinstance(given, Bound) or isinstance(given.value, cst.Dict):
                         continue
-                    elements = arg.value.elements
-                    if any(isinstance(e, cst.StarredElement) for e in elements):
+                    found = elements(ctx.resolver, given.value, given.scope)
+                    if found is None:
                         continue
-                    values = [e.value for e in elements]
+                    values = [value for value, _ in found]
                     if not values:
                         continue  # `metrics=[]`: no metrics, valid on both flavours
                     if any(isinstance(v, (cst.List, cst.Tuple, cst.Dict)) or _is_none(v) for v in values):
                         continue  # one entry per output (list of lists), not a flat list
                     if len(values) == model.output_count:
                         continue  # Keras 3 reads a list as long as the outputs as one metric per output
-                    yield self._finding(ctx, model, info, keyword, arg.value, values, outputs)
+                    literal = given.value if isinstance(given.value, (cst.List, cst.Tuple)) and given.arg is not None else None
+                    yield self._finding(ctx, model, info, keyword, literal or given.value, values, outputs,
+                                        fixable=literal is not None)
 
     def _finding(self, ctx: RuleContext, model: ModelInfo, info: CompileInfo, keyword: str,
                  listed: cst.BaseExpression, values: List[cst.BaseExpression],
-                 outputs: Optional[List[Output]]) -> Finding:
+                 outputs: Optional[List[Output]], fixable: bool = True) -> Finding:
         count = model.output_count
         if outputs is not None and all(o.name for o in outputs):
             which = ", ".join(f"`{o.name}`" for o in outputs)
@@ -87,7 +91,7 @@ class FlatMetricsMultiOutput(Rule):
             f"starts (it wants a dict keyed by output name or one list per output), and tf_keras applied every "
             f"metric to every output, regression outputs included; give a dict for {where}"
         )
-        plan = _per_output_plan(ctx, info, listed, values, outputs)
+        plan = _per_output_plan(ctx, info, listed, values, outputs) if fixable else None
         if plan is None:
             return Finding(listed, message)
         code, build = plan

@@ -10,19 +10,20 @@ from typing import Iterator, List, Optional, Tuple
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import CallSite, dotted_name, find_keyword, positional_args
+from ..facts.collect import CallSite, dotted_name, positional_args
 from ..facts.entries import COMPILE_CALLS, FIT_CALLS, Words
+from ..facts.arguments import UNKNOWN, Bound
 from ..facts.logkeys import CallbackUse, KeySet, callback_uses, keys_for_fit
 from ..facts.values import ClassValue, Derived
 from ..facts.walk import Walker, find_all
 from ..keras import symbols
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 
-# Callbacks with a `monitor` argument: class -> (its positional index, default)
+# Callbacks with a `monitor` argument: class -> its default
 MONITOR_CALLBACKS = {
-    "callbacks.EarlyStopping": (0, "val_loss"),
-    "callbacks.ModelCheckpoint": (1, "val_loss"),
-    "callbacks.ReduceLROnPlateau": (0, "val_loss"),
+    "callbacks.EarlyStopping": "val_loss",
+    "callbacks.ModelCheckpoint": "val_loss",
+    "callbacks.ReduceLROnPlateau": "val_loss",
 }
 # Spellings of one metric that old and new Keras log under different keys.
 _ALIASES = {
@@ -52,19 +53,18 @@ def intended_key(key: str, keys: KeySet) -> Optional[str]:
     return candidate if keys.produces(candidate) else None
 
 
-def monitor_argument(use: CallbackUse) -> Tuple[Optional[cst.BaseExpression], str]:
-    """(the monitor expression or None for the default, the key it names or '' when not a literal)."""
-    position, default = MONITOR_CALLBACKS[use.keras_class]
-    arg = find_keyword(use.constructor, "monitor")
-    if arg is None:
-        args = positional_args(use.constructor)
-        arg = args[position] if len(args) > position else None
-    if arg is None:
-        return None, default
-    value = arg.value
-    if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
-        return value, value.evaluated_value
-    return value, ""
+def monitor_argument(ctx: RuleContext, use: CallbackUse) -> Tuple[Optional[cst.BaseExpression], str,
+                                                                   Optional[cst.SimpleString]]:
+    """(the monitor expression or None for the default, the key it names or '' when unknown, the
+    string literal that names it, directly or through a name assigned once)."""
+    given = use.argument(ctx, "monitor")
+    if given is UNKNOWN:
+        return None, "", None
+    if given is None:
+        return None, MONITOR_CALLBACKS[use.keras_class], None
+    literal = ctx.resolver.string_literal(given.value, given.scope)
+    key = ctx.resolver.string_value(given.value, given.scope) or ""
+    return given.value, key, literal if isinstance(literal, cst.SimpleString) else None
 
 
 # Keras metric functions whose attribute name is not their `__name__` (the log key):
@@ -178,18 +178,20 @@ def _guards(ctx: RuleContext) -> _Guards:
     return guards
 
 
-def checkpoint_uses_monitor(use: CallbackUse) -> bool:
-    """ModelCheckpoint compares `monitor` values only with `save_best_only=True`."""
-    arg = find_keyword(use.constructor, "save_best_only")
-    if arg is None:
-        args = positional_args(use.constructor)
-        arg = args[3] if len(args) > 3 else None
-    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"
+def checkpoint_uses_monitor(ctx: RuleContext, use: CallbackUse) -> Optional[bool]:
+    """ModelCheckpoint compares `monitor` values only with `save_best_only=True` (None: unknown)."""
+    given = use.argument(ctx, "save_best_only")
+    if given is UNKNOWN:
+        return None
+    return isinstance(given, Bound) and isinstance(given.value, cst.Name) and given.value.value == "True"
 
 
-def _explicit_mode(use: CallbackUse) -> bool:
-    arg = find_keyword(use.constructor, "mode")
-    return arg is not None and not (isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value == "auto")
+def _explicit_mode(ctx: RuleContext, use: CallbackUse) -> bool:
+    """A `mode` other than "auto" (or one the file does not show) is given."""
+    given = use.argument(ctx, "mode")
+    if given is None:
+        return False
+    return not (isinstance(given, Bound) and ctx.resolver.string_value(given.value, given.scope) == "auto")
 
 # Where the check reads keys: the monitoring callbacks (`callback_uses`) and `history` reads.
 _KEY_READS = Words(frozenset({"history"} | {name.split(".")[-1] for name in MONITOR_CALLBACKS}))
@@ -213,7 +215,7 @@ class MissingLogKey(Rule):
         yield from self._history(ctx)
 
     def _monitor(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
-        node, key = monitor_argument(use)
+        node, key, literal = monitor_argument(ctx, use)
         if not key:
             return
         keys = _verdict(key, use.fits, ctx)
@@ -221,26 +223,26 @@ class MissingLogKey(Rule):
             return
         name = use.keras_class.split(".")[-1]
         consequence = "K3 raises ValueError after epoch 1 in auto mode, else it warns every epoch and never acts"
-        if use.keras_class == "callbacks.ModelCheckpoint" and not checkpoint_uses_monitor(use):
+        compares = checkpoint_uses_monitor(ctx, use) if use.keras_class == "callbacks.ModelCheckpoint" else True
+        if compares is None:
+            return
+        if not compares:
             # Without save_best_only the monitored value is never compared. Only Keras 3's auto
             # mode still looks the metric up (after epoch 1) and raises when no compiled metric
             # has that name; `loss` and the names of compiled metrics are found.
             base = key[4:] if key.startswith("val_") else key
-            if ctx.flavour != "3" or _explicit_mode(use) or base == "loss" or keys.produces(base):
+            if ctx.flavour != "3" or _explicit_mode(ctx, use) or base == "loss" or keys.produces(base):
                 return
             consequence = "K3 raises ValueError after epoch 1 in auto mode, even without save_best_only"
         where = node if node is not None else use.constructor.func
         what = f"`{name}` monitors `{key}`" + (" (the default)" if node is None else "")
-        yield self._finding(what, key, keys, node if isinstance(node, cst.SimpleString) else None, where, consequence)
+        yield self._finding(what, key, keys, literal, where, consequence)
 
     def _filepath(self, ctx: RuleContext, use: CallbackUse, reported: set) -> Iterator[Finding]:
-        arg = find_keyword(use.constructor, "filepath")
-        if arg is None:
-            args = positional_args(use.constructor)
-            arg = args[0] if args else None
-        if arg is None:
+        given = use.argument(ctx, "filepath")
+        if not isinstance(given, Bound):
             return
-        for piece in template_pieces(ctx, arg.value, use.scope):
+        for piece in template_pieces(ctx, given.value, given.scope):
             for key in piece.keys():
                 if key in _FILEPATH_FIELDS_ALWAYS or (id(piece.node), key) in reported:
                     continue
@@ -261,10 +263,9 @@ class MissingLogKey(Rule):
     def _history(self, ctx: RuleContext) -> Iterator[Finding]:
         reads: List[Tuple[cst.SimpleString, CallSite]] = []
         for subscript, scope in ctx.facts.history_subscripts:
-            literal = _single_string(subscript)
             fit = _history_fit(ctx, subscript.value, scope)
-            if literal is not None and fit is not None:
-                reads.append((literal, fit))
+            if fit is not None:
+                reads.extend((literal, fit) for literal in _key_literals(ctx, subscript, scope))
         for site in ctx.facts.method_calls("get"):
             func = site.node.func
             if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Attribute) and func.value.attr.value == "history":
@@ -362,13 +363,25 @@ def _known(keys: KeySet) -> str:
     return f"; it logs {', '.join(f'`{k}`' for k in shown[:8])}" if shown else ""
 
 
-def _single_string(subscript: cst.Subscript) -> Optional[cst.SimpleString]:
+def _key_literals(ctx: RuleContext, subscript: cst.Subscript, scope) -> List[cst.SimpleString]:
+    """The key strings a `history.history[...]` read reads: a literal, or a name that holds one or
+    takes each string of a loop over a literal tuple (`for k in ("acc", "val_acc")`)."""
     if len(subscript.slice) != 1:
-        return None
+        return []
     index = subscript.slice[0].slice
-    if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
-        return index.value
-    return None
+    if not isinstance(index, cst.Index):
+        return []
+    if isinstance(index.value, cst.SimpleString):
+        return [index.value]
+    if not isinstance(index.value, cst.Name):
+        return []
+    values = ctx.resolver.name_values(index.value, scope)
+    if values is None:
+        return []
+    literals = [ctx.resolver.string_literal(value, inner) for value, inner in values]
+    if any(not isinstance(literal, cst.SimpleString) for literal in literals):
+        return []  # a loop over keys some of which are not known: the others are not reliable either
+    return literals  # type: ignore[return-value]
 
 
 def _history_fit(ctx: RuleContext, node: cst.BaseExpression, scope) -> Optional[CallSite]:

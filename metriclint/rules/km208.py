@@ -7,8 +7,8 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import find_keyword
 from ..facts.entries import COMPILE_CALLS, FIT_CALLS, Words
+from ..facts.arguments import UNKNOWN, Bound
 from ..facts.logkeys import CallbackUse, KeySource, callback_uses, keys_for_fit
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
@@ -46,7 +46,7 @@ class ModeAgainstDirection(Rule):
         for use in callback_uses(ctx):
             if use.keras_class not in MONITOR_CALLBACKS:
                 continue
-            _, key = monitor_argument(use)
+            _, key, _ = monitor_argument(ctx, use)
             if not key:
                 continue
             source = self._source(ctx, use, key)
@@ -71,13 +71,18 @@ class ModeAgainstDirection(Rule):
 
     def _check_mode(self, ctx: RuleContext, use: CallbackUse, key: str, source: KeySource) -> Optional[Finding]:
         name = use.keras_class.split(".")[-1]
-        mode_arg = find_keyword(use.constructor, "mode")
-        mode_value = mode_arg.value if mode_arg is not None else None
-        if mode_value is not None and not isinstance(mode_value, cst.SimpleString):
+        given = use.argument(ctx, "mode")
+        if given is UNKNOWN:
+            return None
+        mode_value = ctx.resolver.string_literal(given.value, given.scope) if isinstance(given, Bound) else None
+        if isinstance(given, Bound) and not isinstance(mode_value, cst.SimpleString):
             return None
         mode = mode_value.evaluated_value if mode_value is not None else "auto"
         direction = source.direction
-        compares = use.keras_class != "callbacks.ModelCheckpoint" or checkpoint_uses_monitor(use)
+        compares = use.keras_class != "callbacks.ModelCheckpoint" or checkpoint_uses_monitor(ctx, use)
+        if compares is None:
+            return None
+        mode_arg = mode_value
         if mode in ("min", "max") and compares:
             if direction is None or mode == direction:
                 return None
@@ -117,11 +122,10 @@ def _k3_cannot_tell(ctx: RuleContext, key: str) -> bool:
     return local or base not in _K3_LOSS_FUNCTIONS
 
 
-def _set_mode(call: cst.Call, mode_arg: Optional[cst.Arg], direction: str) -> FixPlan:
+def _set_mode(call: cst.Call, literal: Optional[cst.SimpleString], direction: str) -> FixPlan:
+    """Rewrite the `mode` string where it is written, or add `mode=` to a call that has none."""
     def build(loc: Locator):
-        if mode_arg is not None:
-            literal = mode_arg.value
-            assert isinstance(literal, cst.SimpleString)
+        if literal is not None:
             return [loc.replace(literal, f"{literal.prefix}{literal.quote}{direction}{literal.quote}")]
         return [add_keyword(loc, call, "mode", f'"{direction}"')]
 

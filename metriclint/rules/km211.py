@@ -8,6 +8,8 @@ import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
+from ..facts.arguments import Bound
+from ..facts.containers import metric_elements
 from ..facts.entries import COMPILE_ANY_METRICS, COMPILE_WEIGHTED_METRICS, Words
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, logits_reason, metric_ref, model_facts
 from ..keras.metric_strings import METRIC_STRINGS
@@ -108,11 +110,10 @@ def _single_probability(model: ModelInfo, info: CompileInfo) -> Optional[str]:
 def _metrics(ctx: RuleContext, info: CompileInfo) -> List[MetricRef]:
     """`metrics=[...]` as the model facts read it, and `weighted_metrics=[...]` read the same way."""
     refs = list(info.metrics)
-    weighted = COMPILE_WEIGHTED_METRICS.bound(info.site.node, ctx.flavour)
-    if weighted is not None and isinstance(weighted.value, (cst.List, cst.Tuple)):
-        for element in weighted.value.elements:
-            if not isinstance(element, cst.StarredElement):
-                refs.append(metric_ref(element.value, info.site.scope, ctx.resolver))
+    weighted = COMPILE_WEIGHTED_METRICS.bind(ctx.resolver, info.site.node, info.site.scope, ctx.flavour)
+    if isinstance(weighted, Bound):
+        for node, scope in metric_elements(ctx.resolver, weighted.value, weighted.scope) or ():
+            refs.append(metric_ref(node, scope, ctx.resolver))
     return refs
 
 

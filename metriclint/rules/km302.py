@@ -7,6 +7,7 @@ from typing import Iterator, List, Optional, Set
 import libcst as cst
 
 from ..diagnostics import Safety
+from ..facts.arguments import Bound
 from ..facts.collect import dotted_name
 from ..facts.entries import ANY_FUNCTION, COMPILE_METRICS, UPDATE_STATE_DEFS, AllOf, AnyOf, Passes, Words
 from ..facts.models import model_facts
@@ -45,15 +46,17 @@ class EagerMetrics(Rule):
         yield from eager_needed
         for model in model_facts(ctx).values():
             for info in model.compiles:
-                arg = _RUN_EAGERLY.bound(info.site.node, ctx.flavour)
-                if arg is None or not (isinstance(arg.value, cst.Name) and arg.value.value == "True"):
+                given = _RUN_EAGERLY.bind(ctx.resolver, info.site.node, info.site.scope, ctx.flavour)
+                if not isinstance(given, Bound) or not (isinstance(given.value, cst.Name) and given.value.value == "True"):
                     continue
-                if info.metrics_arg is None or _in_test_function(info.site.scope):
+                if info.has_metrics is not True or _in_test_function(info.site.scope):
                     continue
+                arg = given.arg
                 fix = None
-                if not eager_needed and not _file_uses_numpy_conversion(ctx):
+                if arg is not None and not eager_needed and not _file_uses_numpy_conversion(ctx):
                     fix = FixPlan(Safety.UNSAFE, "Remove `run_eagerly=True`", remove_arg(info.site.node, arg))
-                yield Finding(arg.keyword, f"`compile(run_eagerly=True)` runs every training step, metrics "  # type: ignore[arg-type]
+                where = arg.keyword if arg is not None and arg.keyword is not None else given.value
+                yield Finding(where, f"`compile(run_eagerly=True)` runs every training step, metrics "  # type: ignore[arg-type]
                               f"included, in Python: {_EAGER}; remove it once the metrics run in graph mode", fix)
 
     def _eager_metric_code(self, ctx: RuleContext) -> Iterator[Finding]:

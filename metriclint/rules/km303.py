@@ -8,7 +8,9 @@ import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword
+from ..facts.containers import metric_elements
 from ..facts.entries import COMPILE_METRICS, Calls, Words
+from ..facts.values import Instance
 from ..keras.symbols import METRIC
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 
@@ -60,29 +62,15 @@ class HeavyThresholdMetric(Rule):
 def _compiled_metric_calls(ctx: RuleContext) -> Set[cst.Call]:
     """Calls that build a metric given to some `compile(metrics=...)`: in the list or dict, or through names."""
     found: Set[cst.Call] = set()
-    for site, arg in COMPILE_METRICS.sites(ctx.facts, ctx.flavour):
-        _collect(ctx, arg.value, site.scope, found, 0)
+    for _, given in COMPILE_METRICS.sites(ctx.facts, ctx.resolver, ctx.flavour):
+        for node, scope in metric_elements(ctx.resolver, given.value, given.scope) or ():
+            if isinstance(node, cst.Call):
+                found.add(node)
+                continue
+            value = ctx.resolver.resolve(node, scope)
+            if isinstance(value, Instance) and isinstance(value.origin, cst.Call):
+                found.add(value.origin)
     return found
-
-
-def _collect(ctx: RuleContext, node: cst.CSTNode, scope, found: Set[cst.Call], depth: int) -> None:
-    if depth > 4:
-        return
-    if isinstance(node, cst.Call):
-        found.add(node)
-    elif isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-        for element in node.elements:
-            _collect(ctx, element.value, scope, found, depth + 1)
-    elif isinstance(node, cst.Dict):
-        for element in node.elements:
-            if isinstance(element, cst.DictElement):
-                _collect(ctx, element.value, scope, found, depth + 1)
-    elif isinstance(node, cst.BinaryOperation):  # METRICS + [extra]
-        _collect(ctx, node.left, scope, found, depth + 1)
-        _collect(ctx, node.right, scope, found, depth + 1)
-    elif isinstance(node, cst.Name):
-        for value, where in ctx.resolver.assigned_values(node, scope) or ():
-            _collect(ctx, value, where, found, depth + 1)
 
 
 _MODEL = "import keras\nmodel = keras.Sequential()\n"

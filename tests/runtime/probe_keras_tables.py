@@ -114,4 +114,15 @@ if flavour == "2":  # the TF1 graph-mode engine (backs KERAS2_GRAPH_MODE_MODULES
     )
     out["graph_mode_compile"] = parameters(training_v1.Model.compile)["named"]
 
+# positional parameters of the metric and callback constructors (backs keras/constructors.py)
+out["constructors"] = {}
+for package in ("metrics", "callbacks"):
+    module = getattr(keras, package)
+    for name in public_classes(module):
+        signature = inspect.signature(getattr(module, name).__init__)
+        out["constructors"][f"{package}.{name}"] = [
+            p.name for p in signature.parameters.values()
+            if p.name != "self" and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        ]
+
 print("METRICLINT_RESULT " + json.dumps(out))

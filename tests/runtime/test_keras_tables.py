@@ -188,3 +188,14 @@ def test_positional_parameter_order_matches_signatures(dump):
     assert set(table) == set(data["methods"])
     for method, params in data["methods"].items():
         assert table[method] == tuple(params["named"]), f"Keras {data['version']} {method}"
+
+
+def test_constructor_parameters_match_signatures(dump):
+    """`AUC(10000)` binds `num_thresholds`, `EarlyStopping("val_acc")` binds `monitor`: the order of
+    every metric and callback constructor's positional parameters, per flavour."""
+    from metriclint.keras.constructors import CONSTRUCTOR_PARAMETERS
+
+    flavour, data = dump
+    real = {name: tuple(params) for name, params in data["constructors"].items()
+            if name.split(".", 1)[1] in symbols.METRIC_CLASSES | symbols.CALLBACK_CLASSES}
+    assert CONSTRUCTOR_PARAMETERS[flavour] == real
