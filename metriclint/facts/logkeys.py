@@ -19,7 +19,7 @@ from ..keras import symbols
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import METRICS
 from .arguments import UNKNOWN, Binding, Bound, constructor_argument, keras_argument
-from .collect import CallSite, find_keyword
+from .collect import CallSite
 from .containers import elements
 from .entries import COMPILE_WEIGHTED_METRICS, FIT_CALLS
 from .models import MetricRef, ModelInfo, model_facts, model_key

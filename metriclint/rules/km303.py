@@ -7,7 +7,7 @@ from typing import Iterator, Set
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import find_keyword
+from ..facts.arguments import Bound, constructor_argument
 from ..facts.containers import metric_elements
 from ..facts.entries import COMPILE_METRICS, Calls, Words
 from ..facts.values import Instance
@@ -32,30 +32,32 @@ class HeavyThresholdMetric(Rule):
     name = "heavy-threshold-metric"
     summary = "`AUC(num_thresholds=...)` far above the default 200 slows every training step"
     fix_safety = Safety.UNSAFE
-    needs = (_TRAINING, COMPILE_METRICS, Words(frozenset({"num_thresholds"})))
+    # the metric is named in code (`AUC(10000)` passes `num_thresholds` by position)
+    needs = (_TRAINING, COMPILE_METRICS, Words(frozenset(name.split(".")[-1] for name in _THRESHOLD_METRICS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         if not _TRAINING.sites(ctx.facts):
             return  # nothing trains here: a compiled metric only runs in evaluate(), once
-        compiled = _compiled_metric_calls(ctx)
-        for site in ctx.facts.calls:
-            arg = find_keyword(site.node, "num_thresholds")
-            if arg is None or not isinstance(arg.value, cst.Integer):
-                continue
-            value = int(arg.value.value)
-            if value <= HEAVY_THRESHOLDS or site.node not in compiled:
-                continue  # a metric updated by hand (once, after training) is the recommended pattern
-            metric = ctx.resolver.instance(site.node, site.scope, METRIC)
+        for call in _compiled_metric_calls(ctx):
+            site = ctx.facts.site_of.get(call)
+            metric = ctx.resolver.instance(call, site.scope, METRIC) if site is not None else None
             if metric is None or metric.keras_class not in _THRESHOLD_METRICS:
                 continue
+            given = constructor_argument(ctx.resolver, call, site.scope, metric.keras_class, "num_thresholds", ctx.flavour)
+            if not isinstance(given, Bound) or not isinstance(given.value, cst.Integer):
+                continue
+            value = int(given.value.value)
+            if value <= HEAVY_THRESHOLDS:
+                continue  # a metric updated by hand (once, after training) is the recommended pattern
             name = metric.keras_class.split(".")[-1]
+            node = given.value
             yield Finding(
-                arg.value,
+                node,
                 f"`{name}(num_thresholds={value})` compiled for training updates {value} thresholds on every "
                 f"batch: {_COST}; train with the default {DEFAULT_THRESHOLDS} and compute a fine-grained AUC "
                 "once after training",
                 FixPlan(Safety.UNSAFE, f"Use the default {DEFAULT_THRESHOLDS} thresholds",
-                        lambda loc, node=arg.value: [loc.replace(node, str(DEFAULT_THRESHOLDS))]),
+                        lambda loc, node=node: [loc.replace(node, str(DEFAULT_THRESHOLDS))]),
             )
 
 
