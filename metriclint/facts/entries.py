@@ -266,6 +266,9 @@ RESET_STATES_CALLS = Calls(("reset_states",))
 # The calls that train a model and return its History (`fit_generator` is Keras 2's, and old code's).
 FIT_CALLS = Calls(("fit", "fit_generator"))
 COMPILE_CALLS = Calls(("compile",))
+# What callbacks are given to: `fit`, and Keras Tuner's `search`, which calls `fit` on every model
+# its build function makes.
+TRAINING_CALLS = Calls(("fit", "fit_generator", "search"))
 ANY_FUNCTION = AnyFunction()
 UPDATE_STATE_DEFS = Defines(("update_state",))  # a `Metric` subclass's own update
 MODEL_SETUP_CALLS = Calls(("compile", "add"))  # what the per-model facts (facts/models.py) read

@@ -18,12 +18,12 @@ import libcst as cst
 from ..keras import symbols
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import METRICS
-from .arguments import UNKNOWN, Binding, Bound, constructor_argument, keras_argument
+from .arguments import UNKNOWN, Binding, Bound, bind, constructor_argument, keras_argument
 from .collect import CallSite
 from .containers import elements
-from .entries import COMPILE_WEIGHTED_METRICS, FIT_CALLS
+from .entries import COMPILE_WEIGHTED_METRICS, TRAINING_CALLS
 from .models import MetricRef, ModelInfo, model_facts, model_key
-from .values import Scope
+from .values import ClassValue, FunctionValue, Instance, Scope
 
 # Keras metric functions exported under a short alias: the log key is the function's `__name__`
 # (measured on both flavours, tests/runtime/test_log_keys.py).
@@ -131,11 +131,36 @@ def keys_for_fit(ctx, site: CallSite) -> KeySet:
     return cache[site.node]
 
 
+def trained_model(ctx, site: CallSite) -> Optional[Instance]:
+    """The model a `fit` call trains, or the one a tuner's `search` trains: what the tuner's build
+    function returns (`kt.Hyperband(build_model, ...)`)."""
+    func = site.node.func
+    if not isinstance(func, cst.Attribute):
+        return None
+    if func.attr.value != "search":
+        return ctx.resolver.instance(func.value, site.scope, symbols.MODEL)
+    tuner = ctx.resolver.instance(func.value, site.scope, symbols.TUNER)
+    if tuner is None or not isinstance(tuner.origin, cst.Call):
+        return None
+    origin = ctx.facts.site_of.get(tuner.origin)
+    if origin is None:
+        return None
+    hypermodel = bind(ctx.resolver, tuner.origin, origin.scope, "hypermodel", 0)
+    if not isinstance(hypermodel, Bound):
+        return None
+    build = ctx.resolver.resolve(hypermodel.value, hypermodel.scope)
+    if not isinstance(build, FunctionValue):
+        return None  # a HyperModel subclass, or a build function from elsewhere
+    returns = [(r, ctx.facts.scope_of_function[build.node]) for r in ctx.facts.returns.get(build.node, [])]
+    models = [ctx.resolver.instance(r, scope, symbols.MODEL) for r, scope in returns]
+    return models[0] if len(models) == 1 and models[0] is not None else None
+
+
 def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     func = site.node.func
     if not isinstance(func, cst.Attribute):
         return KeySet(False)
-    instance = ctx.resolver.instance(func.value, site.scope, symbols.MODEL)
+    instance = trained_model(ctx, site)
     if instance is None:
         return KeySet(False)
     if instance.local_class is not None and any(
@@ -202,7 +227,7 @@ def _has_validation(ctx, site: CallSite) -> Optional[bool]:
     call = site.node
     if not isinstance(call.func, cst.Attribute):
         return None
-    method = call.func.attr.value
+    method = "fit" if call.func.attr.value == "search" else call.func.attr.value  # `search` passes them to `fit`
     for name in ("validation_split", "validation_data"):
         given = keras_argument(ctx.resolver, call, site.scope, method, name, ctx.flavour)
         if given is UNKNOWN:
@@ -222,8 +247,9 @@ def _has_validation(ctx, site: CallSite) -> Optional[bool]:
 class CallbackUse:
     constructor: cst.Call
     scope: Scope
-    keras_class: str  # canonical, e.g. "callbacks.EarlyStopping"
-    fits: List[CallSite] = field(default_factory=list)
+    keras_class: str  # canonical, e.g. "callbacks.EarlyStopping"; "" for a subclass of the file's own
+    fits: List[CallSite] = field(default_factory=list)  # `fit` calls, and tuners' `search` calls
+    local_class: Optional[ClassValue] = None  # the file's own `Callback` subclass
 
     def argument(self, ctx, parameter: str) -> Binding:
         """What the constructor passes to `parameter` (by keyword, position or `**options`)."""
@@ -236,22 +262,26 @@ def callback_uses(ctx) -> List[CallbackUse]:
     if cached is not None:
         return cached
     uses: Dict[cst.Call, CallbackUse] = {}
-    for site in FIT_CALLS.sites(ctx.facts):
+    for site in TRAINING_CALLS.sites(ctx.facts):
         func = site.node.func
-        if not isinstance(func, cst.Attribute) or ctx.resolver.instance(func.value, site.scope, symbols.MODEL) is None:
+        if not isinstance(func, cst.Attribute) or trained_model(ctx, site) is None:
             continue
-        given = keras_argument(ctx.resolver, site.node, site.scope, func.attr.value, "callbacks", ctx.flavour)
+        method = "fit" if func.attr.value == "search" else func.attr.value  # `search` passes them to `fit`
+        given = keras_argument(ctx.resolver, site.node, site.scope, method, "callbacks", ctx.flavour)
         if not isinstance(given, Bound):
             continue
         for element, scope in elements(ctx.resolver, given.value, given.scope) or ():
             instance = ctx.resolver.instance(element, scope, symbols.CALLBACK)
-            if instance is None or not isinstance(instance.origin, cst.Call) or instance.keras_class is None:
+            if instance is None or not isinstance(instance.origin, cst.Call):
+                continue
+            if instance.keras_class is None and instance.local_class is None:
                 continue
             constructor = instance.origin
             origin_site = ctx.facts.site_of.get(constructor)
             if origin_site is None:
                 continue
-            use = uses.setdefault(constructor, CallbackUse(constructor, origin_site.scope, instance.keras_class))
+            use = uses.setdefault(constructor, CallbackUse(constructor, origin_site.scope, instance.keras_class or "",
+                                                           local_class=instance.local_class))
             use.fits.append(site)
     result = list(uses.values())
     ctx.cache["callback_uses"] = result

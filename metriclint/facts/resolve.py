@@ -439,7 +439,10 @@ class Resolver:
         if isinstance(value, Dotted):
             split = symbols.split_keras(value.path)
             if split is None:
-                return Instance(symbols.MODEL, origin=origin) if symbols.external_model_factory(value.path) else None
+                if symbols.external_model_factory(value.path):
+                    return Instance(symbols.MODEL, origin=origin)
+                tuner = symbols.tuner_class(value.path)
+                return Instance(symbols.TUNER, keras_class=tuner, origin=origin) if tuner is not None else None
             canonical = split[0]
             kind = symbols.kind_of_class(canonical)
             if kind is not None:
@@ -474,7 +477,7 @@ class Resolver:
         if isinstance(owner, Dotted):
             return Dotted(f"{owner.path}.{attr}")
         if isinstance(owner, Instance):
-            if owner.kind == symbols.MODEL and attr == "metrics":
+            if owner.kind in (symbols.MODEL, symbols.LAYER) and attr == "metrics":
                 return Derived("metrics_list", owner)
             if owner.kind == symbols.CALLBACK and attr == "model" and not (
                 owner.local_class is not None and self._self_attribute(owner.local_class, attr, set())

@@ -94,6 +94,19 @@ KERAS_COMPILE_STRINGS: Dict[str, FrozenSet[str]] = {
 
 # Kinds of Keras objects a rule may ask about.
 MODEL, LAYER, METRIC, CALLBACK, LOSS = "model", "layer", "metric", "callback", "loss"
+TUNER = "tuner"  # a Keras Tuner tuner: `search(...)` trains the models its build function returns
+
+# Keras Tuner's tuners (`keras_tuner`, and the old package name `kerastuner`), by their leaf name.
+TUNER_CLASSES = frozenset({"Hyperband", "RandomSearch", "BayesianOptimization", "GridSearch"})
+_TUNER_PACKAGES = ("keras_tuner", "kerastuner")
+
+
+def tuner_class(dotted: str) -> Optional[str]:
+    """`keras_tuner.Hyperband`, `keras_tuner.tuners.RandomSearch`, ... -> the tuner's leaf name."""
+    parts = dotted.split(".")
+    if parts[0] in _TUNER_PACKAGES and parts[-1] in TUNER_CLASSES:
+        return parts[-1]
+    return None
 
 
 def split_keras(dotted: str) -> Optional[Tuple[str, Optional[str]]]:

@@ -11,7 +11,7 @@ import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import CallSite, dotted_name, positional_args
-from ..facts.entries import COMPILE_CALLS, FIT_CALLS, Words
+from ..facts.entries import COMPILE_CALLS, TRAINING_CALLS, Words
 from ..facts.arguments import UNKNOWN, Bound
 from ..facts.logkeys import CallbackUse, KeySet, callback_uses, keys_for_fit
 from ..facts.values import ClassValue, Derived
@@ -35,6 +35,7 @@ _ALIASES = {
     "lr": "learning_rate",
 }
 _FILEPATH_FIELDS_ALWAYS = frozenset({"epoch", "batch"})
+_LOGS_HOOK = "on_epoch_end"  # the hook whose `logs` hold every epoch key, `val_` ones included
 
 
 def _normal(key: str) -> str:
@@ -194,7 +195,7 @@ def _explicit_mode(ctx: RuleContext, use: CallbackUse) -> bool:
     return not (isinstance(given, Bound) and ctx.resolver.string_value(given.value, given.scope) == "auto")
 
 # Where the check reads keys: the monitoring callbacks (`callback_uses`) and `history` reads.
-_KEY_READS = Words(frozenset({"history"} | {name.split(".")[-1] for name in MONITOR_CALLBACKS}))
+_KEY_READS = Words(frozenset({"history", _LOGS_HOOK} | {name.split(".")[-1] for name in MONITOR_CALLBACKS}))
 
 
 class MissingLogKey(Rule):
@@ -202,17 +203,41 @@ class MissingLogKey(Rule):
     name = "missing-log-key"
     summary = "A callback, checkpoint file name or `history` read uses a log key the run does not produce (`val_acc` vs `val_accuracy`)"
     fix_safety = Safety.SAFE
-    needs = (FIT_CALLS, COMPILE_CALLS, _KEY_READS)
+    needs = (TRAINING_CALLS, COMPILE_CALLS, _KEY_READS)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         reported: set = set()  # (template piece, key): a file name two checkpoints share is reported once
         for use in callback_uses(ctx):
+            if use.local_class is not None:
+                yield from self._callback_logs(ctx, use, reported)
             if use.keras_class not in MONITOR_CALLBACKS:
                 continue
             yield from self._monitor(ctx, use)
             if use.keras_class == "callbacks.ModelCheckpoint":
                 yield from self._filepath(ctx, use, reported)
         yield from self._history(ctx)
+
+    def _callback_logs(self, ctx: RuleContext, use: CallbackUse, reported: set) -> Iterator[Finding]:
+        """`logs["val_acc"]` in the `on_epoch_end` of the file's own callback: the logs are those of
+        the models it is given to."""
+        hook = _own_or_inherited(ctx, use.local_class, _LOGS_HOOK)
+        if hook is None:
+            return
+        params = list(hook.params.posonly_params) + list(hook.params.params)
+        if len(params) < 3:
+            return  # (self, epoch, logs)
+        logs = params[2].name.value
+        guards = _guards(ctx)
+        for literal in _logs_reads(hook, logs):
+            key = literal.evaluated_value
+            if not isinstance(key, str) or key in guards.tested or id(literal) in guards.guarded or id(literal) in reported:
+                continue
+            keys = _verdict(key, use.fits, ctx)
+            if keys is None:
+                continue
+            reported.add(id(literal))
+            yield self._finding(f"`{_LOGS_HOOK}` reads `{logs}[{literal.value}]`", key, keys, literal, literal,
+                                "KeyError at the end of the first epoch")
 
     def _monitor(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
         node, key, literal = monitor_argument(ctx, use)
@@ -361,6 +386,34 @@ def template_pieces(ctx: RuleContext, node: cst.BaseExpression, scope, depth: in
 def _known(keys: KeySet) -> str:
     shown = keys.all_keys()
     return f"; it logs {', '.join(f'`{k}`' for k in shown[:8])}" if shown else ""
+
+
+def _own_or_inherited(ctx: RuleContext, cls, name: str) -> Optional[cst.FunctionDef]:
+    seen = set()
+    while cls is not None and id(cls) not in seen:
+        seen.add(id(cls))
+        for binding in cls.body.bindings.get(name, ()):
+            if binding.how == "function" and isinstance(binding.node, cst.FunctionDef):
+                return binding.node
+        bases = [b for b in ctx.resolver.local_bases(cls) if isinstance(b, ClassValue)]
+        cls = bases[0] if len(bases) == 1 else None
+    return None
+
+
+def _logs_reads(function: cst.FunctionDef, logs: str) -> List[cst.SimpleString]:
+    """`logs["key"]` and `logs.get("key")` in a hook, where `logs` is its parameter."""
+    out = []
+    for node in find_all(function.body, cst.Subscript, cst.Call):
+        if isinstance(node, cst.Subscript):
+            if isinstance(node.value, cst.Name) and node.value.value == logs and len(node.slice) == 1:
+                index = node.slice[0].slice
+                if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+                    out.append(index.value)
+        elif (isinstance(node.func, cst.Attribute) and node.func.attr.value == "get"
+              and isinstance(node.func.value, cst.Name) and node.func.value.value == logs
+              and len(node.args) == 1 and isinstance(node.args[0].value, cst.SimpleString)):
+            out.append(node.args[0].value)
+    return out
 
 
 def _key_literals(ctx: RuleContext, subscript: cst.Subscript, scope) -> List[cst.SimpleString]:
