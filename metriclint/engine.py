@@ -27,7 +27,7 @@ from .prefilter import nesting_deeper_than, summarize
 from .rules import NEVER_SILENCED, TOOL_CODES, UNPARSABLE, all_rules, known_codes
 from .rules.base import Finding, Rule, RuleContext
 from .settings import Settings
-from .suppression import Suppressions, futile_directive, is_ours
+from .suppression import Suppressions, futile_directive, futile_note, is_ours
 
 MAX_FIX_PASSES = 10
 # Appended to the message of a finding whose fix was dropped because it could not be mapped back
@@ -122,9 +122,7 @@ def _with_futile_directive_note(diag: Diagnostic, text: str) -> Diagnostic:
     it: say that the directive does nothing, instead of ignoring it without a word."""
     if diag.code not in NEVER_SILENCED or not futile_directive(text, diag.source_line, diag.code):
         return diag
-    note = (f" (`noqa` cannot hide {diag.code}: {NEVER_SILENCED[diag.code]}; "
-            "to skip the file, list it in `exclude`)")
-    return Diagnostic(diag.code, diag.message + note, diag.start, diag.end, diag.fix, diag.cell,
+    return Diagnostic(diag.code, diag.message + futile_note(diag.code), diag.start, diag.end, diag.fix, diag.cell,
                       diag.source_line, diag.extra)
 
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .diagnostics import Diagnostic, Position
+from .suppression import futile_directive, futile_note
 
 _BOUNDARY = "# metriclint-cell {}"
 _BOUNDARY_RE = re.compile(r"^# metriclint-cell (\d+)$")
@@ -405,6 +406,9 @@ def build_module(notebook: Notebook) -> VirtualModule:
                     name = _USER_INPUT.match(line.lstrip()).group(3)  # type: ignore[union-attr]
                     hint = (f" (IPython runs `{name}` without `%` only in a cell of one line: "
                             f"write `%{name}`)")
+            # a `noqa` in the cell (or, in the first code cell, a file-level one) cannot hide it
+            if futile_directive(body, cell_line, "E999", file_level=not module.code_cells):
+                hint += futile_note("E999")
             module.broken.append(Diagnostic(
                 "E999", f"SyntaxError in this cell: {exc.msg}{hint}; the cell is skipped",
                 Position(cell_line, column), Position(cell_line, column),

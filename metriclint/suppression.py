@@ -8,8 +8,9 @@ suppresses nothing. The comment must be on the line the diagnostic points at (it
 
 File level: `# metriclint: noqa` (everything) or `# metriclint: noqa: KM2, KM101` in the file's
 leading comment block (the comments before the first line of code; for a notebook, the top of
-its first code cell). Tool codes (E902, E999, E000) say that a file was not (fully) checked and
-are never suppressed.
+its first code cell). The tool codes E902, E999 and E000 say that a file was not checked (or
+that metriclint crashed) and are never suppressed; E903 (valid code libcst cannot parse) is
+suppressed like a rule's code.
 
 This module also keeps suppressions tidy: `Suppressions` records which directive suppressed
 what, so `unused_directives` can report KM001 (codes that suppress nothing, with a fix that
@@ -229,13 +230,13 @@ def _exemption(directives: Sequence[Directive]) -> Optional[FileExemption]:
     return FileExemption(frozenset(written.upper() for d in directives for written, _, _ in d.codes or ()))
 
 
-def futile_directive(text: str, line: int, code: str) -> bool:
-    """Whether a `noqa` on `line`, or the file's `# metriclint: noqa`, names (or, bare, covers)
-    `code`: for a code that is never silenced, such a directive does nothing. Read off the text,
-    not the tokens, because the file may not tokenize."""
+def futile_directive(text: str, line: int, code: str, file_level: bool = True) -> bool:
+    """Whether a `noqa` on `line`, or (with `file_level`) the file's `# metriclint: noqa`, names
+    (or, bare, covers) `code`: for a code that is never silenced, such a directive does nothing.
+    Read off the text, not the tokens, because the file may not tokenize."""
     if not HINT.search(text):
         return False
-    exemption = file_exemption(text)
+    exemption = file_exemption(text) if file_level else None
     if exemption is not None and exemption.covers(code):
         return True
     starts = _line_starts(text)
@@ -246,6 +247,13 @@ def futile_directive(text: str, line: int, code: str) -> bool:
     hash_at = own.find("#")
     codes = parse_noqa(own[hash_at:]) if hash_at >= 0 else None
     return codes is not None and (not codes or any(code.startswith(prefix) for prefix in codes))
+
+
+def futile_note(code: str) -> str:
+    """What a diagnostic of a never-silenced tool code adds when a `noqa` names it (futile_directive)."""
+    from .rules import NEVER_SILENCED
+
+    return f" (`noqa` cannot hide {code}: {NEVER_SILENCED[code]}; to skip the file, list it in `exclude`)"
 
 
 class Suppressions:

@@ -857,3 +857,12 @@ def test_common_margin_is_textwraps(lines):
     stripped = "\n".join("" if not line.strip(" \t") else line[len(margin):] for line in lines)
     assert all(line.startswith(margin) for line in lines if line.strip(" \t"))
     assert stripped == textwrap.dedent(source)
+
+
+def test_a_noqa_in_a_cell_with_a_syntax_error_is_named_as_doing_nothing(project):
+    save(project / "nb.ipynb", notebook(code("# metriclint: noqa: E999\n" + SETUP), code("x = (1,  # noqa: E999")))
+    first, line = run("check", "nb.ipynb")[1].splitlines()[:-1]
+    assert first == "nb.ipynb:cell 1:1:1: KM001 Unused `noqa` directive (cannot be suppressed: `E999`)"
+    assert line.startswith("nb.ipynb:cell 2:1:") and line.endswith(
+        " (`noqa` cannot hide E999: it reports a file that does not parse as Python, so it was not checked; "
+        "to skip the file, list it in `exclude`); the cell is skipped")

@@ -34,7 +34,7 @@ def all_rules() -> Dict[str, Rule]:
 
 
 # Codes the tool itself reports; they have pages in `rules/` too. They do not depend on the rule
-# selection: E902, E999 and E000 are always reported, E903 unless it is ignored by name.
+# selection: E902, E999 and E000 are always reported, E903 unless it is ignored (or suppressed).
 TOOL_CODES: Dict[str, str] = {
     "E902": "io-error: the file could not be read (missing, unreadable, not text, bad encoding)",
     "E903": "unparsable-valid-code: valid Python that metriclint's parser (libcst) cannot parse; not checked",
