@@ -336,11 +336,22 @@ def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutp
 
 def _not_checked(diag: Diagnostic, text: str, path: str, settings: Settings) -> LintOutput:
     """The one diagnostic of a file libcst could not parse. E999 is always reported; E903 unless
-    it is ignored for this file or suppressed by a `noqa` (on its line or for the file)."""
+    it is ignored for this file, or the file's `# metriclint: noqa` covers it, or a `noqa` on its
+    line (the first) names it: it is about the whole file, so a bare `# noqa` that happens to be
+    on line 1 does not hide it."""
     if diag.code != UNPARSABLE:
         return LintOutput([_with_futile_directive_note(diag, text)])
-    if not settings.reports(UNPARSABLE, path) or Suppressions(text).suppresses(diag.source_line, UNPARSABLE):
+    suppressions = Suppressions(text)
+    directive = suppressions.directives.get(diag.source_line)
+    named = directive is not None and directive.codes is not None and directive.covers(UNPARSABLE)
+    exempt = suppressions.exemption is not None and suppressions.exemption.covers(UNPARSABLE)
+    if not settings.reports(UNPARSABLE, path) or named or exempt:
         return LintOutput()
+    elsewhere = [line for line, d in suppressions.directives.items() if d.codes is not None and d.covers(UNPARSABLE)]
+    if elsewhere:  # said, not silently ignored: KM001 does not run in a file that was not checked
+        diag = Diagnostic(diag.code, diag.message + f" (the `# noqa` naming {UNPARSABLE} on line {elsewhere[0]} does "
+                          "not hide it: put it in the file's leading comments as `# metriclint: noqa: E903`)",
+                          diag.start, diag.end, source_line=diag.source_line)
     return LintOutput([diag])
 
 

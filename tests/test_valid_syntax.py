@@ -174,6 +174,16 @@ def test_e903_can_be_suppressed_in_the_file(project, header):
     assert run("check", "odd.py")[:2] == (0, "All checks passed!\n")
 
 
+def test_a_bare_noqa_on_line_1_does_not_hide_e903(project):
+    """E903 is about the whole file; it sits on line 1 only to have a place."""
+    write(project / "odd.py", "from tensorflow import keras  # noqa\n" + FSTRING)
+    assert run("check", "odd.py")[1].startswith("odd.py:1:1: E903 not checked: ")
+    write(project / "odd.py", FSTRING.replace("nb_epoch=3)", "nb_epoch=3)  # noqa: E903, KM101"))
+    assert run("check", "odd.py")[1].splitlines()[0].endswith(
+        "unterminated string literal (the `# noqa` naming E903 on line 3 does not hide it: put it in the file's "
+        "leading comments as `# metriclint: noqa: E903`)")
+
+
 def test_e903_only_where_a_rule_could_apply(project):
     """Like the parse itself: a file in which no rule could fire is not parsed, so not reported."""
     write(project / "util.py", 'note = fr"\\\n"\n')
