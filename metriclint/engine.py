@@ -269,7 +269,7 @@ def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutp
     if verdict is None:
         too_deep = _too_deep(text)
         if too_deep is not None:
-            return LintOutput([too_deep])
+            return LintOutput([_with_futile_directive_note(too_deep, text)])
     elif verdict is False and not _any_rule_could_fire(text, tree, codes, settings.flavour):  # type: ignore[arg-type]
         return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
     if tree is not None:

@@ -112,7 +112,7 @@ class Normalised:
         out: List[str] = []
         last = 0
         if at_line_start:
-            lead = _LEADING.match(content).group()  # type: ignore[union-attr]
+            lead = _lead(content)
             if lead:
                 own = self._indent_near(lead, before, after)
                 if own is None:
@@ -173,6 +173,10 @@ class Normalised:
         return enclosing.text + " " * (width - enclosing.width)
 
 
+def _lead(line: str) -> str:
+    return _LEADING.match(line).group()  # type: ignore[union-attr]
+
+
 def _statement_lines(text: str) -> Optional[List[int]]:
     """Lines (1-based) where a logical line, a blank line or a comment line may start: not inside
     brackets, a string or after a backslash. None when the tokenizer fails."""
@@ -212,18 +216,17 @@ def normalise_indentation(text: str) -> Optional[Normalised]:
     for start in sorted(set(starts)):
         if start > len(lines) or start in shifts:
             continue
-        line = lines[start - 1]
-        lead = _LEADING.match(line).group()  # type: ignore[union-attr]
+        lead = _lead(lines[start - 1])
         width = column_of(lead)
         number = start
         # `\` alone at a statement start: the statement goes on on the next line, at this line's
         # indentation. The line becomes empty, the next one gets the indentation.
-        while lines[number - 1][len(_LEADING.match(lines[number - 1]).group()):] == "\\" and number < len(lines):  # type: ignore[union-attr]
+        while number < len(lines) and lines[number - 1][len(_lead(lines[number - 1])):] == "\\":
             shifts[number] = (len(lines[number - 1]), 0)
             new_lines[number - 1] = ""
             number += 1
         if number != start:
-            lead = _LEADING.match(lines[number - 1]).group()  # type: ignore[union-attr]
+            lead = _lead(lines[number - 1])
         rest = lines[number - 1][len(lead):]
         spaces = " " * width
         if lead != spaces:

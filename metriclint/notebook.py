@@ -18,9 +18,11 @@ also strips, are not read (they are E999).
 Layout of the virtual module, per code cell (markdown and raw cells are left out):
 
     # metriclint-cell N\n
-    <the cell's source, IPython lines masked>\n      (the last newline is metriclint's own)
+    <the cell's source, its common indentation stripped, IPython lines masked>\n
+                                                      (the last newline is metriclint's own)
 
-A masked line keeps its line and indentation, so positions map straight back to the cell.
+A masked line keeps its line and indentation, so positions map straight back to the cell (plus
+the cell's stripped common indentation, `column_shifts`, on each line that is not blank).
 Only a line at the start of a statement is IPython (`'%d' \n % x` in brackets is Python): at
 the top level it becomes `#metriclint-magic:K`, inside a block `pass  #metriclint-magic:K`
 (a statement, so a block that holds only a magic still parses); `%time STMT` and

@@ -9,7 +9,7 @@ import io
 import json
 import tokenize
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import libcst
 import pytest
