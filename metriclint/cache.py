@@ -25,17 +25,33 @@ MAX_ENTRIES = 50_000
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """The version plus the size and mtime of metriclint's own modules, so results computed by
-    other code (an edited checkout, an upgrade without a version bump) are never reused."""
+    other code (an edited checkout, an upgrade without a version bump) are never reused; and the
+    Python and libcst versions, which decide what parses (E999, E903)."""
     import hashlib
+    import sys
 
     package = os.path.dirname(os.path.abspath(__file__))
-    parts = [__version__]
+    parts = [__version__, sys.version, _libcst_version()]
     for directory, _, names in sorted(os.walk(package)):
         for name in sorted(names):
             if name.endswith(".py"):
                 st = os.stat(os.path.join(directory, name))
                 parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _libcst_version() -> str:
+    """libcst's version, read from its package without importing it (a cache hit never needs it)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("libcst")
+        if spec is None or spec.origin is None:
+            return ""
+        with open(os.path.join(os.path.dirname(spec.origin), "_version.py"), encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, ImportError, ValueError):
+        return ""
 
 
 class ResultCache:

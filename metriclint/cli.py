@@ -144,7 +144,7 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
         overrides = Overrides(
             select=tuple(validate_selectors(_split(opts.select), codes, "--select")) if opts.select else None,
             extend_select=tuple(validate_selectors(_split(opts.extend_select), codes, "--extend-select")),
-            ignore=tuple(validate_selectors(_split(opts.ignore), codes, "--ignore")),
+            ignore=tuple(validate_selectors(_split(opts.ignore), codes, "--ignore", ignoring=True)),
             target_keras=opts.target_keras,
             exclude=_split(opts.exclude) if opts.exclude else None,
             extend_exclude=_split(opts.extend_exclude),

@@ -123,6 +123,9 @@ class FileResult:
     notes: List[str] = field(default_factory=list)  # one-line remarks for stderr (e.g. skipped notebooks)
     # Notebooks: line of the virtual module -> (cell, line in cell); per-cell diffs for --diff
     line_map: Optional[Dict[int, Tuple[int, int]]] = None
+    # Notebooks: line of the virtual module -> characters before it in its cell (a cell's common
+    # indentation, which IPython strips and the virtual module leaves out)
+    column_shifts: Optional[Dict[int, int]] = None
     diff_parts: List[Tuple[str, str, str]] = field(default_factory=list)
     cache_key: Optional[str] = None  # of the bytes this result was computed from
     noqa_added: int = 0  # `check --add-noqa`: lines that got a new or extended `# noqa` directive

@@ -23,13 +23,18 @@ from .facts.collect import collect_facts
 from .facts.resolve import Resolver
 from .locate import LineIndex, Locator
 from .keras.symbols import file_flavour
+from .normalise import Normalised, normalise_indentation
 from .prefilter import LEGACY_KERAS_ENVIRONMENT, Summary, nesting_deeper_than, summarize
-from .rules import TOOL_CODES, all_rules, known_codes
+from .rules import NEVER_SILENCED, TOOL_CODES, UNPARSABLE, all_rules, known_codes
 from .rules.base import Finding, Rule, RuleContext
 from .settings import Settings
-from .suppression import Suppressions, is_ours
+from .suppression import Suppressions, futile_directive, futile_note, is_ours
 
 MAX_FIX_PASSES = 10
+# Appended to the message of a finding whose fix was dropped because it could not be mapped back
+# from the re-indented copy (normalise.py) without changing the file's own indentation.
+WITHHELD = (" (no automatic fix here: it would have to write indentation in code that mixes tabs and "
+            "spaces, and metriclint cannot match the file's own)")
 # Deeper than this, libcst's parse takes seconds to minutes (prefilter.nesting_deeper_than).
 MAX_NESTING = 1500
 
@@ -50,6 +55,8 @@ def might_fire(text: str, codes: FrozenSet[str]) -> bool:
 
 def _rules_for(settings: Settings, path: str) -> FrozenSet[str]:
     ignored = settings.ignored_for(path)
+    if "ALL" in ignored:
+        return frozenset()
     return frozenset(
         code for code in settings.enabled_codes(all_rules())
         if not any(code.startswith(prefix) for prefix in ignored)
@@ -63,11 +70,13 @@ _PYTHON2 = re.compile(
 )
 
 
-def syntax_error_diagnostic(exc: cst.ParserSyntaxError, text: str) -> Diagnostic:
+def syntax_error_diagnostic(exc: Exception, text: str) -> Diagnostic:
     """E999 at the error. CPython's own message and position are clearer than the CST parser's
-    token lists, so they win when CPython rejects the text too."""
-    message = str(exc.message).strip().splitlines()[0] if exc.message else "invalid syntax"
-    line, column = max(exc.raw_line, 1), max(exc.raw_column, 0) + 1
+    token lists, so they win when CPython rejects the text too (it always does: valid code that
+    libcst cannot parse is E903)."""
+    message = getattr(exc, "message", None)
+    message = str(message).strip().splitlines()[0] if message else "invalid syntax"
+    line, column = max(getattr(exc, "raw_line", 1), 1), max(getattr(exc, "raw_column", 0), 0) + 1
     try:
         compile(text, "<file>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as err:
@@ -87,6 +96,82 @@ def syntax_error_diagnostic(exc: cst.ParserSyntaxError, text: str) -> Diagnostic
         end=Position(line, column),
         source_line=line,
     )
+
+
+def unparsable_diagnostic(reason: str) -> Diagnostic:
+    """E903 for code CPython accepts and libcst cannot parse, even re-indented: the file is not checked."""
+    return Diagnostic(
+        UNPARSABLE,
+        f"not checked: Python accepts this file, but libcst (the parser metriclint reads code with) "
+        f"cannot parse it: {reason}",
+        Position(1, 1), Position(1, 1), source_line=1,
+    )
+
+
+def _libcst_reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply for it"
+    message = getattr(exc, "message", None) if isinstance(exc, cst.ParserSyntaxError) else None
+    if message:
+        return str(message).strip().splitlines()[0]
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _with_futile_directive_note(diag: Diagnostic, text: str) -> Diagnostic:
+    """A never-silenced tool code whose line (or the file's leading comments) has a `noqa` naming
+    it: say that the directive does nothing, instead of ignoring it without a word."""
+    if diag.code not in NEVER_SILENCED or not futile_directive(text, diag.source_line, diag.code):
+        return diag
+    return Diagnostic(diag.code, diag.message + futile_note(diag.code), diag.start, diag.end, diag.fix, diag.cell,
+                      diag.source_line, diag.extra)
+
+
+class _NotParsed(Exception):
+    """libcst could not parse the text; `diagnostic` says why (E999, or E903 for valid code)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+@dataclass
+class _Parsed:
+    module: cst.Module
+    text: str  # the text libcst parsed: the file's, or its re-indented copy
+    tree: Optional[ast.AST]  # CPython's tree of that same text (None when CPython rejects it)
+    normalised: Optional[Normalised] = None  # set when `text` is the re-indented copy
+
+
+def _parse(text: str, tree: Optional[ast.AST], deep: bool) -> _Parsed:
+    """libcst's module of `text`. Where libcst refuses code CPython accepts (`tree` is CPython's
+    tree), a re-indented copy is parsed instead (see normalise.py); only that rare file pays for
+    it. Raises _NotParsed: E999 when CPython rejects the text too, else E903."""
+    try:
+        return _Parsed(cst.parse_module(text), text, tree)
+    except RecursionError as exc:
+        if not deep:
+            raise
+        failure: BaseException = exc
+    except Exception as exc:  # ParserSyntaxError, and the odd TypeError from libcst's validation
+        failure = exc
+    if tree is None:
+        if isinstance(failure, RecursionError):
+            raise _NotParsed(Diagnostic("E999", "SyntaxError: too deeply nested to parse", Position(1, 1),
+                                        Position(1, 1), source_line=1))
+        raise _NotParsed(syntax_error_diagnostic(failure, text))  # type: ignore[arg-type]
+    normalised = normalise_indentation(text)
+    if normalised is not None:
+        try:
+            module = cst.parse_module(normalised.text)
+        except RecursionError:
+            if not deep:
+                raise
+        except Exception:
+            pass
+        else:
+            return _Parsed(module, normalised.text, _python_tree(normalised.text), normalised)
+    raise _NotParsed(unparsable_diagnostic(_libcst_reason(failure)))
 
 
 @dataclass
@@ -146,15 +231,35 @@ def _prefilter(text: str, codes: FrozenSet[str], flavour: str) -> Prefiltered:
     tree = _python_tree(text)
     if tree is None:
         return Prefiltered(None, None, None)
+    verdict, summary = _verdict(text, tree, codes, flavour)
+    return Prefiltered(verdict, tree, summary)
+
+
+def _verdict(text: str, tree: ast.AST, codes: FrozenSet[str], flavour: str) -> Tuple[bool, Optional[Summary]]:
+    """(could one of `codes` fire, the summary with its `flavour` set or None when the text test
+    stopped early)."""
     if not might_fire(text, codes):
-        return Prefiltered(False, tree, None)
+        return False, None
     summary = summarize(tree)
     summary.flavour = summary_flavour(summary, flavour)
     if not summary.imports_keras:
-        return Prefiltered(False, tree, summary)
+        return False, summary
     rules = all_rules()
-    verdict = any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours)
-    return Prefiltered(verdict, tree, summary)
+    return any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours), summary
+
+
+@lru_cache(maxsize=1)
+def _checking_rules() -> FrozenSet[str]:
+    """Every rule that reads code (KM001 reads the suppression comments)."""
+    return frozenset(code for code, rule in all_rules().items() if not rule.from_suppressions)
+
+
+def _any_rule_could_fire(text: str, tree: ast.AST, codes: FrozenSet[str], flavour: str) -> bool:
+    """Whether a rule, selected or not, could fire here. Whether a file is parsed only to learn if
+    it can be (E903, E902) must not depend on the selection (with every rule selected, the
+    prefilter's verdict already answered)."""
+    others = _checking_rules() - codes
+    return bool(others) and _verdict(text, tree, others, flavour)[0]
 
 
 def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
@@ -165,43 +270,51 @@ def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
 
 
 def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutput:
-    """`deep`: this is the run on the deep stack, so running out of recursion is final here."""
+    """`deep`: this is the run on the deep stack, so running out of recursion is final here.
+
+    The tool codes do not depend on the rule selection: E999 is reported when CPython rejects
+    the code (then libcst is always asked), E902 (nesting) and E903 (valid code libcst cannot
+    parse) wherever any rule could fire, whether or not it is selected; so a run with fewer
+    rules may parse a file only to learn whether it can."""
     codes = _rules_for(settings, path)
     rules = all_rules()
     # KM001 (unused noqa) comes from the suppression comments, after the other rules ran.
     noqa_codes = frozenset(code for code in codes if rules[code].from_suppressions)
     codes = codes - noqa_codes
     verdict, tree, summary = _prefilter(text, codes, settings.flavour)
-    if verdict is False:
-        return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
     if verdict is None:
         too_deep = _too_deep(text)
         if too_deep is not None:
-            return LintOutput([too_deep])
-    elif tree is not None:
+            return LintOutput([_with_futile_directive_note(too_deep, text)])
+    elif verdict is False and not _any_rule_could_fire(text, tree, codes, settings.flavour):  # type: ignore[arg-type]
+        return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
+    if tree is not None:
         depth = nesting_deeper_than(tree, MAX_NESTING)
         if depth is not None:
-            return LintOutput([Diagnostic(
+            return LintOutput([_with_futile_directive_note(Diagnostic(
                 "E902", f"code nested {depth:,} levels deep, more than metriclint checks ({MAX_NESTING:,}); not checked",
-                Position(1, 1), Position(1, 1), source_line=1)])
+                Position(1, 1), Position(1, 1), source_line=1), text)])
+    if verdict is False and not settings.reports(UNPARSABLE, path):
+        return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
     try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        return LintOutput([syntax_error_diagnostic(exc, text)])
+        parsed = _parse(text, tree, deep)
+    except _NotParsed as failure:
+        return _not_checked(failure.diagnostic, text, path, settings)
+    if verdict is False:  # parsed only to learn that it can be: none of the selected rules could fire
+        return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
+    try:
+        facts = collect_facts(parsed.module)
     except RecursionError:
         if not deep:
             raise
-        return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to parse", Position(1, 1), Position(1, 1), source_line=1)])
-    try:
-        facts = collect_facts(module)
-    except RecursionError:
-        if not deep:
-            raise
-        return LintOutput([Diagnostic("E999", "SyntaxError: too deeply nested to analyse", Position(1, 1), Position(1, 1), source_line=1)])
+        return _not_checked(
+            Diagnostic("E999", "SyntaxError: too deeply nested to analyse", Position(1, 1), Position(1, 1), source_line=1)
+            if tree is None else unparsable_diagnostic("nested too deeply for metriclint to analyse"),
+            text, path, settings)
     if not facts.imports_keras or not codes:
         return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
     ctx = RuleContext(
-        module=module,
+        module=parsed.module,
         facts=facts,
         resolver=Resolver(facts),
         flavour=_flavour(summary, tree, facts, settings),
@@ -229,8 +342,33 @@ def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutp
                 Position(1, 1), Position(1, 1), source_line=1, extra={"rule": code, "traceback": trace},
             )
         )
-    locator = Locator(module, text, tree if isinstance(tree, ast.Module) else None, facts.top_statement) if found else None
-    return _suppress(output, found, locator, text, settings, noqa_codes, frozenset(code for code, _ in crashed), deep)
+    locator = None
+    if found:
+        twin = parsed.tree if isinstance(parsed.tree, ast.Module) else None
+        locator = Locator(parsed.module, parsed.text, twin, facts.top_statement)
+    return _suppress(output, found, locator, text, settings, noqa_codes, frozenset(code for code, _ in crashed), deep,
+                     parsed.normalised)
+
+
+def _not_checked(diag: Diagnostic, text: str, path: str, settings: Settings) -> LintOutput:
+    """The one diagnostic of a file libcst could not parse. E999 is always reported; E903 unless
+    it is ignored for this file, or the file's `# metriclint: noqa` covers it, or a `noqa` on its
+    line (the first) names it: it is about the whole file, so a bare `# noqa` that happens to be
+    on line 1 does not hide it."""
+    if diag.code != UNPARSABLE:
+        return LintOutput([_with_futile_directive_note(diag, text)])
+    suppressions = Suppressions(text)
+    directive = suppressions.directives.get(diag.source_line)
+    named = directive is not None and directive.codes is not None and directive.covers(UNPARSABLE)
+    exempt = suppressions.exemption is not None and suppressions.exemption.covers(UNPARSABLE)
+    if not settings.reports(UNPARSABLE, path) or named or exempt:
+        return LintOutput()
+    elsewhere = [line for line, d in suppressions.directives.items() if d.codes is not None and d.covers(UNPARSABLE)]
+    if elsewhere:  # said, not silently ignored: KM001 does not run in a file that was not checked
+        diag = Diagnostic(diag.code, diag.message + f" (the `# noqa` naming {UNPARSABLE} on line {elsewhere[0]} does "
+                          "not hide it: put it in the file's leading comments as `# metriclint: noqa: E903`)",
+                          diag.start, diag.end, source_line=diag.source_line)
+    return LintOutput([diag])
 
 
 def _flavour(summary: Optional[Summary], tree: Optional[ast.AST], facts, settings: Settings) -> str:
@@ -246,17 +384,26 @@ def _flavour(summary: Optional[Summary], tree: Optional[ast.AST], facts, setting
 
 def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Optional[Locator], text: str,
               settings: Settings, noqa_codes: FrozenSet[str], crashed: FrozenSet[str] = frozenset(),
-              deep: bool = False) -> LintOutput:
+              deep: bool = False, normalised: Optional[Normalised] = None) -> LintOutput:
     """Drop the findings a `# noqa` (or the file's `# metriclint: noqa`) suppresses, build the
-    others' diagnostics and fixes, then report the directives that suppressed nothing (KM001)."""
+    others' diagnostics and fixes, then report the directives that suppressed nothing (KM001).
+
+    With `normalised`, the locator works on the re-indented copy: positions and fix edits are
+    mapped back to `text` (the same lines, so suppressions read `text` itself)."""
     if not found and not noqa_codes:
         return output
     suppressions = Suppressions(text)
     for rule, finding in found:
         assert locator is not None
         start = locator.start(finding.node)
+        if normalised is not None:
+            start = normalised.position(start)
         if suppressions.suppresses(start.line, rule.code):
             continue
+        end = locator.end(finding.node)
+        message = finding.message
+        if normalised is not None:
+            end = normalised.position(end)
         fix = None
         if finding.fix is not None and settings.legacy_keras is None:  # legacy Keras: fixes would fail there
             try:
@@ -270,15 +417,23 @@ def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Op
                                start, start, source_line=start.line, extra={"rule": rule.code, "traceback": traceback.format_exc(limit=-3)})
                 )
                 edits = ()
+            if edits and normalised is not None:
+                mapped = [normalised.edit(edit) for edit in edits]
+                if any(edit is None for edit in mapped):
+                    edits = ()
+                    message += WITHHELD
+                else:
+                    edits = tuple(sorted(mapped))  # type: ignore[arg-type]
             if edits:
                 fix = Fix(edits=edits, safety=finding.fix.safety, message=finding.fix.message)
         output.diagnostics.append(
-            Diagnostic(rule.code, finding.message, start, locator.end(finding.node), fix=fix, source_line=start.line)
+            Diagnostic(rule.code, message, start, end, fix=fix, source_line=start.line)
         )
-    if noqa_codes and suppressions.directives:
-        # Tool codes count as enabled: a noqa naming one is unused (they are never suppressed).
+    if noqa_codes and (suppressions.directives or suppressions.file_directives):
+        # Tool codes count as enabled; a noqa naming one that is never silenced is reported as such.
         enabled = settings.enabled_codes(all_rules()) | frozenset(TOOL_CODES)
-        unused = suppressions.unused(enabled, known_codes(), lambda code: is_ours(code, TOOL_CODES), keep=crashed)
+        unused = suppressions.unused(enabled, known_codes(), lambda code: is_ours(code, TOOL_CODES), keep=crashed,
+                                     never=frozenset(NEVER_SILENCED))
         output.diagnostics.extend(d for d in unused if d.code in noqa_codes)
     output.diagnostics.sort(key=lambda d: d.sort_key)
     return output
@@ -296,13 +451,26 @@ def apply_edits(text: str, edits: List[Edit]) -> str:
 
 
 def _parses(text: str) -> bool:
+    """Whether fixed text can be written: CPython compiles it (what the CST grammar allows but
+    Python does not is caught here), and libcst parses it, or its re-indented copy where the
+    file's indentation needs one (as `lint_text` will on the next pass)."""
     try:
-        cst.parse_module(text)
-    except (cst.ParserSyntaxError, RecursionError):
+        compile(text, "<fixed>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     try:
-        compile(text, "<fixed>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)  # catches what the CST grammar allows but Python does not
-    except (SyntaxError, ValueError):
+        cst.parse_module(text)
+        return True
+    except RecursionError:
+        return False
+    except Exception:
+        pass
+    normalised = normalise_indentation(text)
+    if normalised is None:
+        return False
+    try:
+        cst.parse_module(normalised.text)
+    except (Exception, RecursionError):
         return False
     return True
 

@@ -6,12 +6,23 @@ cells. IPython syntax (`%magic`, `!shell`, `?help`, cell magics) becomes a maske
 that is restored byte for byte when the cell is written back. Only the `source` of cells
 that changed is rewritten; outputs, metadata, ids, key order and indentation stay.
 
+A cell is read as IPython reads it (`IPython/core/inputtransformer2.py` and, for automagics, its
+prefilter), so that a cell Jupyter runs is Python here too: the indentation common to all its
+lines is stripped (IPython's `leading_indent`, which is `textwrap.dedent`) and put back on every
+line when the cell is written; a one-line cell that is not Python but starts with a line magic
+or shell alias IPython calls without `%` (`ls ./data/`, `cd ..`, `pip install x`: automagics)
+is masked like `%ls ./data/`. In a cell of several lines IPython applies no automagic, and such
+a line is a syntax error there too. Cells pasted with `>>>` or `In [1]:` prompts, which IPython
+also strips, are not read (they are E999).
+
 Layout of the virtual module, per code cell (markdown and raw cells are left out):
 
     # metriclint-cell N\n
-    <the cell's source, IPython lines masked>\n      (the last newline is metriclint's own)
+    <the cell's source, its common indentation stripped, IPython lines masked>\n
+                                                      (the last newline is metriclint's own)
 
-A masked line keeps its line and indentation, so positions map straight back to the cell.
+A masked line keeps its line and indentation, so positions map straight back to the cell (plus
+the cell's stripped common indentation, `column_shifts`, on each line that is not blank).
 Only a line at the start of a statement is IPython (`'%d' \n % x` in brackets is Python): at
 the top level it becomes `#metriclint-magic:K`, inside a block `pass  #metriclint-magic:K`
 (a statement, so a block that holds only a magic still parses); `%time STMT` and
@@ -32,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .diagnostics import Diagnostic, Position
+from .suppression import futile_directive, futile_note
 
 _BOUNDARY = "# metriclint-cell {}"
 _BOUNDARY_RE = re.compile(r"^# metriclint-cell (\d+)$")
@@ -47,6 +59,28 @@ _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "tensorflow
 _LINE_MAGIC = re.compile(r"^\s*[%!?/,;]|^\s*[\w.*]+\?\??\s*$|^\s*[\w.]+\s*=\s*[%!]")
 # `%time STMT` / `%timeit STMT` (no options): STMT is Python and is kept, behind `if 1:`.
 _TIMED = re.compile(r"^(?P<indent>\s*)(?P<magic>%(?:time|timeit)\s+)(?=[^\s-])(?P<stmt>.*)$")
+
+
+# IPython's `split_user_input`: leading space, an escape, the "function part", the rest.
+_USER_INPUT = re.compile(r"^(\s*)([,;/%]|!!?|\?\??)?\s*(%{0,2}[\w.*]*)(.*?$|$)")
+# Names IPython runs as magics when a one-line cell starts with them and is not Python (automagic
+# is on by default): IPython 9's line magics and their aliases, ipykernel's, and the shell aliases
+# IPython defines on POSIX and Windows. A builtin or keyword would shadow one; none of these is.
+AUTOMAGICS = frozenset("""
+    aimport alias alias_magic autoawait autocall automagic autoreload autosave bookmark cd clear
+    cls code_wrap colors conda config connect_info debug dhist dirs doctest_mode ed edit env gui
+    hist history killbgscripts less load load_ext loadpy logoff logon logstart logstate logstop
+    lsmagic macro magic mamba man matplotlib micromamba more notebook page pastebin pdb pdef pdoc
+    pfile pinfo pinfo2 pip popd pprint precision prun psearch psource pushd pwd pycat pylab
+    qtconsole quickref recall rehashx reload_ext rep rerun reset reset_selective run save sc
+    set_env store subshell sx system tb time timeit unalias unload_ext uv who who_ls whos xdel
+    xmode
+    cat cp ldir lf lk ll ls lx mkdir mv rm rmdir
+    copy ddir echo ren
+""".split())
+# textwrap.dedent's own reading of a text's lines (IPython's `leading_indent` is `dedent`).
+_WHITESPACE_ONLY = re.compile(r"^[ \t]+$", re.MULTILINE)
+_LEADING_WHITESPACE = re.compile(r"(^[ \t]*)(?:[^ \t\n])", re.MULTILINE)
 
 
 class NotebookError(Exception):
@@ -86,6 +120,8 @@ class VirtualModule:
     cell_text: Dict[int, str] = field(default_factory=dict)  # cell number -> its masked text in the module
     broken: List[Diagnostic] = field(default_factory=list)  # E999 per cell that does not parse
     skipped: List[int] = field(default_factory=list)  # cells left out (syntax errors): never rewritten
+    # cell number -> the indentation common to its lines, stripped in the module (IPython strips it too)
+    margins: Dict[int, str] = field(default_factory=dict)
 
 
 def read_notebook(text: str) -> Notebook:
@@ -255,10 +291,65 @@ def _simple_statement(code: str) -> bool:
     return len(tree.body) == 1 and isinstance(tree.body[0], simple)
 
 
-def _mask_cell(source: str, masks: Dict[int, _Mask]) -> List[Tuple[str, str]]:
-    """The cell's (line, line break) pairs with its IPython lines masked."""
+def common_margin(source: str) -> str:
+    """The indentation IPython strips from a cell: textwrap.dedent's margin, the whitespace all
+    lines that are not blank start with."""
+    margin: Optional[str] = None
+    for indent in _LEADING_WHITESPACE.findall(_WHITESPACE_ONLY.sub("", source)):
+        if margin is None or margin.startswith(indent):
+            margin = indent
+        elif not indent.startswith(margin):
+            for index, (old, new) in enumerate(zip(margin, indent)):
+                if old != new:
+                    margin = margin[:index]
+                    break
+    return margin or ""
+
+
+def _is_blank(line: str) -> bool:
+    return not line.strip(" \t")
+
+
+def _automagic(line: str) -> bool:
+    """Whether IPython runs this line (a one-line cell) as a magic without `%`: it is not Python,
+    and it starts with a magic or alias name that is not assigned (`ls = 1` is Python)."""
+    match = _USER_INPUT.match(line)
+    if match is None or match.group(2) or match.group(3) not in AUTOMAGICS:
+        return False
+    if match.group(4).lstrip()[:1] in ("=", ","):
+        return False
+    return not _parses(line)
+
+
+def _parses(code: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _one_line(lines: List[str]) -> Optional[int]:
+    """The index of a cell's only line, as IPython counts lines after its own transformations
+    (leading blank lines dropped, a trailing line break not a line); None for more lines."""
+    first = next((i for i, line in enumerate(lines) if line and not line.isspace()), None)
+    if first is None:
+        return None
+    rest = lines[first:]
+    if len(rest) > 1 and rest[-1] == "":
+        rest = rest[:-1]
+    return first if len(rest) == 1 and len(rest[0].splitlines()) == 1 else None
+
+
+def _mask_cell(source: str, masks: Dict[int, _Mask], margin: str = "") -> List[Tuple[str, str]]:
+    """The cell's (line, line break) pairs with `margin` (its common indentation) stripped and its
+    IPython lines masked."""
     pairs = _split_lines(source)
     lines = [line for line, _ in pairs]
+    if margin:
+        lines = [line[len(margin):] if line.startswith(margin) and not _is_blank(line) else line for line in lines]
     masker = _Masker(masks)
     # Our own markers in the user's code would confuse the split: mask them as comments too.
     lines = [masker.comment(line) if _BOUNDARY_RE.match(line) or _MASK_TAIL.search(line) else line
@@ -274,8 +365,19 @@ def _mask_cell(source: str, masks: Dict[int, _Mask]) -> List[Tuple[str, str]]:
         else:
             lines = head + [masker.comment(line) for line in body]
     else:
-        lines = masker.mask_lines(lines)
+        only = _one_line(lines)
+        if only is not None and _automagic(lines[only]):
+            lines = lines[:only] + [masker.statement(lines[only])] + lines[only + 1:]
+        else:
+            lines = masker.mask_lines(lines)
     return [(line, brk) for line, (_, brk) in zip(lines, pairs)]
+
+
+def _indent(text: str, margin: str) -> str:
+    """A cell's text with its common indentation put back on every line that is not blank."""
+    if not margin:
+        return text
+    return "".join((line if _is_blank(line) else margin + line) + brk for line, brk in _split_lines(text))
 
 
 def build_module(notebook: Notebook) -> VirtualModule:
@@ -284,7 +386,11 @@ def build_module(notebook: Notebook) -> VirtualModule:
     for number, cell in enumerate(notebook.cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        pairs = _mask_cell(cell_source(cell), module.masks)
+        source = cell_source(cell)
+        margin = common_margin(source)
+        if margin:
+            module.margins[number] = margin
+        pairs = _mask_cell(source, module.masks, margin)
         body = "".join(line + brk for line, brk in pairs)
         try:
             with warnings.catch_warnings():
@@ -293,8 +399,20 @@ def build_module(notebook: Notebook) -> VirtualModule:
         except SyntaxError as exc:
             cell_line = max(exc.lineno or 1, 1)
             column = max(exc.offset or 1, 1)
+            hint = ""
+            if cell_line <= len(pairs):
+                line = pairs[cell_line - 1][0]
+                if margin and not _is_blank(line):
+                    column += len(margin)
+                if _automagic(line.lstrip()):
+                    name = _USER_INPUT.match(line.lstrip()).group(3)  # type: ignore[union-attr]
+                    hint = (f" (IPython runs `{name}` without `%` only in a cell of one line: "
+                            f"write `%{name}`)")
+            # a `noqa` in the cell (or, in the first code cell, a file-level one) cannot hide it
+            if futile_directive(body, cell_line, "E999", file_level=not module.code_cells):
+                hint += futile_note("E999")
             module.broken.append(Diagnostic(
-                "E999", f"SyntaxError in this cell: {exc.msg}; the cell is skipped",
+                "E999", f"SyntaxError in this cell: {exc.msg}{hint}; the cell is skipped",
                 Position(cell_line, column), Position(cell_line, column),
                 cell=number, source_line=cell_line,
             ))
@@ -332,16 +450,37 @@ def line_map_of(text: str) -> Dict[int, Tuple[int, int]]:
     return out
 
 
-def map_diagnostic(diag: Diagnostic, line_map: Dict[int, Tuple[int, int]]) -> Diagnostic:
+def column_shifts(text: str, module: VirtualModule) -> Dict[int, int]:
+    """Virtual line -> how many characters its cell line has before it: the common indentation
+    of a cell IPython strips, which the module leaves out (valid after fixes too)."""
+    if not module.margins:
+        return {}
+    out: Dict[int, int] = {}
+    cell = 0
+    for number, line in enumerate(_NEWLINE.split(text), start=1):
+        boundary = _BOUNDARY_RE.match(line)
+        if boundary:
+            cell = int(boundary.group(1))
+            continue
+        margin = module.margins.get(cell)
+        if margin and not _is_blank(line):
+            out[number] = len(margin)
+    return out
+
+
+def map_diagnostic(diag: Diagnostic, line_map: Dict[int, Tuple[int, int]],
+                   shifts: Optional[Dict[int, int]] = None) -> Diagnostic:
+    shifts = shifts or {}
     cell, line = line_map.get(diag.start.line, (None, diag.start.line))
     end_cell, end_line = line_map.get(diag.end.line, (cell, diag.end.line))
-    end_column = diag.end.column
+    start_column = diag.start.column + shifts.get(diag.start.line, 0)
+    end_column = diag.end.column + shifts.get(diag.end.line, 0)
     if end_cell != cell or end_line < 1:
-        end_line, end_column = max(line, 1), diag.start.column
+        end_line, end_column = max(line, 1), start_column
     return Diagnostic(
         code=diag.code,
         message=diag.message,
-        start=Position(max(line, 1), diag.start.column),
+        start=Position(max(line, 1), start_column),
         end=Position(end_line, end_column),
         fix=diag.fix,
         cell=cell or None,
@@ -388,7 +527,7 @@ def split_cells(text: str, module: VirtualModule) -> Dict[int, str]:
             continue
         if number in module.skipped:
             raise NotebookError(f"a fix changed cell {number}, which was skipped; nothing was written")
-        result[number] = _unmask(chunk, module)
+        result[number] = _indent(_unmask(chunk, module), module.margins.get(number, ""))
     return result
 
 

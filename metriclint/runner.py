@@ -90,12 +90,13 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
         return result
     module = nb.build_module(book)
     result.original_text = module.text
-    result.line_map = module.line_map
+    result.line_map, result.column_shifts = module.line_map, nb.column_shifts(module.text, module)
     if job.add_noqa:
         return _add_noqa_to_notebook(job, source, book, module, result)
 
-    def mapped(diagnostics, line_map):
-        out = module.broken + [nb.map_diagnostic(d, line_map) for d in diagnostics]
+    def mapped(diagnostics, line_map, text):
+        shifts = nb.column_shifts(text, module)
+        out = module.broken + [nb.map_diagnostic(d, line_map, shifts) for d in diagnostics]
         return sorted(out, key=lambda d: d.sort_key)
 
     def unfixed(message: Optional[str] = None) -> FileResult:
@@ -103,20 +104,20 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
         if message is not None:
             result.write_error = message
         result.fixed, result.new_text, result.diff_parts = {}, None, []
-        result.line_map = module.line_map
+        result.line_map, result.column_shifts = module.line_map, nb.column_shifts(module.text, module)
         original = lint_text(module.text, job.path, job.settings)
-        result.diagnostics = mapped(original.diagnostics, module.line_map)
+        result.diagnostics = mapped(original.diagnostics, module.line_map, module.text)
         result.internal_error = result.internal_error or original.internal_error
         return result
 
     if not job.fix:
         output = lint_text(module.text, job.path, job.settings)
-        result.diagnostics = mapped(output.diagnostics, module.line_map)
+        result.diagnostics = mapped(output.diagnostics, module.line_map, module.text)
         result.internal_error = output.internal_error
         return result
     fixed = fix_text(module.text, job.path, job.settings, job.unsafe)
     fixed_map = nb.line_map_of(fixed.text)
-    result.diagnostics = mapped(fixed.diagnostics, fixed_map)
+    result.diagnostics = mapped(fixed.diagnostics, fixed_map, fixed.text)
     result.internal_error = fixed.internal_error
     result.rejected = [_REJECTED_AT.sub(lambda m: _cell_position(m, module.line_map), r) for r in fixed.rejected]
     if fixed.text == module.text:
@@ -132,7 +133,7 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
     ]
     result.fixed = fixed.fixed
     result.new_text = fixed.text
-    result.line_map = fixed_map
+    result.line_map, result.column_shifts = fixed_map, nb.column_shifts(fixed.text, module)
     stdin = source.path == "-"
     if not stdin and not job.write:
         return result  # `fix --diff`
@@ -144,7 +145,7 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
         return unfixed()
     if stdin:
         # The CLI writes `new_text` to stdout: that must be the notebook, not the virtual module.
-        result.original_text, result.new_text, result.line_map = source.text, rendered, None
+        result.original_text, result.new_text, result.line_map, result.column_shifts = source.text, rendered, None, None
         return result
     try:
         write_atomic(source, rendered)
@@ -243,13 +244,14 @@ def process_add_noqa(job: Job, source: SourceFile) -> FileResult:
 def _add_noqa_to_notebook(job: Job, source: SourceFile, book, module, result: FileResult) -> FileResult:
     from . import notebook as nb
 
-    def mapped(diagnostics, line_map):
-        out = module.broken + [nb.map_diagnostic(d, line_map) for d in diagnostics]
+    def mapped(diagnostics, line_map, text):
+        shifts = nb.column_shifts(text, module)
+        out = module.broken + [nb.map_diagnostic(d, line_map, shifts) for d in diagnostics]
         return sorted(out, key=lambda d: d.sort_key)
 
     before, new_text, lines, impossible, after = _add_noqa_text(job, module.text, _NOTEBOOK_MASK_TAIL)
     result.internal_error = after.internal_error
-    result.diagnostics = mapped(before.diagnostics, module.line_map)
+    result.diagnostics = mapped(before.diagnostics, module.line_map, module.text)
     if new_text == module.text:
         skipped = _unsuppressible(before.diagnostics, impossible)
         result.notes.extend(_impossible_notes(skipped))
@@ -271,8 +273,9 @@ def _add_noqa_to_notebook(job: Job, source: SourceFile, book, module, result: Fi
             result.write_error = str(exc)
             return result
     new_map = nb.line_map_of(new_text)
-    result.diagnostics = mapped(after.diagnostics, new_map)
+    result.diagnostics = mapped(after.diagnostics, new_map, new_text)
     result.original_text, result.line_map = new_text, new_map
+    result.column_shifts = nb.column_shifts(new_text, module)
     result.noqa_added = len(lines)
     skipped = _unsuppressible(after.diagnostics, impossible)
     result.notes.extend(_impossible_notes(skipped))

@@ -97,6 +97,19 @@ class Settings:
     def is_enabled(self, code: str) -> bool:
         return code in self.enabled_codes((code,))
 
+    def reports(self, tool_code: str, path: str) -> bool:
+        """Whether a tool code that can be silenced (E903) is reported for this file. Tool codes
+        are on whatever `select` says; a layer's `ignore` turns one off, its `select` or
+        `extend-select` on again (the more specific selector wins, on a tie `ignore`), and
+        `per-file-ignores` off for the files it names."""
+        on = True
+        for select, extend, ignore in self.layers:
+            chosen = [_specificity(x) for x in tuple(select or ()) + tuple(extend) if _matches(tool_code, x)]
+            dropped = [_specificity(x) for x in ignore if _matches(tool_code, x)]
+            if chosen or dropped:
+                on = max(chosen, default=-1) > max(dropped, default=-1)
+        return on and not any(_matches(tool_code, prefix) for prefix in self.ignored_for(path))
+
     def ignored_for(self, path: str) -> FrozenSet[str]:
         """Code prefixes ignored for this file by `per-file-ignores`."""
         if not self.per_file_ignores:
@@ -254,7 +267,8 @@ def settings_from_table(table: Mapping[str, Any], path: Optional[str], known_cod
     changes: Dict[str, Any] = {}
     for key in ("select", "ignore", "extend-select"):
         if key in table:
-            changes[key.replace("-", "_")] = tuple(validate_selectors(_str_list(table[key], key, where), known_codes, f"{where}: `{key}`"))
+            changes[key.replace("-", "_")] = tuple(validate_selectors(
+                _str_list(table[key], key, where), known_codes, f"{where}: `{key}`", ignoring=key == "ignore"))
     for key in ("exclude", "extend-exclude"):
         if key in table:
             changes[key.replace("-", "_")] = tuple(_str_list(table[key], key, where))
@@ -265,7 +279,7 @@ def settings_from_table(table: Mapping[str, Any], path: Optional[str], known_cod
         pairs = []
         for pattern, codes in value.items():
             codes = validate_selectors(_str_list(codes, f"per-file-ignores.{pattern}", where), known_codes,
-                                       f"{where}: `per-file-ignores.{pattern}`")
+                                       f"{where}: `per-file-ignores.{pattern}`", ignoring=True)
             pairs.append((pattern, tuple(codes)))
         changes["per_file_ignores"] = tuple(pairs)
     if "target-keras" in table:
@@ -294,7 +308,11 @@ def _str_list(value: Any, key: str, where: str) -> List[str]:
     raise ConfigError(f"{where}: `{key}` must be a list of strings, not {value!r}")
 
 
-def validate_selectors(selectors: Iterable[str], known_codes: FrozenSet[str], where: str) -> List[str]:
+def validate_selectors(selectors: Iterable[str], known_codes: FrozenSet[str], where: str,
+                       ignoring: bool = False) -> List[str]:
+    """The selectors, upper-cased. Unknown ones are an error; so is, with `ignoring` (`ignore`,
+    `per-file-ignores`), one that names a tool code that is never silenced (`E999`, or a prefix
+    such as `E9`): it could only do nothing. `ALL` there means every code that can be ignored."""
     out = []
     for raw in selectors:
         selector = raw.strip().upper()
@@ -302,8 +320,27 @@ def validate_selectors(selectors: Iterable[str], known_codes: FrozenSet[str], wh
             continue
         if selector != "ALL" and not any(code.startswith(selector) for code in known_codes):
             raise ConfigError(f"{where}: unknown rule selector `{raw}` (see `metriclint rules`)")
+        if ignoring and selector != "ALL":
+            _refuse_never_silenced(raw, selector, where)
         out.append(selector)
     return out
+
+
+def _refuse_never_silenced(raw: str, selector: str, where: str) -> None:
+    from .rules import NEVER_SILENCED, UNPARSABLE
+
+    named = [code for code in NEVER_SILENCED if code.startswith(selector)]
+    if not named:
+        return
+    if named == [selector]:
+        why = NEVER_SILENCED[selector]
+        head = f"`{raw}` cannot be ignored: {why}"
+    else:
+        head = (f"`{raw}` cannot be ignored: it covers {', '.join(named)}, which are never silenced "
+                f"({'; '.join(f'{code}: {NEVER_SILENCED[code]}' for code in named)})")
+        if UNPARSABLE.startswith(selector):
+            head += f"; to ignore {UNPARSABLE}, name it alone"
+    raise ConfigError(f"{where}: {head}. To skip such files, list them in `exclude` or `extend-exclude`")
 
 
 @dataclass(frozen=True)

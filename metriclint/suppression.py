@@ -8,8 +8,9 @@ suppresses nothing. The comment must be on the line the diagnostic points at (it
 
 File level: `# metriclint: noqa` (everything) or `# metriclint: noqa: KM2, KM101` in the file's
 leading comment block (the comments before the first line of code; for a notebook, the top of
-its first code cell). Tool codes (E902, E999, E000) say that a file was not (fully) checked and
-are never suppressed.
+its first code cell). The tool codes E902, E999 and E000 say that a file was not checked (or
+that metriclint crashed) and are never suppressed; E903 (valid code libcst cannot parse) is
+suppressed like a rule's code.
 
 This module also keeps suppressions tidy: `Suppressions` records which directive suppressed
 what, so `unused_directives` can report KM001 (codes that suppress nothing, with a fix that
@@ -179,17 +180,17 @@ _CELL_BOUNDARY = re.compile(r"^# metriclint-cell \d+$")
 _MASKED_MAGIC = re.compile(r"^\s*(?:pass\s+)?#metriclint-magic:\d+$")
 
 
-def file_exemption(text: str) -> Optional[FileExemption]:
-    """The file-level directives in the leading comment block, merged; None when there is none.
+def _file_directives(text: str) -> List[Directive]:
+    """The file-level directives in the leading comment block, with their positions.
 
     The block is the comment and blank lines before the first line of code. In a notebook's
     virtual module that is the first code cell's top (its masked IPython lines do not end it).
+    `# metriclint: noqa:` without codes is not a directive (as for line-level noqa).
     """
-    codes: Set[str] = set()
-    everything = False
-    found = False
+    out: List[Directive] = []
     boundaries = 0
-    for line in _NEWLINE.split(text):
+    starts = _line_starts(text)
+    for number, line in enumerate(_NEWLINE.split(text), start=1):
         stripped = line.strip()
         if not stripped:
             continue
@@ -203,17 +204,56 @@ def file_exemption(text: str) -> Optional[FileExemption]:
         if not stripped.startswith("#"):
             break
         match = _FILE_NOQA.match(stripped)
-        if match is None:
+        if match is None or (not match.group("codes") and match.group("colon") is not None):
             continue
+        base = starts[number - 1] + len(line) - len(line.lstrip())
+        comment = Comment(number, base, stripped)
         if match.group("codes"):
-            found = True
-            codes.update(c.upper() for c in _ONE_CODE.findall(match.group("codes")))
-        elif match.group("colon") is None:
-            found = everything = True
-        # `# metriclint: noqa:` without codes: not a directive (as for line-level noqa)
-    if not found:
+            offset = base + match.start("codes")
+            codes = [(m.group(), offset + m.start(), offset + m.end()) for m in _ONE_CODE.finditer(match.group("codes"))]
+            out.append(Directive(number, base, base + match.end("codes"), codes, comment))
+        else:
+            out.append(Directive(number, base, base + match.end(), None, comment))
+    return out
+
+
+def file_exemption(text: str) -> Optional[FileExemption]:
+    """The file-level directives in the leading comment block, merged; None when there is none."""
+    return _exemption(_file_directives(text))
+
+
+def _exemption(directives: Sequence[Directive]) -> Optional[FileExemption]:
+    if not directives:
         return None
-    return FileExemption(None if everything else frozenset(codes))
+    if any(d.codes is None for d in directives):
+        return FileExemption(None)
+    return FileExemption(frozenset(written.upper() for d in directives for written, _, _ in d.codes or ()))
+
+
+def futile_directive(text: str, line: int, code: str, file_level: bool = True) -> bool:
+    """Whether a `noqa` on `line`, or (with `file_level`) the file's `# metriclint: noqa`, names
+    (or, bare, covers) `code`: for a code that is never silenced, such a directive does nothing.
+    Read off the text, not the tokens, because the file may not tokenize."""
+    if not HINT.search(text):
+        return False
+    exemption = file_exemption(text) if file_level else None
+    if exemption is not None and exemption.covers(code):
+        return True
+    starts = _line_starts(text)
+    if not 1 <= line <= len(starts):
+        return False
+    _, end, _ = _line_bounds(text, starts[line - 1])
+    own = text[starts[line - 1]:end]
+    hash_at = own.find("#")
+    codes = parse_noqa(own[hash_at:]) if hash_at >= 0 else None
+    return codes is not None and (not codes or any(code.startswith(prefix) for prefix in codes))
+
+
+def futile_note(code: str) -> str:
+    """What a diagnostic of a never-silenced tool code adds when a `noqa` names it (futile_directive)."""
+    from .rules import NEVER_SILENCED
+
+    return f" (`noqa` cannot hide {code}: {NEVER_SILENCED[code]}; to skip the file, list it in `exclude`)"
 
 
 class Suppressions:
@@ -222,9 +262,11 @@ class Suppressions:
     def __init__(self, text: str) -> None:
         self.text = text
         self.directives: Dict[int, Directive] = {}
+        self.file_directives: List[Directive] = []
         self.exemption: Optional[FileExemption] = None
         if HINT.search(text):
-            self.exemption = file_exemption(text)
+            self.file_directives = _file_directives(text)
+            self.exemption = _exemption(self.file_directives)
             for line, comment in _scan(text).comments.items():
                 directive = _directive(comment)
                 if directive is not None:
@@ -239,13 +281,15 @@ class Suppressions:
             return True
         return False
 
-    def unused(self, enabled: FrozenSet[str], known: FrozenSet[str], ours, keep: FrozenSet[str] = frozenset()) -> List[Diagnostic]:
+    def unused(self, enabled: FrozenSet[str], known: FrozenSet[str], ours, keep: FrozenSet[str] = frozenset(),
+               never: FrozenSet[str] = frozenset()) -> List[Diagnostic]:
         """KM001 for each directive naming codes of ours that suppressed nothing.
 
         `enabled`: the codes on for this file; `known`: every code metriclint has; `ours(code)`:
         whether a code belongs to metriclint (others are left alone); `keep`: codes whose rule
-        could not run (crashed), which count as used. Bare `# noqa` is never reported: it also
-        serves every other linter on the line.
+        could not run (crashed), which count as used; `never`: tool codes no directive can
+        silence. Bare `# noqa` is never reported: it also serves every other linter on the line.
+        File-level directives are reported only for the codes in `never`: those can do nothing.
         """
         if self.exemption is not None and self.exemption.covers(UNUSED_NOQA):
             return []
@@ -255,17 +299,28 @@ class Suppressions:
                 continue
             if any(written.upper() == UNUSED_NOQA for written, _, _ in directive.codes):
                 continue  # `# noqa: KM001` turns the check off for its own line (ruff's RUF100 too)
-            diagnostic = _unused_in(directive, self.text, enabled, known, ours, keep)
+            diagnostic = _unused_in(directive, self.text, enabled, known, ours, keep, never)
             if diagnostic is not None:
                 out.append(diagnostic)
+        for directive in self.file_directives:
+            if directive.codes is not None and any(written.upper() in never for written, _, _ in directive.codes):
+                diagnostic = _unused_in(directive, self.text, enabled, known, lambda code: code in never, keep, never,
+                                        prefix=FILE_NOQA_PREFIX)
+                if diagnostic is not None:
+                    out.append(diagnostic)
         return out
 
 
-def _unused_in(directive: Directive, text: str, enabled, known, ours, keep) -> Optional[Diagnostic]:
+FILE_NOQA_PREFIX = "# metriclint: noqa: "
+
+
+def _unused_in(directive: Directive, text: str, enabled, known, ours, keep, never: FrozenSet[str] = frozenset(),
+               prefix: str = "# noqa: ") -> Optional[Diagnostic]:
     unused: List[str] = []
     disabled: List[str] = []
     duplicated: List[str] = []
     unknown: List[str] = []
+    futile: List[str] = []
     kept: List[str] = []
     seen: Set[str] = set()
     for written, _, _ in directive.codes or ():
@@ -277,21 +332,24 @@ def _unused_in(directive: Directive, text: str, enabled, known, ours, keep) -> O
         if not ours(code) or any(m.startswith(code) for m in directive.matched) \
                 or any(k.startswith(code) for k in keep):
             kept.append(written)
+        elif code in never:
+            futile.append(written)
         elif not any(k.startswith(code) for k in known):
             unknown.append(written)
         elif not any(e.startswith(code) for e in enabled):
             disabled.append(written)
         else:
             unused.append(written)
-    if not (unused or disabled or duplicated or unknown):
+    if not (unused or disabled or duplicated or unknown or futile):
         return None
     reasons = []
-    for label, codes in (("unused", unused), ("non-enabled", disabled), ("duplicated", duplicated), ("unknown", unknown)):
+    for label, codes in (("unused", unused), ("non-enabled", disabled), ("duplicated", duplicated), ("unknown", unknown),
+                         ("cannot be suppressed", futile)):
         if codes:
             reasons.append(f"{label}: {', '.join(f'`{c}`' for c in codes)}")
     message = f"Unused `noqa` directive ({'; '.join(reasons)})"
     if kept:
-        edit = Edit(directive.start, directive.end, "# noqa: " + ", ".join(kept))
+        edit = Edit(directive.start, directive.end, prefix + ", ".join(kept))
         fix_message = "Remove unused codes from the `noqa` directive"
     else:
         edit = _delete_directive(directive, text)

@@ -379,7 +379,8 @@ def km001(*args: str) -> List[Tuple[int, str]]:
     ("  # noqa: KM101, KM1", "Unused `noqa` directive (unused: `KM101`, `KM1`)"),
     ("  # noqa: KM999", "Unused `noqa` directive (unknown: `KM999`)"),
     ("  # noqa: KM9", "Unused `noqa` directive (unknown: `KM9`)"),
-    ("  # noqa: E999", "Unused `noqa` directive (unused: `E999`)"),
+    ("  # noqa: E999", "Unused `noqa` directive (cannot be suppressed: `E999`)"),
+    ("  # noqa: E903", "Unused `noqa` directive (unused: `E903`)"),
     ("  # noqa: KM103, KM103", "Unused `noqa` directive (unused: `KM103`; duplicated: `KM103`)"),
     ("  # noqa: E501, F401, E9, W605", None),  # other tools' codes: theirs
     ("  # noqa", None),  # bare: it serves other linters too

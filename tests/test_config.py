@@ -325,6 +325,16 @@ def test_target_keras_in_config_and_command_line_override(project):
         ('respect-gitignore = "yes"', "`respect-gitignore` must be true or false, not 'yes'"),
         ("tool = 1", "unknown key `tool`"),
         ("select = [", "invalid TOML in"),
+        # tool codes that are never silenced: ignoring one could only do nothing
+        ('ignore = ["E999"]', "`ignore`: `E999` cannot be ignored: it reports a file that does not parse as Python, "
+                              "so it was not checked. To skip such files, list them in `exclude` or `extend-exclude`"),
+        ('ignore = ["e902"]', "`ignore`: `e902` cannot be ignored: it reports a file that could not be read"),
+        ('ignore = ["E000"]', "`ignore`: `E000` cannot be ignored: it reports a crash in metriclint itself"),
+        ('ignore = ["E9"]', "`ignore`: `E9` cannot be ignored: it covers E902, E999, which are never silenced "
+                            "(E902: it reports a file that could not be read, so it was not checked; E999: it reports "
+                            "a file that does not parse as Python, so it was not checked); to ignore E903, name it alone"),
+        ('ignore = ["E"]', "`E` cannot be ignored: it covers E902, E999, E000"),
+        ('[per-file-ignores]\n"a.py" = ["KM1", "E999"]', "`per-file-ignores.a.py`: `E999` cannot be ignored"),
     ],
 )
 def test_bad_metriclint_toml(project, config, message):
@@ -387,3 +397,72 @@ def test_resolver_api(project):
     assert not settings.is_enabled("KM101") and not settings.is_enabled("KM102")
     with pytest.raises(ConfigError):
         SettingsResolver(Overrides(), known_codes(), str(project / "missing.toml"))
+
+
+# --- tool codes in selections ----------------------------------------------------------------------------
+BROKEN = "from tensorflow import keras\nmodel.fit(x, nb_epoch=3\n"
+# valid Python libcst cannot parse (a backslash-newline inside an f-string): E903
+UNPARSABLE = FIT + 'note = fr"\\\n"\n'
+
+
+@pytest.mark.parametrize("option", ["E999", "E902", "E000", "E9", "e99"])
+def test_ignoring_a_never_silenced_tool_code_on_the_command_line_is_a_usage_error(project, option):
+    write(project / "broken.py", BROKEN)
+    code, out, err = run("check", "--ignore", f"KM1,{option}", ".")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"metriclint: error: --ignore: `{option}` cannot be ignored: ")
+    assert err.rstrip().endswith("To skip such files, list them in `exclude` or `extend-exclude`")
+
+
+def test_selecting_tool_codes_is_allowed_and_turns_the_rules_off(project):
+    """Tool codes are always on: `--select E999` reports them (and no rule), it does not hide them."""
+    write(project / "broken.py", BROKEN)
+    write(project / "odd.py", UNPARSABLE)
+    write(project / "train.py", FIT)
+    for selection in ("E999", "E903", "E9", "E999,E902,E000"):
+        code, out, err = run("check", "--select", selection, ".")
+        assert (code, err) == (1, "")
+        assert [line.split(": ")[1].split()[0] for line in out.splitlines()[:-1]] == ["E999", "E903"], selection
+    assert run("check", "--extend-select", "E999", "train.py")[1].startswith("train.py:4:17: KM101")
+
+
+@pytest.mark.parametrize("config,options,reported", [
+    ("", (), True),
+    ('ignore = ["E903"]', (), False),
+    ('ignore = ["ALL"]\nextend-select = ["KM101"]', (), False),  # ALL: every code that can be ignored
+    ("", ("--ignore", "E903"), False),
+    ('ignore = ["E903"]', ("--extend-select", "E903"), True),  # a later layer wins
+    ('ignore = ["E903"]', ("--select", "KM101"), False),  # selecting rules does not touch tool codes
+    ('select = ["KM101"]', (), True),  # nor does selecting none of them
+    ('[per-file-ignores]\n"odd.py" = ["E903"]', (), False),
+    ('[per-file-ignores]\n"other.py" = ["E903"]', (), True),
+    ('[per-file-ignores]\n"odd.py" = ["ALL"]', (), False),
+    ('extend-exclude = ["odd.py"]', (), False),
+])
+def test_e903_is_silenced_by_ignore_per_file_ignores_and_exclude(project, config, options, reported):
+    write(project / "metriclint.toml", 'target-keras = "3"\n' + config + "\n")
+    write(project / "odd.py", UNPARSABLE)
+    write(project / "clean.py", "x = 1\n")
+    code, out, err = run("check", *options, ".")
+    assert err == ""
+    assert reported == ("odd.py:1:1: E903 not checked: " in out), out
+    assert code == (1 if reported else 0)
+
+
+def test_per_file_ignores_all_ignores_every_rule(project):
+    """`ALL` in per-file-ignores used to match no code at all (`code.startswith("ALL")`)."""
+    write(project / "metriclint.toml", '[per-file-ignores]\n"legacy/*" = ["ALL"]\n')
+    write(project / "legacy" / "train.py", FIT)
+    write(project / "train.py", FIT)
+    assert reported(run("check", ".")[1]) == ["train.py"]
+
+
+def test_settings_reports_unit():
+    on = Settings()
+    assert on.reports("E903", "x.py")
+    assert not Settings(ignore=("E903",)).reports("E903", "x.py")
+    assert not Settings(ignore=("ALL",)).reports("E903", "x.py")
+    assert Settings(ignore=("ALL",), extend_select=("E903",)).reports("E903", "x.py")  # more specific wins
+    assert not Settings(select=("E903",), ignore=("E903",)).reports("E903", "x.py")  # on a tie, ignore
+    layered = Settings(ignore=("E903",), selections=((None, ("E903",), ()),))
+    assert layered.reports("E903", "x.py")

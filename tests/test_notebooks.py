@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import textwrap
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -20,6 +21,7 @@ import jsonschema
 import nbformat
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, strategies as st
 from nbformat import v4
 
 from metriclint import notebook as nb
@@ -753,3 +755,114 @@ def test_cell_numbers_count_every_cell():
     module = nb.build_module(book)
     assert module.code_cells == [2, 3, 5, 6, 8]
     assert "model.fit(x, y, nb_epoch=3)  # raw" not in module.text
+
+
+# --- cells as IPython reads them: common indentation, automagics ----------------------------------------
+INDENTED = "    x = 1\n    model.fit(x, y, nb_epoch=3)\n\n    if x:\n        %time model.fit(x, y, nb_epoch=1)\n        !ls\n"
+
+
+def test_a_cell_indented_as_a_whole_is_python_and_keeps_its_indentation(project):
+    """IPython strips the indentation all a cell's lines share (`leading_indent`); so does metriclint,
+    and puts it back on every line it writes."""
+    path = project / "nb.ipynb"
+    before = save(path, notebook(code(SETUP), code(INDENTED)))
+    report = json_report("nb.ipynb")
+    assert [(d["code"], d["cell"], d["start"]["line"], d["start"]["column"]) for d in report] == [
+        ("KM101", 2, 2, column(INDENTED, 2, "nb_epoch")), ("KM101", 2, 5, column(INDENTED, 5, "nb_epoch"))]
+    for diag in report:  # the fix's edit is where the finding is, in the cell's own columns
+        (edit,) = diag["fix"]["edits"]
+        assert (edit["start"], edit["end"]) == (diag["start"], diag["end"])
+    code_, out, err = run("fix", "nb.ipynb")
+    assert (code_, err) == (0, ""), out
+    after = read(path)
+    assert sources(after)[1] == INDENTED.replace("nb_epoch=", "epochs=")
+    assert_only_replaced(before, after, ("nb_epoch=3", "epochs=3"), ("nb_epoch=1", "epochs=1"))
+
+
+def test_a_fix_that_adds_a_line_to_an_indented_cell_indents_it_too(project):
+    path = project / "nb.ipynb"
+    cell = ("  acc = keras.metrics.BinaryAccuracy()\n  for epoch in range(3):\n      for x, y in ds:\n"
+            "          acc.update_state(y, model(x))\n      print(acc.result())")
+    save(path, notebook(code(SETUP), code(cell)))
+    assert run("fix", "nb.ipynb")[0] == 0
+    fixed = sources(read(path))[1]
+    assert fixed == cell.replace("      for x", "      acc.reset_state()\n      for x")
+
+
+def test_syntax_error_in_an_indented_cell_points_into_the_cell(project):
+    save(project / "nb.ipynb", notebook(code(SETUP), code("  x = 1\n  y = 2 2")))
+    (diag,) = json_report("nb.ipynb")
+    assert (diag["code"], diag["cell"], diag["start"]["line"], diag["start"]["column"]) == ("E999", 2, 2, 9)
+
+
+def test_add_noqa_in_an_indented_cell(project):
+    path = project / "nb.ipynb"
+    save(path, notebook(code(SETUP), code("    model.fit(x, y, nb_epoch=3)\n    y = 1")))
+    run("check", "--add-noqa", "nb.ipynb")
+    assert sources(read(path))[1] == "    model.fit(x, y, nb_epoch=3)  # noqa: KM101\n    y = 1"
+    assert run("check", "nb.ipynb")[0] == 0
+
+
+@pytest.mark.parametrize("cell", [
+    "ls ./data/", "cd ..", "cd /content/drive/MyDrive", "pwd", "pip install -q tensorflow-addons",
+    "mkdir -p out/logs", "cat data/train.csv | head", "rm -rf logs/", "clear", "less train.py",
+    "ls -la", "\n\nls ./data/", "  ls ./data/\n", "cp a.py b.py", "man ls", "conda install -y numpy",
+])
+def test_automagics_in_a_one_line_cell_are_ipython_not_syntax_errors(project, cell):
+    path = project / "nb.ipynb"
+    before = save(path, notebook(code(SETUP), code(cell), code("model.fit(x, y, nb_epoch=3)")))
+    code_, out, _ = run("check", "nb.ipynb")
+    assert out.splitlines()[0] == f"nb.ipynb:cell 3:1:17: {KM101}"
+    assert "E999" not in out
+    run("fix", "nb.ipynb")
+    assert_only_replaced(before, read(path), ("nb_epoch=3", "epochs=3"))
+
+
+@pytest.mark.parametrize("cell,hint", [
+    ("import os\nls ./data/", " (IPython runs `ls` without `%` only in a cell of one line: write `%ls`)"),
+    ("ls ./data/\n\n", " (IPython runs `ls` without `%` only in a cell of one line: write `%ls`)"),  # two lines
+    ("cd ..\ncd data", " (IPython runs `cd` without `%` only in a cell of one line: write `%cd`)"),
+    ("print ./data/", ""),  # `print` is a builtin, never a magic
+    ("lss ./data/", ""),  # not a magic name
+    ("ls = ./data/", ""),  # an assignment is Python to IPython
+])
+def test_what_ipython_rejects_stays_a_syntax_error(project, cell, hint):
+    save(project / "nb.ipynb", notebook(code(SETUP), code(cell)))
+    code_, out, _ = run("check", "nb.ipynb")
+    (line,) = out.splitlines()[:-1]
+    assert line.startswith("nb.ipynb:cell 2:") and ": E999 SyntaxError in this cell: " in line
+    assert line.endswith(f"{hint}; the cell is skipped")
+
+
+def test_python_that_looks_like_an_automagic_is_linted_as_python(project):
+    save(project / "nb.ipynb", notebook(code(SETUP), code("ls = model.fit(x, y, nb_epoch=3)")))
+    assert run("check", "nb.ipynb")[1].splitlines()[0] == f"nb.ipynb:cell 2:1:22: {KM101}"
+
+
+def test_mixed_tab_space_indentation_in_a_cell(project):
+    path = project / "nb.ipynb"
+    cell = "def train(x):\n\t with x:\n\t\t model.fit(x, y, nb_epoch=3)"
+    before = save(path, notebook(code(SETUP), code(cell)))
+    assert run("check", "nb.ipynb")[1].splitlines()[0] == f"nb.ipynb:cell 2:3:{column(cell, 3, 'nb_epoch')}: {KM101}"
+    assert column(cell, 3, "nb_epoch") == 20
+    assert run("fix", "nb.ipynb")[0] == 0
+    assert_only_replaced(before, read(path), ("nb_epoch=3", "epochs=3"))
+
+
+@given(st.lists(st.sampled_from(["", " ", "  ", "\t", " \t", "\t ", "x", "  x", "\ty", " \t z", "    w", "\t\tq"]),
+                min_size=1, max_size=6))
+def test_common_margin_is_textwraps(lines):
+    source = "\n".join(lines)
+    margin = nb.common_margin(source)
+    stripped = "\n".join("" if not line.strip(" \t") else line[len(margin):] for line in lines)
+    assert all(line.startswith(margin) for line in lines if line.strip(" \t"))
+    assert stripped == textwrap.dedent(source)
+
+
+def test_a_noqa_in_a_cell_with_a_syntax_error_is_named_as_doing_nothing(project):
+    save(project / "nb.ipynb", notebook(code("# metriclint: noqa: E999\n" + SETUP), code("x = (1,  # noqa: E999")))
+    first, line = run("check", "nb.ipynb")[1].splitlines()[:-1]
+    assert first == "nb.ipynb:cell 1:1:1: KM001 Unused `noqa` directive (cannot be suppressed: `E999`)"
+    assert line.startswith("nb.ipynb:cell 2:1:") and line.endswith(
+        " (`noqa` cannot hide E999: it reports a file that does not parse as Python, so it was not checked; "
+        "to skip the file, list it in `exclude`); the cell is skipped")

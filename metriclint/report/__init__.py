@@ -33,8 +33,12 @@ def edit_positions(result: FileResult, edit: Edit):
     index = LineIndex(text)
     start, end = index.position(edit.start), index.position(edit.end)
     if result.line_map:
-        start = Position(result.line_map.get(start.line, (0, start.line))[1], start.column)
-        end = Position(result.line_map.get(end.line, (0, end.line))[1], end.column)
+        shifts = result.column_shifts or {}
+        # a column past the line's start moves by the cell's stripped indentation; the start stays
+        start = Position(result.line_map.get(start.line, (0, start.line))[1],
+                         start.column + (shifts.get(start.line, 0) if start.column > 1 else 0))
+        end = Position(result.line_map.get(end.line, (0, end.line))[1],
+                       end.column + (shifts.get(end.line, 0) if end.column > 1 else 0))
     return start, end
 
 

@@ -1,7 +1,7 @@
 """JUnit XML, as CI systems read test results: one test case per checked file.
 
 A file without findings is a passing test case; each finding is a `<failure>` of its file's test
-case (`type` is the code), and a file that could not be read or parsed (E902, E999) or made a
+case (`type` is the code), and a file that could not be read or parsed (E902, E903, E999) or made a
 rule crash (E000) gets an `<error>` instead, because it was not really checked. Notebook
 findings name their cell.
 """

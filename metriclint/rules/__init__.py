@@ -33,12 +33,24 @@ def all_rules() -> Dict[str, Rule]:
     return dict(sorted(found.items()))
 
 
-# Codes the tool itself reports; they are always on and have pages in `rules/` too.
+# Codes the tool itself reports; they have pages in `rules/` too. They do not depend on the rule
+# selection: E902, E999 and E000 are always reported, E903 unless it is ignored (or suppressed).
 TOOL_CODES: Dict[str, str] = {
     "E902": "io-error: the file could not be read (missing, unreadable, not text, bad encoding)",
+    "E903": "unparsable-valid-code: valid Python that metriclint's parser (libcst) cannot parse; not checked",
     "E999": "syntax-error: the file could not be parsed as Python",
     "E000": "internal-error: a rule crashed on this file; please report it",
 }
+
+# Tool codes that no `ignore`, `per-file-ignores` or `noqa` can hide, and why: each says that a
+# file was not checked for a reason the user must see (or that metriclint itself is broken).
+# Files that should not be checked at all belong in `exclude`.
+NEVER_SILENCED: Dict[str, str] = {
+    "E902": "it reports a file that could not be read, so it was not checked",
+    "E999": "it reports a file that does not parse as Python, so it was not checked",
+    "E000": "it reports a crash in metriclint itself (please report it)",
+}
+UNPARSABLE = "E903"
 
 
 def known_codes() -> FrozenSet[str]:
