@@ -124,6 +124,15 @@ class VirtualModule:
     margins: Dict[int, str] = field(default_factory=dict)
 
 
+_LEGACY_KERAS_ENV = re.compile(r"^\s*%(?:env|set_env)\s+TF_USE_LEGACY_KERAS(?:\s*=\s*|\s+)[\"']?(1|true|True)[\"']?\s*$")
+
+
+def sets_legacy_keras(module: VirtualModule) -> bool:
+    """Whether a cell runs `%env TF_USE_LEGACY_KERAS=1` (or `%set_env`): then the kernel's
+    `tf.keras` is tf_keras, as TensorFlow reads the variable when `tf.keras` is first used."""
+    return any(_LEGACY_KERAS_ENV.match(mask.original) for mask in module.masks.values())
+
+
 def read_notebook(text: str) -> Notebook:
     try:
         data = json.loads(text)

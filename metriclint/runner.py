@@ -7,7 +7,7 @@ import os
 import re
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from .diagnostics import Diagnostic, FileResult, Position
@@ -89,6 +89,10 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
         result.notes.append(f"skipped: not a Python notebook (kernel language: {book.language})")
         return result
     module = nb.build_module(book)
+    if nb.sets_legacy_keras(module) and job.settings.flavour != "2":
+        # `%env TF_USE_LEGACY_KERAS=1`: the kernel's `tf.keras` is tf_keras for the whole notebook
+        job = replace(job, settings=replace(job.settings, target_keras="2", legacy_keras=None,
+                                            target_source="the notebook sets TF_USE_LEGACY_KERAS with %env"))
     result.original_text = module.text
     result.line_map, result.column_shifts = module.line_map, nb.column_shifts(module.text, module)
     if job.add_noqa:

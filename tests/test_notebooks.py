@@ -866,3 +866,19 @@ def test_a_noqa_in_a_cell_with_a_syntax_error_is_named_as_doing_nothing(project)
     assert line.startswith("nb.ipynb:cell 2:1:") and line.endswith(
         " (`noqa` cannot hide E999: it reports a file that does not parse as Python, so it was not checked; "
         "to skip the file, list it in `exclude`); the cell is skipped")
+
+
+def test_env_magic_setting_legacy_keras_makes_the_notebook_keras_2(tmp_path):
+    """`%env TF_USE_LEGACY_KERAS=1` in a cell: the kernel's `tf.keras` is tf_keras, so Keras-3-only
+    rules stay silent there, whatever the target."""
+    import nbformat
+
+    cells = ["import tensorflow as tf\nm = tf.keras.metrics.Mean()\nm.reset_states()"]
+    for first, expected in (("%env TF_USE_LEGACY_KERAS=1", 0), ("%set_env TF_USE_LEGACY_KERAS True", 0),
+                            ("%env TF_USE_LEGACY_KERAS=0", 1), ("%env TF_CPP_MIN_LOG_LEVEL=1", 1)):
+        book = nbformat.v4.new_notebook()
+        book.cells = [nbformat.v4.new_code_cell(first)] + [nbformat.v4.new_code_cell(c) for c in cells]
+        path = tmp_path / "env.ipynb"
+        nbformat.write(book, str(path))
+        result = CliRunner().invoke(main, ["check", "--no-cache", "--target-keras", "3", str(path)])
+        assert result.exit_code == expected, (first, result.output)
