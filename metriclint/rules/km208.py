@@ -128,7 +128,7 @@ def _set_mode(call: cst.Call, mode_arg: Optional[cst.Arg], direction: str) -> Fi
             literal = mode_arg.value
             assert isinstance(literal, cst.SimpleString)
             return [loc.replace(literal, f"{literal.prefix}{literal.quote}{direction}{literal.quote}")]
-        return [add_keyword(loc, call, "mode", f'"{direction}"')]
+        return add_keyword(loc, call, "mode", f'"{direction}"')
 
     return FixPlan(Safety.SAFE, f"Set `mode=\"{direction}\"`", build)
 
