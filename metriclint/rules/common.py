@@ -207,6 +207,8 @@ def append_items(items: Items, texts: Sequence[str]) -> List[Edit]:
     trailing comma: ` x,`), or, when the items are one per line, on new lines with the last one's
     indentation (after any comment on its line), with a trailing comma when the list has one."""
     text = items.text
+    if not texts:
+        return []
     if not items.spans:
         return [Edit(items.opening, items.opening, ", ".join(texts))]
     start, end = items.spans[-1]
@@ -304,7 +306,7 @@ def name_argument(loc: Locator, arg: cst.Arg, keyword: str) -> Edit:
 def call_text_with_keywords(loc: Locator, call: cst.Call, keywords: Sequence[Tuple[str, str]]) -> str:
     """The call's source text with `keyword=value` arguments appended (its layout and comments kept)."""
     start, end = loc.span(call)
-    edits = [Edit(e.start - start, e.end - start, e.content) for e in add_keywords(loc, call, keywords)] if keywords else []
+    edits = [Edit(e.start - start, e.end - start, e.content) for e in add_keywords(loc, call, keywords)]
     out, last = [], 0
     code = loc.lines.text[start:end]
     for edit in sorted(edits):

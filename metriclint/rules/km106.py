@@ -62,7 +62,7 @@ class AddWeightPositionalName(Rule):
             problem = _problem(site.node, family)
             if problem is None:
                 continue
-            build = _keyword_call(site.node, family)
+            build = _keyword_fix(site.node, family)
             if build is None:
                 yield Finding(func.attr, problem)
                 continue
@@ -112,7 +112,7 @@ def _aggregation_member(value: cst.BaseExpression) -> Optional[str]:
     return value.attr.value if owner_name in ("VariableAggregation", "VariableAggregationV2") else None
 
 
-def _keyword_call(call: cst.Call, family: str) -> Optional[Callable[[Locator], List[Edit]]]:
+def _keyword_fix(call: cst.Call, family: str) -> Optional[Callable[[Locator], List[Edit]]]:
     """Edits passing every argument by keyword (Keras 2 positional order), dropping the Keras 3-rejected
     keywords and converting a `VariableAggregation` member to its string; the rest of the call stays.
 

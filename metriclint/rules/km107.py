@@ -62,6 +62,7 @@ class StandaloneBackendMath(Rule):
         reference, import_edit = _keras_reference(ctx, site)
         if reference is None:
             return Finding(site.node, f"{head}; use `keras.ops.{twin.name}`")
+
         def build(loc: Locator) -> List[Edit]:
             edits = _ops_call(loc, call, twin, reference)
             if import_edit is not None:
@@ -112,7 +113,7 @@ def _ops_call(loc: Locator, call: cst.Call, twin: OpsTwin, reference: str) -> Li
     # the default applies only when neither a keyword nor the positional slot gives it
     defaults = [(k, v) for k, v in twin.defaults if k not in present and len(positional) < 2]
     edits = [loc.replace(call.func, f"{reference}.ops.{twin.name}")]
-    return edits + (add_keywords(loc, call, defaults) if defaults else [])
+    return edits + add_keywords(loc, call, defaults)
 
 
 StandaloneBackendMath.valid = (

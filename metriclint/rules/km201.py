@@ -81,7 +81,7 @@ class ExactAccuracyOnProbabilities(Rule):
         func = constructor.func
         if isinstance(func, cst.Attribute):  # keras.metrics.Accuracy -> keras.metrics.BinaryAccuracy
             plan = FixPlan(Safety.SAFE, f"Use `{target}`, keeping the key", lambda loc: [
-                loc.replace(func.attr, target), *(add_keywords(loc, constructor, extra) if extra else [])])
+                loc.replace(func.attr, target), *add_keywords(loc, constructor, extra)])
             return Finding(metric.node, message, plan)
         imported = class_import(ctx, func, target) if isinstance(func, cst.Name) else None
         if imported is None:
@@ -89,7 +89,7 @@ class ExactAccuracyOnProbabilities(Rule):
         name, add_import = imported
 
         def build(loc: Locator):
-            edits = [loc.replace(func, name), *(add_keywords(loc, constructor, extra) if extra else [])]
+            edits = [loc.replace(func, name), *add_keywords(loc, constructor, extra)]
             if add_import is not None:
                 edits.append(add_import(loc))
             return edits
