@@ -7,7 +7,8 @@ the opening parenthesis, all on one hanging line; with or without a trailing com
 comments after arguments and on lines of their own. Calls nest (`K.expand_dims(K.expand_dims(x,
 -1), -1)`, `dict(zip(names, model.evaluate(...)))`), each nested call with a layout of its own.
 The statements sit in 0 to 4 nested blocks (functions, methods of classes, `if`/`for`/`with`)
-indented with 2, 4 or 8 spaces or a tab. `fix --unsafe-fixes` (in-process, `fix_text`) must:
+indented with 2, 4 or 8 spaces or a tab; a rule that fires on both flavours is tried on tf_keras
+with `--target-keras 2` too. `fix --unsafe-fixes` (in-process, `fix_text`) must:
 
 * fix it: the rule's fix is applied at least once, and no fix of the rule is left over (a
   template the generator does not hit is a failure, not a skipped example);
@@ -21,6 +22,7 @@ indented with 2, 4 or 8 spaces or a tab. `fix --unsafe-fixes` (in-process, `fix_
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import tokenize
@@ -32,6 +34,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from metriclint.engine import fix_text
+from metriclint.rules import all_rules
 from metriclint.settings import Settings
 
 # --- the program model: statements holding calls whose layout is drawn -------------------------------
@@ -368,6 +371,21 @@ TEMPLATES: List[Template] = [
         removed="10000", added="200"),
 ]
 
+
+
+def _on_keras2(template: Template) -> Template:
+    """The same program on tf_keras (`import tf_keras as keras`), fixed with `--target-keras 2`."""
+    module = [line.replace("import keras", "import tf_keras as keras").replace("from keras import", "from tf_keras import")
+              for line in template.module]
+    return dataclasses.replace(template, name=template.name + "_keras2", flavour="2", module=module)
+
+
+# Every template of a rule that fires on both flavours, on Keras 2 too (`fit_generator` and the
+# data-loading keywords are Keras 3 removals).
+TEMPLATES += [
+    _on_keras2(t) for t in list(TEMPLATES)
+    if t.flavour == "3" and "2" in all_rules()[t.code].flavours and t.name not in ("fit_generator", "dropped_data_options")
+]
 
 # --- drawing a program -------------------------------------------------------------------------------------
 UNITS = ("  ", "    ", "        ", "\t")
