@@ -347,13 +347,18 @@ def skip_trivia(text: str, offset: int, limit: int) -> int:
 
 
 def _line_start(text: str, offset: int) -> int:
-    return max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+    # look for a `\r` only after the last `\n`: a search of the whole text per edit adds up
+    newline = text.rfind("\n", 0, offset)
+    return max(newline, text.rfind("\r", max(newline, 0), offset)) + 1
 
 
 def _line_end(text: str, offset: int) -> int:
     """Where the line holding `offset` ends (before its line break)."""
-    ends = [i for i in (text.find("\n", offset), text.find("\r", offset)) if i >= 0]
-    return min(ends) if ends else len(text)
+    newline = text.find("\n", offset)
+    if newline < 0:
+        newline = len(text)
+    carriage = text.find("\r", offset, newline)
+    return carriage if carriage >= 0 else newline
 
 
 def _next_line_start(text: str, offset: int) -> int:
