@@ -757,3 +757,162 @@ def test_fit_generator_in_a_method_keeps_its_layout():
         "        return history\n"
     )
     assert _fixed("KM101", before) == after
+
+
+# The other rules whose fixes changed calls: each edit in place, the rest of the call as written.
+_MORE_SHAPES = [
+    pytest.param(
+        'KM105',
+        (
+            'import keras\n'
+            '\n'
+            '\n'
+            'class ActivityLogger(keras.layers.Layer):\n'
+            '    def __init__(self, **kwargs):\n'
+            '        super().__init__(**kwargs)\n'
+            '\n'
+            '    def call(self, x):\n'
+            '        if self.trainable:\n'
+            '            self.add_metric(\n'
+            '                keras.ops.mean(x),  # batch mean\n'
+            '                name="activity_mean",\n'
+            '                aggregation="mean",\n'
+            '            )\n'
+            '        return x\n'
+        ),
+        (
+            'import keras\n'
+            '\n'
+            '\n'
+            'class ActivityLogger(keras.layers.Layer):\n'
+            '    def __init__(self, **kwargs):\n'
+            '        super().__init__(**kwargs)\n'
+            '        self.activity_mean = keras.metrics.Mean(name="activity_mean")\n'
+            '\n'
+            '    def call(self, x):\n'
+            '        if self.trainable:\n'
+            '            self.activity_mean.update_state(\n'
+            '                keras.ops.mean(x),  # batch mean\n'
+            '            )\n'
+            '        return x\n'
+        ),
+        id='KM105',
+    ),
+    pytest.param(
+        'KM108',
+        (
+            'import keras\n'
+            '\n'
+            '\n'
+            'def report(x, y):\n'
+            '    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])\n'
+            '    model.compile(loss="binary_crossentropy", metrics=["accuracy"])\n'
+            '    if x is not None:\n'
+            '        scores = dict(zip(model.metrics_names,\n'
+            '                          model.evaluate(x, y,\n'
+            '                                         batch_size=32,\n'
+            '                                         verbose=0)))\n'
+            '        return scores\n'
+        ),
+        (
+            'import keras\n'
+            '\n'
+            '\n'
+            'def report(x, y):\n'
+            '    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])\n'
+            '    model.compile(loss="binary_crossentropy", metrics=["accuracy"])\n'
+            '    if x is not None:\n'
+            '        scores = model.evaluate(x, y,\n'
+            '                                         batch_size=32,\n'
+            '                                         verbose=0,\n'
+            '                                         return_dict=True)\n'
+            '        return scores\n'
+        ),
+        id='KM108',
+    ),
+    pytest.param(
+        'KM209',
+        (
+            'import keras\n'
+            '\n'
+            '\n'
+            'def train():\n'
+            '    auc = keras.metrics.AUC(\n'
+            '        num_thresholds=50,  # enough\n'
+            "        curve='PR',\n"
+            '    )\n'
+            "    a = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+            "    b = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+            "    a.compile(loss='bce', metrics=[auc])\n"
+            '    if True:\n'
+            '        b.compile(\n'
+            "            loss='bce',\n"
+            '            metrics=[auc],\n'
+            '        )\n'
+        ),
+        (
+            'import keras\n'
+            '\n'
+            '\n'
+            'def train():\n'
+            '    auc = keras.metrics.AUC(\n'
+            '        num_thresholds=50,  # enough\n'
+            "        curve='PR',\n"
+            '    )\n'
+            "    a = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+            "    b = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+            "    a.compile(loss='bce', metrics=[auc])\n"
+            '    if True:\n'
+            '        b.compile(\n'
+            "            loss='bce',\n"
+            '            metrics=[keras.metrics.AUC(\n'
+            '                num_thresholds=50,  # enough\n'
+            "                curve='PR',\n"
+            '                name="auc",\n'
+            '            )],\n'
+            '        )\n'
+        ),
+        id='KM209',
+    ),
+    pytest.param(
+        'KM210',
+        (
+            'import tensorflow as tf\n'
+            'import keras\n'
+            '\n'
+            '\n'
+            'class MeanAbove(keras.metrics.Metric):\n'
+            '    def __init__(self, **kw):\n'
+            '        super().__init__(**kw)\n'
+            '        self.total = self.add_weight(name="total", initializer="zeros")\n'
+            '        self.count = self.add_weight(name="count", initializer="zeros")\n'
+            '\n'
+            '    def result(self):\n'
+            '        return tf.identity((self.total  # the sum\n'
+            '                            + 0.0) /\n'
+            '                           self.count)\n'
+        ),
+        (
+            'import tensorflow as tf\n'
+            'import keras\n'
+            '\n'
+            '\n'
+            'class MeanAbove(keras.metrics.Metric):\n'
+            '    def __init__(self, **kw):\n'
+            '        super().__init__(**kw)\n'
+            '        self.total = self.add_weight(name="total", initializer="zeros")\n'
+            '        self.count = self.add_weight(name="count", initializer="zeros")\n'
+            '\n'
+            '    def result(self):\n'
+            '        return tf.identity(tf.math.divide_no_nan(self.total  # the sum\n'
+            '                            + 0.0,\n'
+            '                           self.count))\n'
+        ),
+        id='KM210',
+    ),
+]
+
+
+@pytest.mark.parametrize("code,before,after", _MORE_SHAPES)
+def test_more_fixes_keep_the_layout(code, before, after):
+    assert _fixed(code, before) == after
