@@ -11,6 +11,9 @@ declare dependencies), then on copies of them:
     cold cache, and again with the warm cache; the three results must be identical;
   * `metriclint check --no-cache` with the prefilter off (every file parsed and every rule run):
     the result must be identical too, so the prefilter only ever saves time;
+  * for each rule R the default run reports, `metriclint check --select R` on the files it reports
+    R in (and on every file with a tool code): the same findings of R and the same tool codes, so
+    what is selected never changes an answer;
   * `metriclint fix --unsafe-fixes`; every file it changed must still `compile()` (and parse
     with libcst) when the original did; no other file may change and no stray file appear;
     no line of its diff may change only in whitespace (a fix changes only the tokens it must:
@@ -20,8 +23,9 @@ declare dependencies), then on copies of them:
 
 Reports per package: files, lines, internal errors (E000 diagnostics, and runs that died: must be 0),
 diagnostics per rule, fixed files, broken fixes (must be 0), lines of the fixes' diff that change
-only in whitespace (must be 0), files a second fix changes (must be 0), differences between runs
-(must be 0). Prints a table and writes a JSON summary,
+only in whitespace (must be 0), files a second fix changes (must be 0), differences between runs,
+with the prefilter off and with `--select R` (must be 0).
+Prints a table and writes a JSON summary,
 the diagnostics of each package (for the precision review) and the fixes as a diff to
 `--out` (default: CACHE_DIR/results). Exit status 1 when a must-be-zero figure is not 0.
 
@@ -101,15 +105,15 @@ PACKAGES: Tuple[Tuple[str, str, str], ...] = (
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "metriclint.toml")  # plus requirements*.txt
 MUST_BE_ZERO = ("internal_errors", "internal_errors_fix", "crashed_runs", "broken_fixes", "whitespace_only_lines",
-                "refixed_files", "run_differences", "prefilter_differences", "stray_changes")
+                "refixed_files", "run_differences", "prefilter_differences", "select_differences", "stray_changes")
 # `metriclint check` with the prefilter saying "could fire" for every file that parses (as
 # tests/test_prefilter.py does in-process); the worker processes are forked, so they have it too.
 _NO_PREFILTER = (
     "import sys, metriclint.engine as engine\n"
     "original = engine._prefilter\n"
     "def everything(text, codes, flavour):\n"
-    "    verdict, tree = original(text, codes, flavour)\n"
-    "    return (None if verdict is None else True), tree\n"
+    "    found = original(text, codes, flavour)\n"
+    "    return found._replace(verdict=None if found.verdict is None else True)\n"
     "engine._prefilter = everything\n"
     "from metriclint.cli import main\n"
     "sys.argv[0] = 'metriclint'\n"
@@ -142,6 +146,8 @@ class PackageResult:
     refixed: List[str] = field(default_factory=list)
     run_differences: int = 0
     prefilter_differences: int = 0  # diagnostics that differ when every file is parsed
+    select_differences: int = 0  # diagnostics of rule R that differ between `--select R` and the default run
+    select_runs: int = 0
     stray_changes: int = 0  # files changed or created by fix that are not fixed Python sources
     stray: List[str] = field(default_factory=list)
     seconds: Dict[str, float] = field(default_factory=dict)
@@ -418,6 +424,7 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
     if code not in (0, 1, 2) or not out.strip():
         result.crashed_runs += 1
     result.prefilter_differences = differences(_diagnostics(out))
+    result.select_differences, result.select_runs = _select_differences(first, check_tree, pkg_out, timeout, result)
     result.internal_errors += sum(1 for d in first if d.get("code") == "E000")
     result.diagnostics = dict(sorted(Counter(d["code"] for d in first).items()))
     result.files_with_diagnostics = len({d["file"] for d in first})
@@ -489,6 +496,43 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
     return result
 
 
+def _rule_codes() -> List[str]:
+    """Every rule's code but KM001's (whether a `# noqa` code is enabled depends on the selection)."""
+    sys.path.insert(0, REPO)
+    try:
+        from metriclint.rules import all_rules
+    finally:
+        sys.path.remove(REPO)
+    return [code for code, rule in all_rules().items() if not rule.from_suppressions]
+
+
+def _select_differences(default: List[dict], tree: str, pkg_out: str, timeout: float,
+                        result: PackageResult) -> Tuple[int, int]:
+    """For each rule R the default run reports: `check --select R` on the files it reports R in
+    must give exactly those diagnostics of R, and the same tool codes (E9xx) on every file with one.
+    Files the default run reports no R in are not run: rules are pure functions of a parsed file,
+    so a rule run alone can lose findings to the prefilter but never gain one."""
+    tool_files = sorted({d["file"] for d in default if d["code"].startswith("E")})
+    rules = _rule_codes()
+    codes = rules if tool_files else sorted({d["code"] for d in default if d["code"] in rules})
+    differences = runs = 0
+    for code in codes:
+        files = sorted({d["file"] for d in default if d["code"] == code} | set(tool_files))
+        if not files:
+            continue
+        rc, out, err, _ = metriclint(["check", "--no-cache", "--select", code, "--output-format", "json", "--exit-zero",
+                                      *files], tree, os.path.join(pkg_out, f"check_select_{code}.log"), timeout)
+        runs += 1
+        result.problems.extend(f"check --select {code}: {line}" for line in _interesting(err))
+        if rc not in (0, 1, 2) or not out.strip():
+            result.crashed_runs += 1
+            continue
+        wanted = Counter(_identity(d) for d in default if d["file"] in files and (d["code"] == code or d["code"].startswith("E")))
+        got = Counter(_identity(d) for d in _diagnostics(out) if d["code"] == code or d["code"].startswith("E"))
+        differences += sum(((wanted - got) + (got - wanted)).values())
+    return differences, runs
+
+
 # --- report ----------------------------------------------------------------------------------------------
 def machine() -> Dict[str, str]:
     try:
@@ -524,23 +568,25 @@ def machine() -> Dict[str, str]:
 
 def table(results: List[PackageResult]) -> str:
     head = ("package", "version", "files", "lines", "E000", "diags", "fixed", "hunks", "broken", "wsonly", "refix",
-            "rundiff", "prefilter", "stray", "seconds")
+            "rundiff", "prefilter", "select", "stray", "seconds")
     rows = []
     for r in results:
         if r.error:
-            rows.append((r.name, r.version, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", r.error[:40]))
+            rows.append((r.name, r.version, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", r.error[:40]))
             continue
         seconds = sum(v for k, v in r.seconds.items() if k != "fetch")
         rows.append((r.name, r.version, r.files, r.lines, r.internal_errors + r.internal_errors_fix + r.crashed_runs,
                      sum(r.diagnostics.values()), r.fixed_files, r.fix_hunks,
                      r.broken_fixes, r.whitespace_only_lines, r.refixed_files, r.run_differences, r.prefilter_differences,
+                     r.select_differences,
                      r.stray_changes, f"{seconds:.1f}"))
     ok = [r for r in results if not r.error]
     rows.append(("TOTAL", "", sum(r.files for r in ok), sum(r.lines for r in ok),
                  sum(r.internal_errors + r.internal_errors_fix + r.crashed_runs for r in ok),
                  sum(sum(r.diagnostics.values()) for r in ok), sum(r.fixed_files for r in ok), sum(r.fix_hunks for r in ok),
-                 sum(r.broken_fixes for r in ok), sum(r.whitespace_only_lines for r in ok), sum(r.refixed_files for r in ok), sum(r.run_differences for r in ok),
-                 sum(r.prefilter_differences for r in ok), sum(r.stray_changes for r in ok),
+                 sum(r.broken_fixes for r in ok), sum(r.whitespace_only_lines for r in ok), sum(r.refixed_files for r in ok),
+                 sum(r.run_differences for r in ok), sum(r.prefilter_differences for r in ok),
+                 sum(r.select_differences for r in ok), sum(r.stray_changes for r in ok),
                  f"{sum(sum(v for k, v in r.seconds.items() if k != 'fetch') for r in ok):.1f}"))
     return _markdown(head, rows)
 

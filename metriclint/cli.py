@@ -169,6 +169,7 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
         results: List[FileResult] = []
         if use_stdin:
             job = Job(stdin_name, resolver.for_file(stdin_settings_path), fix=fix, unsafe=opts.unsafe_fixes, write=False)
+            _note_legacy([job.settings])
             raw = sys.stdin.buffer.read()
             result, source = process_stdin(job, raw)
             results.append(result)
@@ -196,6 +197,7 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
                     cached=not opts.no_cache)
                 for path in found.files
             ]
+            _note_legacy(job.settings for job in jobs)
             cache = None
             if not opts.no_cache and jobs:
                 from .cache import ResultCache
@@ -324,6 +326,15 @@ def _print_diff(results) -> int:
     return changed
 
 
+def _note_legacy(all_settings) -> None:
+    """Say once, before the findings, when a project pins Keras before 2.3: the findings are judged
+    as a migration to Keras 3 and no fix is offered."""
+    for declared in sorted({s.legacy_keras for s in all_settings if s.legacy_keras is not None}):
+        click.echo(f"metriclint: note: {declared}, a Keras before 2.3 (other log keys, no `add_metric`, "
+                   "Keras 1 keywords): its code is judged as a migration to Keras 3, and no fixes are offered "
+                   "because they would fail on that version", err=True)
+
+
 def _print_settings(settings) -> None:
     from .rules import all_rules
 
@@ -334,6 +345,8 @@ def _print_settings(settings) -> None:
     click.echo(f"config file:    {settings.config_path or '(none: defaults)'}")
     click.echo(f"project root:   {settings.root}")
     click.echo(f"target keras:   {settings.flavour} ({settings.target_source})")
+    if settings.legacy_keras is not None:
+        click.echo(f"legacy keras:   {settings.legacy_keras}; no fixes are offered")
     click.echo(f"select:         {listing(settings.select)}")
     click.echo(f"extend-select:  {listing(settings.extend_select)}")
     click.echo(f"ignore:         {listing(settings.ignore)}")

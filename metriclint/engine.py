@@ -13,7 +13,7 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -22,7 +22,8 @@ from .diagnostics import Diagnostic, Edit, Fix, Position, Safety
 from .facts.collect import collect_facts
 from .facts.resolve import Resolver
 from .locate import LineIndex, Locator
-from .prefilter import nesting_deeper_than, summarize
+from .keras.symbols import file_flavour
+from .prefilter import LEGACY_KERAS_ENVIRONMENT, Summary, nesting_deeper_than, summarize
 from .rules import TOOL_CODES, all_rules, known_codes
 from .rules.base import Finding, Rule, RuleContext
 from .settings import Settings
@@ -123,25 +124,37 @@ def _too_deep(text: str) -> Optional[Diagnostic]:
     return None
 
 
+def summary_flavour(summary: Summary, configured: str) -> str:
+    """The flavour the rules check this file against (see `symbols.file_flavour`)."""
+    return file_flavour(summary.imports, summary.module_attributes, LEGACY_KERAS_ENVIRONMENT in summary.flags,
+                        configured)[0]
+
+
 def could_fire(text: str, codes: FrozenSet[str], flavour: str = "3") -> Optional[bool]:
     """Whether any of `codes` could fire here: False/True, or None when CPython cannot parse the
     text (then libcst decides: a syntax error, or syntax newer than this interpreter)."""
-    return _prefilter(text, codes, flavour)[0]
+    return _prefilter(text, codes, flavour).verdict
 
 
-def _prefilter(text: str, codes: FrozenSet[str], flavour: str) -> Tuple[Optional[bool], Optional[ast.AST]]:
+class Prefiltered(NamedTuple):
+    verdict: Optional[bool]  # None: CPython cannot parse the text
+    tree: Optional[ast.AST]
+    summary: Optional[Summary]  # with its `flavour` set; None when the text tests stopped early
+
+
+def _prefilter(text: str, codes: FrozenSet[str], flavour: str) -> Prefiltered:
     tree = _python_tree(text)
     if tree is None:
-        return None, None
+        return Prefiltered(None, None, None)
     if not might_fire(text, codes):
-        return False, tree
+        return Prefiltered(False, tree, None)
     summary = summarize(tree)
+    summary.flavour = summary_flavour(summary, flavour)
     if not summary.imports_keras:
-        return False, tree
-    summary.flavour = "2" if summary.imports_tf_keras else flavour
+        return Prefiltered(False, tree, summary)
     rules = all_rules()
     verdict = any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours)
-    return verdict, tree
+    return Prefiltered(verdict, tree, summary)
 
 
 def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
@@ -158,7 +171,7 @@ def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutp
     # KM001 (unused noqa) comes from the suppression comments, after the other rules ran.
     noqa_codes = frozenset(code for code in codes if rules[code].from_suppressions)
     codes = codes - noqa_codes
-    verdict, tree = _prefilter(text, codes, settings.flavour)
+    verdict, tree, summary = _prefilter(text, codes, settings.flavour)
     if verdict is False:
         return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
     if verdict is None:
@@ -191,7 +204,7 @@ def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutp
         module=module,
         facts=facts,
         resolver=Resolver(facts),
-        flavour=facts.implied_flavour or settings.flavour,
+        flavour=_flavour(summary, tree, facts, settings),
         path=path,
     )
     found: List[Tuple[Rule, Finding]] = []
@@ -220,6 +233,17 @@ def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutp
     return _suppress(output, found, locator, text, settings, noqa_codes, frozenset(code for code, _ in crashed), deep)
 
 
+def _flavour(summary: Optional[Summary], tree: Optional[ast.AST], facts, settings: Settings) -> str:
+    """The file's flavour, as the prefilter judged it; without CPython's tree (syntax newer than
+    this interpreter) from the imports the facts saw."""
+    if summary is None and tree is not None:
+        summary = summarize(tree)
+        summary.flavour = summary_flavour(summary, settings.flavour)
+    if summary is not None:
+        return summary.flavour
+    return facts.implied_flavour or settings.flavour
+
+
 def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Optional[Locator], text: str,
               settings: Settings, noqa_codes: FrozenSet[str], crashed: FrozenSet[str] = frozenset(),
               deep: bool = False) -> LintOutput:
@@ -234,7 +258,7 @@ def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Op
         if suppressions.suppresses(start.line, rule.code):
             continue
         fix = None
-        if finding.fix is not None:
+        if finding.fix is not None and settings.legacy_keras is None:  # legacy Keras: fixes would fail there
             try:
                 edits = tuple(sorted(finding.fix.build(locator)))
             except Exception as exc:

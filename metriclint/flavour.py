@@ -26,6 +26,12 @@ _TENSORFLOW = {
     "tf-nightly-gpu",
 }
 KERAS2_TENSORFLOW_BELOW = (2, 16)  # tf.keras is Keras 3 from TensorFlow 2.16 on
+# Standalone Keras before 2.3 (and TensorFlow 1's `tf.keras`) are another API: `nb_epoch` is fit's
+# keyword in Keras 1, `metrics=["accuracy"]` logs `acc`, there is no `add_metric`. Code pinned
+# there is judged as a migration to Keras 3, with no fixes (they would fail on the pinned version).
+LEGACY_KERAS_BELOW = (2, 3)
+LEGACY_TENSORFLOW_BELOW = (2,)
+LEGACY = "legacy"
 Specs = List[Tuple[str, str]]
 
 
@@ -100,11 +106,15 @@ def _classify(name: str, specs: Specs) -> Optional[str]:
     if name == "tf-keras":
         return "2"
     if name in _TENSORFLOW:
+        if caps_below(specs, LEGACY_TENSORFLOW_BELOW):
+            return LEGACY
         if caps_below(specs, KERAS2_TENSORFLOW_BELOW):
             return "2"
         if _lower_bound_at_least(specs, KERAS2_TENSORFLOW_BELOW):
             return "3"
     if name == "keras":
+        if caps_below(specs, LEGACY_KERAS_BELOW):
+            return LEGACY
         if caps_below(specs, (3,)):
             return "2"
         if _lower_bound_at_least(specs, (3,)):
@@ -113,7 +123,8 @@ def _classify(name: str, specs: Specs) -> Optional[str]:
 
 
 def classify_requirement(line: str) -> Optional[str]:
-    """"2" when this PEP 508 requirement pins Keras 2, "3" when it asks for Keras 3, else None."""
+    """"2" when this PEP 508 requirement pins Keras 2, "legacy" when it pins Keras before 2.3 (or
+    TensorFlow 1), "3" when it asks for Keras 3, else None."""
     line = line.split(" #", 1)[0].split(";", 1)[0].strip()
     if line.startswith("#"):
         return None
@@ -220,10 +231,11 @@ def _requirements_in(root: str) -> Iterable[Tuple[str, str, Optional[str]]]:
 def infer_target(root: str) -> Optional[Tuple[str, str]]:
     """(flavour, reason) from the dependencies declared in the directory `root`, or None.
 
-    A declaration that means Keras 2 wins over one that means Keras 3 (a project that pins
+    Legacy Keras wins over Keras 2, and Keras 2 over Keras 3 (a project that pins
     `tensorflow<2.16` and lists `keras` elsewhere still runs `tf.keras` 2).
     """
     verdict: Optional[Tuple[str, str]] = None
+    keras2: Optional[Tuple[str, str]] = None
     for where, requirement, poetry in _requirements_in(root):
         if poetry is None:
             flavour = classify_requirement(requirement)
@@ -232,11 +244,13 @@ def infer_target(root: str) -> Optional[Tuple[str, str]]:
             specs = _poetry_specs(poetry)
             flavour = _classify(requirement, specs) if specs is not None else None
             shown = f"{requirement} = \"{poetry}\""
-        if flavour == "2":
-            return "2", f"{where} declares `{shown}`"
+        if flavour == LEGACY:
+            return LEGACY, f"{where} declares `{shown}`"
+        if flavour == "2" and keras2 is None:
+            keras2 = ("2", f"{where} declares `{shown}`")
         if flavour == "3" and verdict is None:
             verdict = ("3", f"{where} declares `{shown}`")
-    return verdict
+    return keras2 or verdict
 
 
 _MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "requirements.txt")

@@ -13,6 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Optional, Set, Tuple
 
+UPDATE_STATE_WITHOUT_SAMPLE_WEIGHT = "update_state:no-sample-weight"
+# `os.environ["TF_USE_LEGACY_KERAS"] = "1"` (or `setdefault`/`update`): `tf.keras` is tf_keras then
+LEGACY_KERAS_ENVIRONMENT = "env:TF_USE_LEGACY_KERAS"
+_LEGACY_KERAS_VARIABLE = "TF_USE_LEGACY_KERAS"
+_TRUE_VALUES = ("true", "True", "1")  # what TensorFlow's Keras loader accepts (tensorflow/__init__.py)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KERAS_ROOTS = ("keras", "tensorflow", "tf_keras")
 
@@ -20,19 +25,21 @@ _KERAS_ROOTS = ("keras", "tensorflow", "tf_keras")
 @dataclass
 class Summary:
     tokens: Set[str] = field(default_factory=set)
+    attributes: Set[str] = field(default_factory=set)  # names read or written as `x.<name>`
     # (attribute called, keyword passed): `model.fit(nb_epoch=3)` -> ("fit", "nb_epoch")
     method_keywords: Set[Tuple[str, str]] = field(default_factory=set)
     imports_keras: bool = False
-    imports_tf_keras: bool = False  # the file is Keras 2 whatever the settings say
     imports: Set[str] = field(default_factory=set)  # full dotted names imported (`keras.backend`)
     defs: Set[str] = field(default_factory=set)  # names of functions and methods defined
-    called: Set[str] = field(default_factory=set)  # attribute names called as methods (`x.fit(...)`)
-    string_first: Set[str] = field(default_factory=set)  # methods called with a string first argument
+    called: Set[str] = field(default_factory=set)  # names called, as methods or plainly: `x.fit(...)`, `zip(...)`
+    string_first: Set[str] = field(default_factory=set)  # methods called with a string (or f-string) first argument
+    positional: Dict[str, int] = field(default_factory=dict)  # method -> most positional arguments in one call
+    starred_calls: Set[str] = field(default_factory=set)  # methods called with `*args` or `**kwargs`
     flags: Set[str] = field(default_factory=set)  # shapes single rules ask about (see summarize)
-    # `name.attribute` read off a plain name, the name replaced by the module an `import` binds
-    # to it: `import keras as k` ... `k.backend.sum` -> "keras.backend"
+    # `name.attribute` (and longer chains) read off a name an import binds, the name replaced by
+    # what it binds: `import keras as k` ... `k.backend.sum` -> "keras.backend", "keras.backend.sum"
     module_attributes: Set[str] = field(default_factory=set)
-    aliases: Dict[str, str] = field(default_factory=dict)  # name bound by `import` -> module
+    aliases: Dict[str, str] = field(default_factory=dict)  # name bound by an import -> the dotted path it binds
     flavour: str = "3"  # set by the engine: the flavour the rules will check against
 
 
@@ -64,22 +71,47 @@ def summarize(tree: ast.AST) -> Summary:
             continue
         if kind is ast.Attribute:
             add(node.attr)  # type: ignore[attr-defined]
+            summary.attributes.add(node.attr)  # type: ignore[attr-defined]
             value = node.value  # type: ignore[attr-defined]
             if type(value) is ast.Name:
                 name_attributes.add((value.id, node.attr))  # type: ignore[attr-defined]
+            else:  # `a.b.c`: the whole chain from its name, for `dotted_reads`
+                chain = [node.attr]  # type: ignore[attr-defined]
+                while type(value) is ast.Attribute:
+                    chain.append(value.attr)
+                    value = value.value
+                if type(value) is ast.Name:
+                    name_attributes.add((value.id, ".".join(reversed(chain))))
         elif kind is ast.Call:
+            # the facts' `calls_by_method` reads calls the same way: `x.name(...)` and `name(...)`
             func = node.func  # type: ignore[attr-defined]
-            method = func.attr if type(func) is ast.Attribute else None
+            kind_of_func = type(func)
+            method = func.attr if kind_of_func is ast.Attribute else func.id if kind_of_func is ast.Name else None
+            args = node.args  # type: ignore[attr-defined]
             if method is not None:
                 summary.called.add(method)
-                args = node.args  # type: ignore[attr-defined]
-                if args and type(args[0]) is ast.Constant and type(args[0].value) is str:
+                if args and ((type(args[0]) is ast.Constant and type(args[0].value) is str) or type(args[0]) is ast.JoinedStr):
                     summary.string_first.add(method)
+                count = 0
+                for arg in args:
+                    if type(arg) is ast.Starred:
+                        summary.starred_calls.add(method)
+                        break
+                    count += 1
+                if count > summary.positional.get(method, 0):
+                    summary.positional[method] = count
+            if method in ("setdefault", "update", "__setitem__") and _environment_call_sets_legacy_keras(node):  # type: ignore[arg-type]
+                summary.flags.add(LEGACY_KERAS_ENVIRONMENT)
             for keyword in node.keywords:  # type: ignore[attr-defined]
                 if keyword.arg is not None:
                     add(keyword.arg)
                     if method is not None:
                         summary.method_keywords.add((method, keyword.arg))
+                elif method is not None:
+                    summary.starred_calls.add(method)
+        elif kind is ast.Assign:
+            if _sets_legacy_keras(node):  # type: ignore[arg-type]
+                summary.flags.add(LEGACY_KERAS_ENVIRONMENT)
         elif kind is ast.Constant:
             value = node.value  # type: ignore[attr-defined]
             if type(value) is str and len(value) <= 48 and _WORD.match(value):
@@ -90,12 +122,17 @@ def summarize(tree: ast.AST) -> Summary:
             if kind is not ast.ClassDef:
                 summary.defs.add(node.name)  # type: ignore[attr-defined]
                 if node.name == "update_state":  # type: ignore[attr-defined]
+                    # KM112's check: `rules.common.parameter_names` and `has_star_kwargs`
                     arguments = node.args  # type: ignore[attr-defined]
-                    names = {a.arg for a in arguments.args + arguments.kwonlyargs}
+                    names = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
                     if "sample_weight" not in names and arguments.kwarg is None:
-                        summary.flags.add("update_state:no-sample-weight")
-                for arg in node.args.args + node.args.kwonlyargs:  # type: ignore[attr-defined]
+                        summary.flags.add(UPDATE_STATE_WITHOUT_SAMPLE_WEIGHT)
+                arguments = node.args  # type: ignore[attr-defined]
+                for arg in arguments.posonlyargs + arguments.args + arguments.kwonlyargs:
                     add(arg.arg)
+                for star in (arguments.vararg, arguments.kwarg):
+                    if star is not None:
+                        add(star.arg)
         elif kind is ast.Import:
             _imports(summary, node)  # type: ignore[arg-type]
             continue
@@ -111,7 +148,7 @@ def summarize(tree: ast.AST) -> Summary:
             elif isinstance(value, AST):
                 push(value)
     aliases = summary.aliases
-    summary.module_attributes = {f"{aliases.get(name, name)}.{attr}" for name, attr in name_attributes}
+    summary.module_attributes = {f"{aliases[name]}.{attr}" for name, attr in name_attributes if name in aliases}
     return summary
 
 
@@ -140,11 +177,8 @@ def nesting_deeper_than(tree: ast.AST, limit: int) -> Optional[int]:
 
 
 def _keras_root(summary: Summary, module: str) -> None:
-    root = module.split(".")[0]
-    if root in _KERAS_ROOTS:
+    if module.split(".")[0] in _KERAS_ROOTS:
         summary.imports_keras = True
-        if root == "tf_keras" or module.startswith("tensorflow.python.keras"):
-            summary.imports_tf_keras = True
 
 
 def _imports(summary: Summary, node: ast.Import) -> None:
@@ -154,6 +188,9 @@ def _imports(summary: Summary, node: ast.Import) -> None:
         if alias.asname:
             summary.tokens.add(alias.asname)
             summary.aliases[alias.asname] = alias.name
+        else:  # `import a.b.c` binds `a` to the package `a`
+            top = alias.name.split(".")[0]
+            summary.aliases[top] = top
         _keras_root(summary, alias.name)
 
 
@@ -164,6 +201,8 @@ def _imports_from(summary: Summary, node: ast.ImportFrom) -> None:
         summary.tokens.add(alias.name)
         if node.level == 0:
             summary.imports.add(f"{module}.{alias.name}")
+            if alias.name != "*":
+                summary.aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
         if alias.asname:
             summary.tokens.add(alias.asname)
     if node.level == 0:
@@ -172,3 +211,34 @@ def _imports_from(summary: Summary, node: ast.ImportFrom) -> None:
 
 def text_pattern(words: FrozenSet[str]) -> "re.Pattern[str]":
     return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words))) + r")\b")
+
+
+def _string(node: ast.AST) -> Optional[str]:
+    return node.value if type(node) is ast.Constant and type(node.value) is str else None  # type: ignore[attr-defined]
+
+
+def _is_environ(node: ast.AST) -> bool:
+    return (type(node) is ast.Attribute and node.attr == "environ") or (type(node) is ast.Name and node.id == "environ")  # type: ignore[attr-defined]
+
+
+def _sets_legacy_keras(node: ast.Assign) -> bool:
+    """`os.environ["TF_USE_LEGACY_KERAS"] = "1"`."""
+    return _string(node.value) in _TRUE_VALUES and any(
+        type(target) is ast.Subscript and _is_environ(target.value) and _string(target.slice) == _LEGACY_KERAS_VARIABLE
+        for target in node.targets
+    )
+
+
+def _environment_call_sets_legacy_keras(node: ast.Call) -> bool:
+    """`os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")`, `os.environ.update({"TF_USE_LEGACY_KERAS": "1"})`,
+    `os.environ.update(TF_USE_LEGACY_KERAS="1")`."""
+    func = node.func
+    if type(func) is not ast.Attribute or not _is_environ(func.value):  # type: ignore[attr-defined]
+        return False
+    args = node.args
+    if func.attr in ("setdefault", "__setitem__"):  # type: ignore[attr-defined]
+        return len(args) == 2 and _string(args[0]) == _LEGACY_KERAS_VARIABLE and _string(args[1]) in _TRUE_VALUES
+    if args and type(args[0]) is ast.Dict:
+        return any(_string(k) == _LEGACY_KERAS_VARIABLE and _string(v) in _TRUE_VALUES
+                   for k, v in zip(args[0].keys, args[0].values) if k is not None)
+    return any(k.arg == _LEGACY_KERAS_VARIABLE and _string(k.value) in _TRUE_VALUES for k in node.keywords)

@@ -72,6 +72,9 @@ class Settings:
     extend_exclude: Tuple[str, ...] = ()
     target_keras: Optional[str] = None  # "2" | "3"; None: inferred from the project, else "3"
     target_source: str = "default"  # where target_keras came from, for --show-settings
+    # The project pins Keras before 2.3 (or TensorFlow 1): what it declares. Its code is judged as a
+    # migration to Keras 3 ("3") and no fix is offered: each would fail on the pinned version.
+    legacy_keras: Optional[str] = None
     respect_gitignore: bool = True
     include_notebooks: bool = True
     root: str = "."  # the directory patterns are relative to (the config file's directory)
@@ -107,7 +110,7 @@ class Settings:
 
     def cache_key(self) -> str:
         """What about the settings changes results (for the cache)."""
-        return repr((self.layers, self.per_file_ignores, self.flavour))
+        return repr((self.layers, self.per_file_ignores, self.flavour, self.legacy_keras))
 
 
 Selection = Tuple[Optional[Tuple[str, ...]], Tuple[str, ...], Tuple[str, ...]]
@@ -377,10 +380,13 @@ class SettingsResolver:
         if key not in self._settings:
             settings = base
             if project is not None:
-                from .flavour import infer_target
+                from .flavour import LEGACY, infer_target
 
                 inferred = infer_target(project)
-                if inferred is not None:
+                if inferred is not None and inferred[0] == LEGACY:
+                    settings = replace(settings, target_keras="3", legacy_keras=inferred[1], target_source=(
+                        f"{inferred[1]}: Keras before 2.3, judged as a migration to Keras 3 with no fixes offered"))
+                elif inferred is not None:
                     settings = replace(settings, target_keras=inferred[0], target_source=inferred[1])
                 else:
                     settings = replace(settings, target_source=f"default: no Keras version declared in {project}")

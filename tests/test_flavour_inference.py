@@ -88,6 +88,15 @@ def target_line(*args: str) -> str:
         ("keras!=3.0.0", None),
         ("numpy<2", None),
         ("tensorflow-probability<0.24", None),  # not TensorFlow itself
+        # standalone Keras before 2.3 and TensorFlow 1: another API, judged as a migration
+        ("keras==2.2.4", "legacy"),
+        ("keras<2.3", "legacy"),
+        ("keras==1.2.2", "legacy"),
+        ("Keras>=2.0,<2.3", "legacy"),
+        ("keras==2.3.1", "2"),
+        ("tensorflow==1.15.5", "legacy"),
+        ("tensorflow-gpu<2", "legacy"),
+        ("tensorflow<2.0", "legacy"),
         ("# tensorflow<2.16", None),
         ("-r requirements-base.txt", None),
         ("--index-url https://example.com", None),
@@ -239,3 +248,52 @@ def test_tf_keras_import_is_keras_2_whatever_the_target(project):
     # The file's own imports win (the engine's rule): `tf_keras` is Keras 2.
     write(project / "gen.py", "import tf_keras as keras\nmodel = keras.Model(i, o)\nmodel.fit_generator(gen, 10)\n")
     assert run("check", "--target-keras", "3", ".")[0] == 0
+
+
+# --- legacy Keras (before 2.3), and what the file itself shows -------------------------------------------------
+LEGACY_SCRIPT = (
+    "from keras.models import Sequential\nfrom keras.layers import Dense\n"
+    "model = Sequential([Dense(1, activation='sigmoid', input_dim=4)])\n"
+    "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
+    "history = model.fit(x, y, nb_epoch=3, validation_split=0.2)\nprint(history.history['val_acc'])\n"
+)
+
+
+def test_legacy_keras_is_judged_as_a_migration_without_fixes(project):
+    write(project / "requirements.txt", "keras==2.2.4\ntheano\n")
+    script = write(project / "train.py", LEGACY_SCRIPT)
+    code, out, err = run("check", "--no-cache", ".")
+    assert code == 1
+    assert [line.split(" ")[1] for line in out.splitlines()[:2]] == ["KM101", "KM207"]
+    assert "(0 fixable" not in out and "fixable" not in out.splitlines()[-1]
+    notes = [line for line in err.splitlines() if "note:" in line]
+    assert len(notes) == 1 and "`keras==2.2.4`" in notes[0] and "no fixes are offered" in notes[0]
+    code, out, err = run("fix", "--unsafe-fixes", "--no-cache", ".")
+    assert code == 1 and script.read_text(encoding="utf-8") == LEGACY_SCRIPT
+    line = target_line()
+    assert line.startswith("target keras:   3 (requirements.txt declares `keras==2.2.4`: Keras before 2.3")
+
+
+def test_legacy_wins_over_keras_2_declarations(project):
+    write(project / "requirements.txt", "tensorflow==2.15.0\nkeras==2.2.4\n")
+    assert "Keras before 2.3" in target_line()
+
+
+def test_explicit_target_is_not_legacy(project):
+    write(project / "requirements.txt", "keras==2.2.4\n")
+    write(project / "train.py", LEGACY_SCRIPT)
+    code, out, err = run("check", "--no-cache", "--target-keras", "3", ".")
+    assert "fixable with `metriclint fix`" in out and "note:" not in err
+
+
+@pytest.mark.parametrize("setting", [
+    "import os\nos.environ['TF_USE_LEGACY_KERAS'] = '1'\n",
+    "import os\nos.environ.setdefault('TF_USE_LEGACY_KERAS', 'True')\n",
+    "from os import environ\nenviron.update({'TF_USE_LEGACY_KERAS': 'true'})\n",
+])
+def test_tf_use_legacy_keras_in_the_file_is_keras_2(project, setting):
+    body = "import tensorflow as tf\nmodel = tf.keras.Model(i, o)\nmodel.fit_generator(gen, 10)\n"
+    write(project / "gen.py", setting + body)
+    assert run("check", "--no-cache", "--target-keras", "3", ".")[0] == 0
+    write(project / "gen.py", setting.replace("1'", "0'").replace("'True'", "'no'").replace("'true'", "'0'") + body)
+    assert run("check", "--no-cache", "--target-keras", "3", ".")[0] == 1  # only 1/true/True switch TensorFlow

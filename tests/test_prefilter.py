@@ -37,8 +37,8 @@ def test_prefilter_hides_no_finding(monkeypatch):
     original = engine._prefilter
 
     def everything(text, codes, flavour):
-        verdict, tree = original(text, codes, flavour)
-        return (None if verdict is None else True), tree
+        found = original(text, codes, flavour)
+        return found._replace(verdict=None if found.verdict is None else True)
 
     monkeypatch.setattr(engine, "_prefilter", everything)
     without = [engine.lint_text(t, "x.py", Settings(target_keras=f)).diagnostics for t, f in texts]

@@ -11,7 +11,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from ..keras.symbols import split_keras
+from ..keras.signatures import parameter_position
+from ..keras.symbols import implied_flavour, split_keras
 from .values import Binding, ClassValue, FunctionValue, Scope
 from .walk import Walker
 
@@ -76,11 +77,7 @@ class ModuleFacts:
     @property
     def implied_flavour(self) -> Optional[str]:
         """"2" when the file imports a Keras-2-only spelling (`tf_keras`), else None."""
-        for path in self.imported_paths:
-            split = split_keras(path)
-            if split is not None and split[1] == "2":
-                return "2"
-        return None
+        return implied_flavour(self.imported_paths)
 
     def method_calls(self, *names: str) -> List[CallSite]:
         out: List[CallSite] = []
@@ -354,3 +351,25 @@ def find_keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
 
 def positional_args(call: cst.Call) -> Sequence[cst.Arg]:
     return [arg for arg in call.args if arg.keyword is None and not arg.star]
+
+
+def bound_argument(call: cst.Call, method: str, parameter: str, flavour: str) -> Optional[cst.Arg]:
+    """The argument a call of the Keras model method `method` binds to `parameter` on `flavour`:
+    its keyword, or the positional argument at the parameter's place in the real signature.
+    None when it is not passed, or when a `*args` before that place hides where it lands."""
+    found = find_keyword(call, parameter)
+    if found is not None:
+        return found
+    position = parameter_position(flavour, method, parameter)
+    if position is None:
+        return None
+    index = 0
+    for arg in call.args:
+        if arg.keyword is not None or arg.star == "**":
+            break
+        if arg.star == "*":
+            return None
+        if index == position:
+            return arg
+        index += 1
+    return None

@@ -18,7 +18,8 @@ import libcst as cst
 from ..keras import symbols
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import METRICS
-from .collect import CallSite, find_keyword, positional_args
+from .collect import CallSite, bound_argument, find_keyword
+from .entries import FIT_CALLS
 from .models import MetricRef, ModelInfo, model_facts, model_key
 from .values import Scope
 
@@ -32,7 +33,6 @@ _FUNCTION_NAMES = {
 }
 # Keys callbacks add to the logs themselves (learning-rate schedulers).
 CALLBACK_KEYS = frozenset({"lr", "learning_rate"})
-_FIT_VALIDATION_POSITIONS = {"validation_split": 7, "validation_data": 8}
 _TRAIN_OVERRIDES = ("train_step", "test_step", "compute_metrics", "metrics")
 
 
@@ -169,7 +169,7 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
                 keys.sources[name] = source
                 if numbered:
                     keys.patterns.append(re.compile(re.escape(name) + r"_\d+"))
-    keys.validation = _has_validation(site.node)
+    keys.validation = _has_validation(site.node, ctx.flavour)
     return keys
 
 
@@ -190,19 +190,18 @@ def _layers_hold_metrics(ctx) -> bool:
     return cached
 
 
-def _has_validation(call: cst.Call) -> Optional[bool]:
-    if any(a.star for a in call.args):
+def _has_validation(call: cst.Call, flavour: str) -> Optional[bool]:
+    if any(a.star for a in call.args) or not isinstance(call.func, cst.Attribute):
         return None
-    for name, position in _FIT_VALIDATION_POSITIONS.items():
-        arg = find_keyword(call, name)
+    method = call.func.attr.value
+    for name in ("validation_split", "validation_data"):
+        arg = bound_argument(call, method, name, flavour)
         if arg is not None:
             value = arg.value
             if isinstance(value, cst.Name) and value.value == "None":
                 continue
             if isinstance(value, (cst.Integer, cst.Float)) and float(value.value) == 0.0:
                 continue
-            return True
-        if len(positional_args(call)) > position - 1:
             return True
     return False
 
@@ -222,11 +221,11 @@ def callback_uses(ctx) -> List[CallbackUse]:
     if cached is not None:
         return cached
     uses: Dict[cst.Call, CallbackUse] = {}
-    for site in ctx.facts.method_calls("fit", "fit_generator"):
+    for site in FIT_CALLS.sites(ctx.facts):
         func = site.node.func
         if not isinstance(func, cst.Attribute) or ctx.resolver.instance(func.value, site.scope, symbols.MODEL) is None:
             continue
-        arg = find_keyword(site.node, "callbacks")
+        arg = bound_argument(site.node, func.attr.value, "callbacks", ctx.flavour)
         if arg is None:
             continue
         for element, scope in _elements(ctx, arg.value, site.scope):

@@ -14,6 +14,7 @@ import libcst as cst
 from ..keras import symbols
 from ..keras.metrics import BINARY, LOSS_FAMILY
 from .collect import CallSite, ModuleFacts, find_keyword, positional_args
+from .entries import COMPILE_LOSS, COMPILE_METRICS, MODEL_SETUP_CALLS
 from .resolve import Resolver
 from .values import Dotted, FunctionValue, Instance, Scope
 
@@ -84,7 +85,7 @@ def model_facts(ctx) -> Dict[object, ModelInfo]:
     """Model key (creating call or the user's Model subclass) -> ModelInfo. Cached per file."""
     cached = ctx.cache.get("models")
     if cached is None:
-        cached = ctx.cache["models"] = _build(ctx.facts, ctx.resolver)
+        cached = ctx.cache["models"] = _build(ctx.facts, ctx.resolver, ctx.flavour)
     return cached
 
 
@@ -96,10 +97,10 @@ def model_of(ctx, receiver: cst.BaseExpression, scope: Scope) -> Optional[ModelI
     return model_facts(ctx).get(key) if key is not None else None
 
 
-def _build(facts: ModuleFacts, resolver: Resolver) -> Dict[object, ModelInfo]:
+def _build(facts: ModuleFacts, resolver: Resolver, flavour: str) -> Dict[object, ModelInfo]:
     models: Dict[object, ModelInfo] = {}
     adds: Dict[object, List[CallSite]] = {}
-    for site in facts.method_calls("compile", "add"):
+    for site in MODEL_SETUP_CALLS.sites(facts):
         func = site.node.func
         if not isinstance(func, cst.Attribute):
             continue
@@ -109,7 +110,7 @@ def _build(facts: ModuleFacts, resolver: Resolver) -> Dict[object, ModelInfo]:
             continue
         info = models.setdefault(key, ModelInfo(key))
         if func.attr.value == "compile":
-            info.compiles.append(_compile_info(site, resolver))
+            info.compiles.append(_compile_info(site, resolver, flavour))
         else:
             adds.setdefault(key, []).append(site)
     for key, info in models.items():
@@ -119,16 +120,11 @@ def _build(facts: ModuleFacts, resolver: Resolver) -> Dict[object, ModelInfo]:
 
 
 # --- compile --------------------------------------------------------------------------------------
-def _compile_info(site: CallSite, resolver: Resolver) -> CompileInfo:
+def _compile_info(site: CallSite, resolver: Resolver, flavour: str) -> CompileInfo:
     call = site.node
-    loss_arg = find_keyword(call, "loss")
-    if loss_arg is None:
-        args = positional_args(call)
-        loss_node = args[1].value if len(args) > 1 else None
-    else:
-        loss_node = loss_arg.value
-    loss = _loss_info(loss_node, site.scope, resolver) if loss_node is not None else None
-    metrics_arg = find_keyword(call, "metrics")
+    loss_arg = COMPILE_LOSS.bound(call, flavour)
+    loss = _loss_info(loss_arg.value, site.scope, resolver) if loss_arg is not None else None
+    metrics_arg = COMPILE_METRICS.bound(call, flavour)
     metrics: List[MetricRef] = []
     if metrics_arg is not None and isinstance(metrics_arg.value, (cst.List, cst.Tuple)):
         for element in metrics_arg.value.elements:

@@ -13,6 +13,7 @@ import libcst as cst
 
 from ..keras import symbols
 from .collect import ModuleFacts, dotted_name
+from .entries import FIT_CALLS
 from .values import Binding, ClassValue, Derived, Dotted, FunctionValue, Instance, Scope, Value
 
 _MISSING = object()
@@ -284,7 +285,7 @@ class Resolver:
     def _call(self, call: cst.Call, scope: Scope) -> Optional[Value]:
         func = self.resolve(call.func, scope)
         if isinstance(func, Derived) and func.what == "method":
-            if func.owner.kind == symbols.MODEL and func.name in ("fit", "fit_generator"):
+            if func.owner.kind == symbols.MODEL and func.name in FIT_CALLS.names:
                 return Derived("history", func.owner, site=call)
             method = self._method(func.owner, func.name)
             return self._returns(method) if method is not None else None

@@ -1,7 +1,8 @@
 """Keras 2 `keras.backend` math and its Keras 3 `keras.ops` twin.
 
 Standalone Keras 3's `keras.backend` keeps only the names in `KERAS3_BACKEND_NAMES`; every
-other `K.<op>` raises AttributeError when the code is traced. `tf.keras.backend` and
+other `K.<op>` raises AttributeError when the line runs (at import for module-level code, when
+a metric function is traced for one inside it). `tf.keras.backend` and
 `tf_keras.backend` still have the full Keras 2 set.
 """
 
@@ -100,10 +101,34 @@ NO_TWIN_ADVICE: Dict[str, str] = {
     "constant": "use `keras.ops.convert_to_tensor(...)`",
     "dot": "use `keras.ops.matmul` (or `keras.ops.dot` for 2-D inputs)",
     "flatten": "use `keras.ops.reshape(x, (-1,))`",
-    "get_session": "Keras 3 has no sessions",
-    "set_session": "Keras 3 has no sessions",
+    "get_session": "Keras 3 has no sessions: remove it (TensorFlow 2 runs eagerly)",
+    "set_session": "Keras 3 has no sessions: remove it (TensorFlow 2 runs eagerly)",
     "learning_phase": "pass `training=` to the layer call instead",
+    "set_learning_phase": "pass `training=` to the layer call instead",
+    "in_train_phase": "pass `training=` to the layer call and branch on it",
+    "in_test_phase": "pass `training=` to the layer call and branch on it",
+    # no `keras.ops` function does these: the Keras 3 way is another API
+    "function": "Keras 3 has no backend functions: call the model or a sub-model (`keras.Model(inputs, outputs)`)",
+    "gradients": "Keras 3 has no symbolic gradients: use `tf.GradientTape` (TensorFlow backend)",
+    "placeholder": "Keras 3 has no placeholders: use `keras.Input(shape=...)`",
+    "random_normal": "use `keras.random.normal(shape, mean=..., stddev=...)`",
+    "random_uniform": "use `keras.random.uniform(shape, minval=..., maxval=...)`",
+    "truncated_normal": "use `keras.random.truncated_normal(shape, ...)`",
+    "random_bernoulli": "use `keras.random.uniform(shape) < p`",
+    "zeros": "use `keras.ops.zeros(shape, dtype=...)` (no `name=`)",
+    "ones": "use `keras.ops.ones(shape, dtype=...)` (no `name=`)",
+    "eval": "use `keras.ops.convert_to_numpy(x)`",
+    "update": "use `variable.assign(value)`",
+    "update_add": "use `variable.assign_add(value)`",
+    "update_sub": "use `variable.assign_sub(value)`",
+    "count_params": "use `model.count_params()` or `layer.count_params()`",
+    "l2_normalize": "use `keras.ops.normalize(x, axis=..., order=2)`",
+    "bias_add": "add the bias: `x + bias`",
+    "ctc_batch_cost": "use `keras.ops.ctc_loss`",
+    "image_dim_ordering": "use `keras.backend.image_data_format()`",
 }
+# For any other name: Keras 3 may or may not have a counterpart.
+NO_TWIN_DEFAULT = "find its counterpart in `keras.ops` (not every backend helper has one)"
 
 # What a tensor tells at trace time as plain Python values (fine for NumPy in graph mode):
 # `x.shape`, `x.get_shape()` (TensorFlow's older name), `x.dtype`, `x.ndim`, and

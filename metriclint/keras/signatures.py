@@ -142,3 +142,51 @@ GENERATOR_POSITIONAL_ORDER: Dict[str, tuple] = {
     "evaluate_generator": "generator steps callbacks max_queue_size workers use_multiprocessing verbose".split(),
     "predict_generator": "generator steps callbacks max_queue_size workers use_multiprocessing verbose".split(),
 }
+
+
+def _order(text: str) -> Tuple[str, ...]:
+    return tuple(text.split())
+
+
+# Parameters each model method binds positionally, in order (read off `inspect.signature` like the
+# keyword tables above). The flavours differ: Keras 3's `compile` takes `loss_weights` third, so
+# `compile("adam", "mse", ["mae"])` gives `["mae"]` to `loss_weights` there and to `metrics` on tf_keras.
+MODEL_METHOD_PARAMETERS: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    "3": {
+        "compile": _order("optimizer loss loss_weights metrics weighted_metrics run_eagerly steps_per_execution "
+                          "jit_compile auto_scale_loss"),
+        "fit": _order("x y batch_size epochs verbose callbacks validation_split validation_data shuffle class_weight "
+                      "sample_weight initial_epoch steps_per_epoch validation_steps validation_batch_size validation_freq"),
+        "evaluate": _order("x y batch_size verbose sample_weight steps callbacks return_dict"),
+        "predict": _order("x batch_size verbose steps callbacks"),
+        "train_on_batch": _order("x y sample_weight class_weight return_dict"),
+        "test_on_batch": _order("x y sample_weight return_dict"),
+        "predict_on_batch": _order("x"),
+    },
+    "2": {
+        "compile": _order("optimizer loss metrics loss_weights weighted_metrics run_eagerly steps_per_execution "
+                          "jit_compile pss_evaluation_shards"),
+        "fit": _order("x y batch_size epochs verbose callbacks validation_split validation_data shuffle class_weight "
+                      "sample_weight initial_epoch steps_per_epoch validation_steps validation_batch_size validation_freq "
+                      "max_queue_size workers use_multiprocessing"),
+        "evaluate": _order("x y batch_size verbose sample_weight steps callbacks max_queue_size workers "
+                           "use_multiprocessing return_dict"),
+        "predict": _order("x batch_size verbose steps callbacks max_queue_size workers use_multiprocessing"),
+        "train_on_batch": _order("x y sample_weight class_weight reset_metrics return_dict"),
+        "test_on_batch": _order("x y sample_weight reset_metrics return_dict"),
+        "predict_on_batch": _order("x"),
+        "fit_generator": tuple(GENERATOR_POSITIONAL_ORDER["fit_generator"]),
+        "evaluate_generator": tuple(GENERATOR_POSITIONAL_ORDER["evaluate_generator"]),
+        "predict_generator": tuple(GENERATOR_POSITIONAL_ORDER["predict_generator"]),
+    },
+}
+
+
+def parameter_position(flavour: str, method: str, parameter: str) -> Optional[int]:
+    """The 0-based position `parameter` binds to in `method`'s signature on `flavour`, if any."""
+    order = MODEL_METHOD_PARAMETERS.get(flavour, {}).get(method)
+    if order is None:  # a method only the other flavour has (`fit_generator`): its own signature
+        order = next((table[method] for table in MODEL_METHOD_PARAMETERS.values() if method in table), None)
+    if order is None or parameter not in order:
+        return None
+    return order.index(parameter)

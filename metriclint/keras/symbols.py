@@ -7,7 +7,7 @@ A canonical name drops the package spelling: `tensorflow.keras.metrics.AUC`,
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Iterable, Optional, Tuple
 
 # Package prefixes that are Keras, longest first, with the flavour the spelling itself implies
 # (None: the file's configured/inferred target decides).
@@ -74,6 +74,44 @@ def split_keras(dotted: str) -> Optional[Tuple[str, Optional[str]]]:
                 rest = rest[1:]
             return _normalise(".".join(rest)), flavour
     return None
+
+
+def implied_flavour(imported: "Iterable[str]") -> Optional[str]:
+    """"2" when one of these imported dotted names is a Keras-2-only spelling (`tf_keras`,
+    `tensorflow.python.keras`), else None. The prefilter and the facts both ask this."""
+    for path in imported:
+        split = split_keras(path)
+        if split is not None and split[1] == "2":
+            return "2"
+    return None
+
+
+# TensorFlow 1 graph-mode APIs: a file that uses them is TF1-era code (sessions, placeholders),
+# which runs on Keras 2 (`tf.keras` of TF 1.x, or tf_keras) and never on Keras 3. Metrics there
+# lack Keras 3's names (`reset_state` arrived in TF 2.5), so Keras-3-only rules stay silent.
+TF1_GRAPH_APIS = frozenset({
+    "tensorflow.Session", "tensorflow.InteractiveSession", "tensorflow.placeholder",
+    "tensorflow.compat.v1.Session", "tensorflow.compat.v1.InteractiveSession", "tensorflow.compat.v1.placeholder",
+    "tensorflow.compat.v1.disable_eager_execution", "tensorflow.compat.v1.disable_v2_behavior",
+    "tensorflow.compat.v1.keras.backend.get_session", "tensorflow.compat.v1.keras.backend.set_session",
+    "tensorflow.keras.backend.get_session", "tensorflow.keras.backend.set_session",
+    "keras.backend.get_session", "keras.backend.set_session",
+})
+
+
+def file_flavour(imported: "Iterable[str]", reads: "Iterable[str]", sets_legacy_keras: bool,
+                 configured: str) -> Tuple[str, Optional[str]]:
+    """(flavour, why it is not the configured one) for one file, from what its code shows: a
+    Keras-2-only import, `TF_USE_LEGACY_KERAS` set for `tf.keras`, or TF1 graph-mode code.
+    `reads` are the dotted names the code reads (`tf.compat.v1.Session` -> `tensorflow.compat.v1.Session`)."""
+    imported = list(imported)
+    if implied_flavour(imported) == "2":
+        return "2", "it imports tf_keras"
+    if sets_legacy_keras and any(path.split(".")[0] == "tensorflow" for path in imported):
+        return "2", "it sets TF_USE_LEGACY_KERAS, so `tf.keras` is tf_keras"
+    if not TF1_GRAPH_APIS.isdisjoint(imported) or not TF1_GRAPH_APIS.isdisjoint(reads):
+        return "2", "it is TensorFlow 1 graph-mode code (sessions, placeholders)"
+    return configured, None
 
 
 def _normalise(name: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, FrozenSet, Iterator, List, Optional, Sequence
+from typing import Callable, ClassVar, FrozenSet, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import ModuleFacts
+from ..facts.entries import Entry, all_present, trigger_words
 from ..facts.resolve import Resolver
 from ..locate import Locator
 from ..prefilter import Summary
@@ -71,24 +72,25 @@ class Rule:
     from_suppressions: ClassVar[bool] = False
     valid: ClassVar[Sequence[Example]] = ()  # must stay silent
     invalid: ClassVar[Sequence[Example]] = ()  # must be reported (and fixed as given)
+    # What the check starts from (facts/entries.py), every one necessary for a finding. The check
+    # enumerates its candidates through these same entries, and the prefilter asks whether each
+    # is present in a file's summary: the two cannot drift apart.
+    needs: ClassVar[Tuple[Entry, ...]] = ()
 
     @classmethod
     def triggers(cls) -> FrozenSet[str]:
-        """Identifiers, at least one of which must appear in a file for this rule to fire.
-
-        The prefilter skips files that contain none of any enabled rule's triggers. Derive
-        them from the Keras tables the rule uses so they cannot drift.
-        """
-        raise NotImplementedError
+        """Identifiers, at least one of which must appear in a file for this rule to fire: the
+        words of one of its needs (the cheap text test before the `ast` summary)."""
+        words = trigger_words(cls.needs)
+        if words is None:
+            raise NotImplementedError(f"{cls.__name__} declares no needs")
+        return words
 
     @classmethod
     def could_fire(cls, summary: "Summary") -> bool:
-        """From a file's structural summary (stdlib `ast`): could this rule fire here?
-
-        False skips the libcst parse when no enabled rule could fire. The default asks for one
-        of the trigger identifiers in code; rules narrow it with what else they need.
-        """
-        return not cls.triggers().isdisjoint(summary.tokens)
+        """From a file's structural summary (stdlib `ast`): could this rule fire here? False
+        skips the libcst parse when no enabled rule could. Every need must be present."""
+        return all_present(cls.needs, summary)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         raise NotImplementedError

@@ -9,6 +9,7 @@ import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword
+from ..facts.entries import Calls
 from ..facts.values import Instance
 from ..keras import signatures, symbols
 from ..keras.symbols import MODEL
@@ -17,7 +18,8 @@ from .base import Finding, FixPlan, Rule, RuleContext
 from .common import add_keyword, append_items, list_items, name_argument, remove_arg, remove_args
 
 _ALL_METHODS = sorted({m for table in signatures.MODEL_METHOD_KEYWORDS.values() for m in table})
-
+MODEL_METHOD_CALLS = Calls(tuple(_ALL_METHODS))
+_FLAVOUR_NAMES = {"3": "Keras 3", "2": "tf_keras (Keras 2)"}
 
 
 class UnknownModelKeyword(Rule):
@@ -25,16 +27,16 @@ class UnknownModelKeyword(Rule):
     name = "unknown-model-keyword"
     summary = "Keyword argument that Keras `fit`/`evaluate`/`predict`/`compile` does not take, or a removed `*_generator` method"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset(_ALL_METHODS)
+    needs = (MODEL_METHOD_CALLS,)
 
     @classmethod
     def could_fire(cls, summary) -> bool:
-        """Only when some model-method call passes a keyword the flavour does not take (or a None-only one)."""
+        """Only when some model-method call passes a keyword the flavour does not take (or a None-only
+        one), or calls a removed method: the tables `check` reads."""
+        if not super().could_fire(summary):
+            return False
         table = signatures.MODEL_METHOD_KEYWORDS[summary.flavour]
-        if summary.flavour == "3" and not summary.tokens.isdisjoint(signatures.REMOVED_GENERATOR_METHODS):
+        if summary.flavour == "3" and not summary.called.isdisjoint(signatures.REMOVED_GENERATOR_METHODS):
             return True
         for method, keyword in summary.method_keywords:
             valid = table.get(method)
@@ -43,7 +45,7 @@ class UnknownModelKeyword(Rule):
         return False
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for site in ctx.facts.method_calls(*_ALL_METHODS):
+        for site in MODEL_METHOD_CALLS.sites(ctx.facts):
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue  # a plain function named `fit`
@@ -70,13 +72,17 @@ class UnknownModelKeyword(Rule):
         def build(loc: Locator) -> List[Edit]:
             return _generator_call_to(loc, call, method, replacement)
 
+        dropped = _dropped_data_options(call, method)
+        removed = (f" and remove {', '.join(f'`{name}=`' for name in dropped)} (Keras 3 reads data through "
+                   "`keras.utils.PyDataset`, whose `workers`/`use_multiprocessing`/`max_queue_size` replace them)"
+                   if dropped else "")
         return Finding(
             node=func.attr,
             message=(
                 f"`Model.{method}()` was removed in Keras 3 (AttributeError); "
                 f"`{replacement}()` takes generators and datasets directly"
             ),
-            fix=FixPlan(Safety.SAFE, f"Replace `{method}` with `{replacement}`", build),
+            fix=FixPlan(Safety.SAFE, f"Replace `{method}` with `{replacement}`{removed}", build),
         )
 
     # --- keywords ----------------------------------------------------------------------------
@@ -96,7 +102,9 @@ class UnknownModelKeyword(Rule):
                 continue
             if keyword in valid:
                 continue
-            prefix = f"`Model.{method}()` does not take `{keyword}=` ({error} at run time)"
+            other = "2" if ctx.flavour == "3" else "3"
+            here = f" on {_FLAVOUR_NAMES[ctx.flavour]}" if keyword in signatures.MODEL_METHOD_KEYWORDS[other].get(method, ()) else ""
+            prefix = f"`Model.{method}()` does not take `{keyword}=`{here} ({error} at run time)"
             migration = signatures.KEYWORD_MIGRATIONS.get(keyword)
             if ctx.flavour == "3" and keyword in signatures.KERAS3_DROPPED_DATA_OPTIONS:
                 yield Finding(
@@ -230,6 +238,16 @@ def _add_to_metrics(
     if isinstance(value, cst.Tuple) and value.elements:
         return [loc.insert_after(value.elements[-1].value, ", " + texts)]
     return [loc.replace(value, f"[{loc.code(value)}, {texts}]")]
+
+
+def _dropped_data_options(call: cst.Call, method: str) -> List[str]:
+    """The data-loading options a `*_generator` call passes (by keyword or position) that Keras 3's
+    `fit`/`evaluate`/`predict` do not take: the fix removes them, and says so."""
+    order = signatures.GENERATOR_POSITIONAL_ORDER[method]
+    positional = [order[i] for i, arg in enumerate(a for a in call.args if a.keyword is None and not a.star)
+                  if i < len(order)]
+    named = [arg.keyword.value for arg in call.args if arg.keyword is not None]
+    return [name for name in positional + named if name in signatures.KERAS3_DROPPED_DATA_OPTIONS]
 
 
 def _generator_call_to(loc: Locator, call: cst.Call, method: str, replacement: str) -> List[Edit]:

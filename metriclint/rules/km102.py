@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import AttributeSite, dotted_name
+from ..facts.entries import AllOf, AnyOf, Attributes, Calls
 from ..facts.values import Derived, Instance, Scope
 from ..keras.symbols import CALLBACK, MODEL
 from ..locate import Locator
@@ -26,6 +27,10 @@ _MODERN = (
     "(key `<name>`, `val_<name>`) or a `keras.metrics.Mean(name=...)` tracker updated in `train_step`"
 )
 
+_TENSORS = Attributes(("metrics_tensors",))
+_NAMES = Attributes(("metrics_names",))
+_APPENDS = Calls(("append", "extend"))
+
 
 class RemovedMetricsTensors(Rule):
     code = "KM102"
@@ -33,19 +38,12 @@ class RemovedMetricsTensors(Rule):
     summary = "`model.metrics_tensors` no longer exists and `model.metrics_names.append()` does nothing"
     fix_safety = Safety.UNSAFE
 
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"metrics_tensors", "metrics_names"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        # reading `metrics_names` is fine; appending to it is not
-        return "metrics_tensors" in summary.tokens or (
-            "metrics_names" in summary.tokens and not summary.called.isdisjoint({"append", "extend"}))
+    # reading `metrics_names` is fine; appending to it is not
+    needs = (AnyOf((_TENSORS, AllOf((_NAMES, _APPENDS)))),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         names_appends = self._names_appends(ctx)
-        tensors = [site for site in ctx.facts.attributes.get("metrics_tensors", []) if _is_model(ctx, site)]
+        tensors = [site for site in _TENSORS.sites(ctx.facts) if _is_model(ctx, site)]
         fixes = self._pair_fixes(ctx, tensors, names_appends) if ctx.flavour == "2" else {}
         paired = {statement for _, statement in fixes.values()}
         for site in tensors:
@@ -71,10 +69,10 @@ class RemovedMetricsTensors(Rule):
         out = {}
         by_receiver = {
             id(call.func.value): call
-            for call in (c.node for c in ctx.facts.method_calls("append", "extend"))
+            for call in (c.node for c in _APPENDS.sites(ctx.facts))
             if isinstance(call.func, cst.Attribute)
         }
-        for site in ctx.facts.attributes.get("metrics_names", []):
+        for site in _NAMES.sites(ctx.facts):
             parent_call = by_receiver.get(id(site.node))
             if parent_call is None or site.statement is None:
                 continue

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator
+from typing import Iterator
 
 import libcst as cst
 
 from ..diagnostics import Safety
+from ..facts.entries import RESET_STATES_CALLS
 from ..keras.symbols import METRIC
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
 
@@ -17,13 +18,10 @@ class MetricResetStates(Rule):
     summary = "`metric.reset_states()` raises AttributeError on Keras 3; the method is `reset_state()`"
     flavours = KERAS3_ONLY
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"reset_states"})
+    needs = (RESET_STATES_CALLS,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for site in ctx.facts.method_calls("reset_states"):
+        for site in RESET_STATES_CALLS.sites(ctx.facts):
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue

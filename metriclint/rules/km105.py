@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword, positional_args
+from ..facts.entries import Calls
 from ..facts.values import ClassValue
 from ..keras import symbols
 from ..keras.symbols import LAYER, METRIC, MODEL
@@ -20,6 +21,8 @@ _MESSAGE = (
     "track the value with a `keras.metrics.Mean(name=...)` attribute and call its `update_state()`"
 )
 
+_ADD_METRIC_CALLS = Calls(("add_metric",))  # defining it (Keras's own Layer) is not calling it
+
 
 class AddMetricRemoved(Rule):
     code = "KM105"
@@ -27,17 +30,10 @@ class AddMetricRemoved(Rule):
     summary = "`layer.add_metric()` / `model.add_metric()` raises NotImplementedError on Keras 3"
     flavours = KERAS3_ONLY
     fix_safety = Safety.UNSAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"add_metric"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "add_metric" in summary.called  # defining it (Keras's own Layer) is not calling it
+    needs = (_ADD_METRIC_CALLS,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for site in ctx.facts.method_calls("add_metric"):
+        for site in _ADD_METRIC_CALLS.sites(ctx.facts):
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue

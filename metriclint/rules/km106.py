@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable, FrozenSet, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
+from ..facts.entries import STRING_NODES, AnyOf, Keywords, StringFirst
 from ..keras.symbols import LAYER, METRIC, MODEL
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
@@ -23,10 +24,14 @@ _K3_DROPPED = {
     METRIC: frozenset({"aggregation", "synchronization"}),
     LAYER: frozenset({"synchronization", "use_resource"}),
 }
-_STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+_STRINGS = STRING_NODES
 # Keras 3's Layer.add_weight takes `aggregation` only as a string: `tf.VariableAggregation.MEAN`
 # raises ValueError ("Invalid value for argument `aggregation`"), the string works.
 _AGGREGATION_STRINGS = {"NONE": "none", "SUM": "sum", "MEAN": "mean", "ONLY_FIRST_REPLICA": "only_first_replica"}
+
+# What `_problem` reports: a positional string name, Keras 2-only keywords, an enum `aggregation`.
+_STRING_NAME = StringFirst("add_weight")
+_CANDIDATES = AnyOf((_STRING_NAME, Keywords("add_weight", frozenset({"aggregation"}).union(*_K3_DROPPED.values()))))
 
 
 class AddWeightPositionalName(Rule):
@@ -35,21 +40,10 @@ class AddWeightPositionalName(Rule):
     summary = "`add_weight` with a positional name, or with Keras 2-only keywords (`aggregation=`/`synchronization=` in a `Metric`), fails on Keras 3"
     flavours = KERAS3_ONLY
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"add_weight"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        # a positional string name, or Keras 2-only keywords
-        return "add_weight" in summary.string_first or any(
-            method == "add_weight" and keyword in ("aggregation", "synchronization", "use_resource")
-            for method, keyword in summary.method_keywords
-        )
+    needs = (_CANDIDATES,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        for site in ctx.facts.method_calls("add_weight"):
+        for site in _CANDIDATES.sites(ctx.facts):
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue
@@ -74,24 +68,28 @@ class AddWeightPositionalName(Rule):
 
 
 def _problem(call: cst.Call, family: str) -> Optional[str]:
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    if positional and isinstance(positional[0].value, _STRINGS):
+    """What Keras 3 raises for this call, first things first: a keyword its signature lacks fails
+    when the call binds its arguments (TypeError), before a positional name can fail in the body
+    (ValueError). Measured on Keras 3.15 (tests/runtime/test_km106_errors.py)."""
+    dropped = sorted(a.keyword.value for a in call.args if a.keyword is not None and a.keyword.value in _K3_DROPPED[family])
+    also = " (and the positional name fails next: pass `name=` by keyword)" if _STRING_NAME.matches(call) else ""
+    if dropped and family == METRIC:
+        return (f"`Metric.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError when it is called); "
+                f"Keras 3 metric variables need no aggregation settings{also}")
+    if dropped:
+        return (f"`Layer.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError when it is called); "
+                f"drop it (Keras 3 manages variable synchronization itself){also}")
+    if _STRING_NAME.matches(call):
         if family == METRIC:
             return ("`Metric.add_weight()` takes `shape` first on Keras 3, so a positional name fails "
                     "(ValueError: Cannot convert 'name' to a shape); pass `name=` by keyword")
         return ("`Layer.add_weight()` on Keras 3 requires `name=` by keyword "
                 "(ValueError: `name` must be passed as a keyword argument)")
-    dropped = sorted(a.keyword.value for a in call.args if a.keyword is not None and a.keyword.value in _K3_DROPPED[family])
-    if dropped and family == METRIC:
-        return (f"`Metric.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError); "
-                "Keras 3 metric variables need no aggregation settings")
-    if dropped:
-        return (f"`Layer.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError); "
-                "drop it (Keras 3 manages variable synchronization itself)")
     aggregation = _aggregation_enum(call) if family == LAYER else None
     if aggregation is not None:
         return (f"`Layer.add_weight()` on Keras 3 takes `aggregation` as a string (ValueError for "
-                f"`VariableAggregation.{aggregation}`); use `aggregation=\"{_AGGREGATION_STRINGS[aggregation]}\"`")
+                f"`VariableAggregation.{aggregation}`); use `aggregation=\"{_AGGREGATION_STRINGS[aggregation]}\"` "
+                "(tf_keras rejects the string: the file must run on Keras 3 only)")
     return None
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import AttributeSite, dotted_name
+from ..facts.entries import Reaches
 from ..facts.values import Dotted
-from ..keras.backend_ops import KERAS3_BACKEND_NAMES, NO_TWIN_ADVICE, OPS_TWINS, OpsTwin
+from ..keras.backend_ops import KERAS3_BACKEND_NAMES, NO_TWIN_ADVICE, NO_TWIN_DEFAULT, OPS_TWINS, OpsTwin
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
 from .common import add_keywords, insert_line_after
@@ -23,20 +24,7 @@ class StandaloneBackendMath(Rule):
     summary = "`keras.backend` math (`K.sum`, `K.round`, …) does not exist in standalone Keras 3; use `keras.ops`"
     flavours = KERAS3_ONLY
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"backend"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        # standalone Keras's backend, imported by name or reached as `keras.backend` (`k.backend`
-        # after `import keras as k`); Keras's own `from keras.src import backend` is another module
-        return "backend" in summary.tokens and (
-            "keras.backend" in summary.imports
-            or any(i.startswith("keras.backend.") for i in summary.imports)
-            or ("keras" in summary.imports and "keras.backend" in summary.module_attributes)
-        )
+    needs = (Reaches(_STANDALONE_BACKEND),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         calls = {site.node.func: site.node for site in ctx.facts.calls}
@@ -52,10 +40,10 @@ class StandaloneBackendMath(Rule):
                 yield self._finding(ctx, site, name, calls.get(site.node))
 
     def _finding(self, ctx: RuleContext, site: AttributeSite, op: str, call: Optional[cst.Call]) -> Finding:
-        head = f"`keras.backend.{op}` does not exist in Keras 3 (AttributeError when traced)"
+        head = f"`keras.backend.{op}` does not exist in Keras 3 (AttributeError when this line runs)"
         twin = OPS_TWINS.get(op)
         if twin is None or call is None:
-            advice = NO_TWIN_ADVICE.get(op, "rewrite it with `keras.ops`")
+            advice = NO_TWIN_ADVICE.get(op, NO_TWIN_DEFAULT)
             return Finding(site.node, f"{head}; {advice}")
         if not _same_signature(call, twin):
             return Finding(site.node, f"{head}; use `keras.ops.{twin.name}` (check its arguments: they differ here)")

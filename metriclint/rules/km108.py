@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional, Set
+from typing import Iterator, List, Optional, Set
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword, positional_args
+from ..facts.entries import Attributes, Calls
 from ..facts.values import Instance, Scope
 from ..facts.walk import find_all
 from ..keras.symbols import MODEL
@@ -25,6 +26,8 @@ _WHY = (
     "the others (with several outputs the labels shift onto the wrong values)"
 )
 
+_ZIP_CALLS = Calls(("zip",))  # `dict(zip(...))` is a zip call too
+
 
 class MetricsNamesZip(Rule):
     code = "KM108"
@@ -32,14 +35,7 @@ class MetricsNamesZip(Rule):
     summary = "`zip(model.metrics_names, model.evaluate(...))` mislabels and drops metrics on Keras 3"
     flavours = KERAS3_ONLY
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"metrics_names"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "zip" in summary.tokens and super().could_fire(summary)
+    needs = (_ZIP_CALLS, Attributes(("metrics_names",)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         if _builtin_rebound(ctx, "zip"):
@@ -55,7 +51,7 @@ class MetricsNamesZip(Rule):
                     continue
                 wrapped.add(inner)
                 yield self._dict_finding(ctx, site, zip_site)
-        for site in ctx.facts.method_calls("zip"):
+        for site in _ZIP_CALLS.sites(ctx.facts):
             if site.node in wrapped or _metrics_names_owner(ctx, site) is None:
                 continue
             yield Finding(

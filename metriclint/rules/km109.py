@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator
+from typing import Iterator
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import CallSite
+from ..facts.entries import RESET_STATES_CALLS
 from ..keras.symbols import MODEL
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
@@ -22,15 +23,12 @@ class ModelResetStates(Rule):
     summary = "`model.reset_states()` raises AttributeError on Keras 3; reset the stateful layers instead"
     flavours = KERAS3_ONLY
     fix_safety = Safety.UNSAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"reset_states"})
+    needs = (RESET_STATES_CALLS,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         if _probes_for_reset_states(ctx):
             return  # `if hasattr(model, "reset_states"):` compatibility code: it already copes
-        for site in ctx.facts.method_calls("reset_states"):
+        for site in RESET_STATES_CALLS.sites(ctx.facts):
             func = site.node.func
             if not isinstance(func, cst.Attribute) or site.node.args:
                 continue

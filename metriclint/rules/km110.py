@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from typing import FrozenSet, Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import find_keyword
+from ..facts.entries import COMPILE_ANY_METRICS, COMPILE_CALLS
 from ..facts.values import Dotted, Scope
 from ..keras import symbols
 from ..keras.metric_strings import (
@@ -44,18 +44,11 @@ class UnknownMetricString(Rule):
     name = "unknown-metric-string"
     summary = "A `compile(metrics=...)` string the Keras flavour does not know: a typo, or `\"auc\"` on tf_keras"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"metrics", "weighted_metrics"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return any(("compile", keyword) in summary.method_keywords for keyword in ("metrics", "weighted_metrics"))
+    needs = (COMPILE_ANY_METRICS,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         custom = _registers_custom_objects(ctx)
-        for site in ctx.facts.method_calls("compile"):
+        for site in COMPILE_CALLS.sites(ctx.facts):
             func = site.node.func
             if not isinstance(func, cst.Attribute):
                 continue
@@ -66,8 +59,8 @@ class UnknownMetricString(Rule):
                 ctx.resolver.class_defines(model.local_class, m) for m in _TRAIN_OVERRIDES
             ):
                 continue
-            for keyword in ("metrics", "weighted_metrics"):
-                arg = find_keyword(site.node, keyword)
+            for entry in COMPILE_ANY_METRICS.options:
+                arg = entry.bound(site.node, ctx.flavour)
                 if arg is None:
                     continue
                 for literal in _string_literals(ctx, arg.value, site.scope):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional, Set, Union
+from typing import Iterator, List, Optional, Set, Union
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import find_keyword
+from ..facts.entries import Flag
 from ..facts.values import ClassValue, Instance
+from ..facts.walk import Walker
 from ..keras.symbols import METRIC
 from ..locate import Locator
+from ..prefilter import UPDATE_STATE_WITHOUT_SAMPLE_WEIGHT
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, has_star_kwargs, is_abstract, methods, parameter_names
 
@@ -23,14 +26,7 @@ class UpdateStateWithoutSampleWeight(Rule):
     name = "update-state-without-sample-weight"
     summary = "`Metric.update_state` without a `sample_weight` parameter: `fit`/`evaluate` raise TypeError"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"update_state"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "update_state:no-sample-weight" in summary.flags
+    needs = (Flag(UPDATE_STATE_WITHOUT_SAMPLE_WEIGHT, "update_state"),)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         compiled: Optional[Set[int]] = None
@@ -54,6 +50,19 @@ class UpdateStateWithoutSampleWeight(Rule):
                 if id(cls) in by_hand or _overridden_below(ctx, cls):
                     continue
                 why = "in `compile(metrics=[...])` Keras calls"
+            misspelt = _misspelt_sample_weight(update)
+            if misspelt is not None:
+                yield self._misspelling(name, why, update, misspelt)
+                continue
+            required = _required_extra(update)
+            if required is not None:
+                # `update_state(self, y_true, y_pred, weights)`: adding `sample_weight=None` leaves
+                # `weights` unfilled (TypeError still); what it is for is the author's call
+                yield Finding(update.name, f"`{name}.update_state` takes no `sample_weight`: {why} "
+                              "`update_state(y_true, y_pred, sample_weight=...)`, so `fit`/`evaluate` raise "
+                              f"TypeError, and Keras never fills its required `{required}`: make the signature "
+                              "`update_state(self, y_true, y_pred, sample_weight=None)`")
+                continue
             yield Finding(
                 update.name,
                 f"`{name}.update_state` takes no `sample_weight`: {why} "
@@ -63,6 +72,100 @@ class UpdateStateWithoutSampleWeight(Rule):
                 FixPlan(Safety.SAFE, "Add `sample_weight=None` to the signature",
                         lambda loc, function=update: _add_parameter(loc, function)),
             )
+
+    def _misspelling(self, name: str, why: str, update: cst.FunctionDef, param: cst.Param) -> Finding:
+        wrong = param.name.value
+        message = (f"`{name}.update_state` takes `{wrong}`, not `sample_weight`: {why} "
+                   "`update_state(y_true, y_pred, sample_weight=...)`, so `fit`/`evaluate` raise TypeError "
+                   f"(unexpected keyword argument 'sample_weight'); rename `{wrong}` to `sample_weight`")
+        uses = _renamable_uses(update, wrong)
+        if uses is None:  # the name is rebound in a nested scope, or read through locals(): by hand
+            return Finding(param.name, message)
+        return Finding(param.name, message, FixPlan(
+            Safety.SAFE, f"Rename `{wrong}` to `sample_weight`",
+            lambda loc: [loc.replace(node, "sample_weight") for node in [param.name, *uses]]))
+
+
+def _normalised(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _misspelt_sample_weight(function: cst.FunctionDef) -> Optional[cst.Param]:
+    """The parameter after `y_true, y_pred` that is `sample_weight` misspelt (`sample_weights`,
+    `sample_weigth`, `sampleWeight`): one edit away once case and underscores are dropped."""
+    params = function.params
+    candidates = (list(params.posonly_params) + list(params.params))[3:] + list(params.kwonly_params)
+    found = [p for p in candidates if _distance(_normalised(p.name.value), "sampleweight") <= 1]
+    return found[0] if len(found) == 1 else None
+
+
+def _required_extra(function: cst.FunctionDef) -> Optional[str]:
+    """A parameter beyond `self, y_true, y_pred` without a default (Keras never fills it)."""
+    params = function.params
+    extra = (list(params.posonly_params) + list(params.params))[3:] + list(params.kwonly_params)
+    return next((p.name.value for p in extra if p.default is None), None)
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance with adjacent swaps (`weigth`/`weight` is one edit)."""
+    previous2: List[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+class _NameUses(Walker):
+    """Reads of a name in a function body: not attribute names (`self.x`), not keywords (`f(x=1)`).
+    `clash` when a nested scope may rebind it or `locals()`/`vars()` reads it by name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.uses: List[cst.Name] = []
+        self.clash = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value == self.name:
+            self.uses.append(node)
+        elif node.value in ("locals", "vars", "eval", "exec"):
+            self.clash = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self.walk(node.value)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        self.walk(node.value)
+        return False
+
+    def _nested(self, node: cst.CSTNode) -> bool:
+        inner = _NameUses(self.name)
+        for child in node.children:
+            inner.walk(child)
+        if inner.uses or inner.clash:
+            self.clash = True
+        return False
+
+    visit_FunctionDef = visit_Lambda = visit_ClassDef = _nested
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _nested
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.clash = True
+
+    visit_Nonlocal = visit_Global
+
+
+def _renamable_uses(function: cst.FunctionDef, name: str) -> Optional[List[cst.Name]]:
+    """The uses of parameter `name` in the body when renaming them all is safe, else None."""
+    walker = _NameUses(name)
+    walker.walk(function.body)
+    return None if walker.clash else walker.uses
 
 
 def _takes_y_true_and_y_pred(function: cst.FunctionDef) -> bool:
@@ -240,6 +343,29 @@ UpdateStateWithoutSampleWeight.valid = (
 )
 
 UpdateStateWithoutSampleWeight.invalid = (
+    # `sample_weight` misspelt: adding `sample_weight=None` would still fail; rename it, uses too
+    Example(
+        "import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weights=None):\n"
+        "        if sample_weights is not None:\n            y_pred = y_pred * sample_weights\n"
+        "        self.total.assign_add(keras.ops.sum(y_pred))\n" + _COMPILE,
+        fixed="import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+        "        if sample_weight is not None:\n            y_pred = y_pred * sample_weight\n"
+        "        self.total.assign_add(keras.ops.sum(y_pred))\n" + _COMPILE,
+    ),
+    # misspelt and required; an attribute and a keyword of the same name are other names
+    Example(
+        "import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weigth):\n"
+        "        self.sample_weigth = sample_weigth\n        f(sample_weigth=sample_weigth)\n" + _COMPILE,
+        fixed="import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weight):\n"
+        "        self.sample_weigth = sample_weight\n        f(sample_weigth=sample_weight)\n" + _COMPILE,
+    ),
+    # misspelt, but a nested function rebinds the name: renaming by hand; report only
+    Example(
+        "import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weights=None):\n"
+        "        scale = lambda sample_weights: sample_weights * 2\n        self.total.assign_add(1.0)\n" + _COMPILE,
+    ),
+    # another required parameter: `sample_weight=None` alone would leave it unfilled; report only
+    Example("import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, weights):\n" + _BODY + _COMPILE),
     Example(
         "import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred):\n" + _BODY + _COMPILE,
         fixed="import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n" + _BODY + _COMPILE,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, Optional
-
+from typing import Iterator, Optional
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
+from ..facts.entries import COMPILE_METRICS, Words
 from ..facts.models import MetricRef, logits_reason, model_facts
-from ..keras.metrics import ACCURACY_STRINGS, BINARY, LOSS_FAMILY
+from ..keras.metrics import ACCURACY_STRINGS
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import add_keyword, keras_module_reference
 
@@ -28,15 +28,7 @@ class ThresholdOnLogits(Rule):
     name = "threshold-on-logits"
     summary = "Accuracy/precision/recall/AUC threshold at 0.5, but the binary model outputs logits"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        # a binary loss, by any spelling the catalogue knows, or logits
-        return frozenset({"from_logits"} | {k.split(".")[-1] for k, v in LOSS_FAMILY.items() if v == BINARY})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return ("compile", "metrics") in summary.method_keywords and super().could_fire(summary)
+    needs = (COMPILE_METRICS, Words(frozenset({"from_logits"})))  # `logits_reason` reads `from_logits=True`
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():

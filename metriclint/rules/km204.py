@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite
+from ..facts.entries import Calls
 from ..facts.values import ClassValue, Derived, FunctionValue, Instance
 from ..keras.symbols import CALLBACK, LAYER, METRIC
 from ..locate import Locator
@@ -31,14 +32,7 @@ class StaleMetricState(Rule):
     name = "metric-not-reset"
     summary = "A metric read with `result()` keeps counting into the next epoch or dataset: no `reset_state()` in between"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"result"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return {"update_state", "result"} <= summary.called
+    needs = (Calls(("update_state",)), Calls(("result",)))  # an update and a read of one metric
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         events = self._events(ctx)
@@ -167,7 +161,7 @@ class StaleMetricState(Rule):
     @staticmethod
     def _message(what: str) -> str:
         return (f"this metric was read with `result()` and keeps its state into {what}, so later results "
-                "mix old and new data (a second dataset read 0.630 where its own value is 0.485)")
+                "mix old and new data (in metriclint's test program a second dataset read 0.630 where its own value was 0.485)")
 
 
 def _epoch_loop(loop: cst.CSTNode, inside: List[_Event]) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator
+from typing import Iterator
 
 import libcst as cst
 
+from ..facts.entries import UPDATE_STATE_DEFS, Words
 from ..keras.symbols import METRIC
 from .base import Example, Finding, Rule, RuleContext
 from .common import classes_of_kind, is_abstract, methods, names_used, parameter_names
@@ -15,14 +16,7 @@ class IgnoredSampleWeight(Rule):
     code = "KM205"
     name = "ignored-sample-weight"
     summary = "`update_state(..., sample_weight=None)` never uses `sample_weight`: weighted runs log unweighted values"
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"sample_weight"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "update_state" in summary.defs and super().could_fire(summary)
+    needs = (UPDATE_STATE_DEFS, Words(frozenset({"sample_weight"})))  # a parameter named so
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for cls in classes_of_kind(ctx, METRIC):
@@ -42,7 +36,7 @@ class IgnoredSampleWeight(Rule):
                 param.name,
                 f"`{cls.node.name.value}.update_state` ignores `sample_weight`: in `weighted_metrics`, the "
                 "weights of `fit`/`evaluate(sample_weight=...)` and `class_weight=` reach it and are dropped, "
-                "so it logs the unweighted value (0.551 where the weighted value is 0.619); weight the "
+                "so it logs the unweighted value (in metriclint's test program 0.551 where the weighted value was 0.619); weight the "
                 "values before accumulating them",
             )
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import string
-from typing import FrozenSet, Iterator, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import CallSite, find_keyword, positional_args
+from ..facts.collect import CallSite, dotted_name, find_keyword, positional_args
+from ..facts.entries import COMPILE_CALLS, FIT_CALLS, Words
 from ..facts.logkeys import CallbackUse, KeySet, callback_uses, keys_for_fit
 from ..facts.values import ClassValue, Derived
-from ..facts.walk import Walker
+from ..facts.walk import Walker, find_all
 from ..keras import symbols
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 
@@ -138,9 +141,22 @@ class _Guards(Walker):
             return False
         return True
 
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        """`h.history.get("acc") or h.history["accuracy"]`: code written for both spellings, each
+        read only when the other is missing."""
+        if isinstance(node.operator, cst.Or) and any(_is_history_get(side) for side in (node.left, node.right)):
+            self.guarded.update(id(string) for string in find_all(node, cst.SimpleString))
+
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         if self._depth:
             self.guarded.add(id(node))
+
+
+def _is_history_get(node: cst.BaseExpression) -> bool:
+    """`<x>.history.get(...)`."""
+    func = node.func if isinstance(node, cst.Call) else None
+    return (isinstance(func, cst.Attribute) and func.attr.value == "get" and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == "history")
 
 
 def _handler_names(node: cst.BaseExpression) -> set:
@@ -175,28 +191,25 @@ def _explicit_mode(use: CallbackUse) -> bool:
     arg = find_keyword(use.constructor, "mode")
     return arg is not None and not (isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value == "auto")
 
+# Where the check reads keys: the monitoring callbacks (`callback_uses`) and `history` reads.
+_KEY_READS = Words(frozenset({"history"} | {name.split(".")[-1] for name in MONITOR_CALLBACKS}))
+
 
 class MissingLogKey(Rule):
     code = "KM207"
     name = "missing-log-key"
     summary = "A callback, checkpoint file name or `history` read uses a log key the run does not produce (`val_acc` vs `val_accuracy`)"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"monitor", "history", "ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return {"fit", "compile"} <= summary.called and super().could_fire(summary)
+    needs = (FIT_CALLS, COMPILE_CALLS, _KEY_READS)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        reported: set = set()  # (template piece, key): a file name two checkpoints share is reported once
         for use in callback_uses(ctx):
             if use.keras_class not in MONITOR_CALLBACKS:
                 continue
             yield from self._monitor(ctx, use)
             if use.keras_class == "callbacks.ModelCheckpoint":
-                yield from self._filepath(ctx, use)
+                yield from self._filepath(ctx, use, reported)
         yield from self._history(ctx)
 
     def _monitor(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
@@ -220,37 +233,30 @@ class MissingLogKey(Rule):
         what = f"`{name}` monitors `{key}`" + (" (the default)" if node is None else "")
         yield self._finding(what, key, keys, node if isinstance(node, cst.SimpleString) else None, where, consequence)
 
-    def _filepath(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
+    def _filepath(self, ctx: RuleContext, use: CallbackUse, reported: set) -> Iterator[Finding]:
         arg = find_keyword(use.constructor, "filepath")
         if arg is None:
             args = positional_args(use.constructor)
             arg = args[0] if args else None
-        if arg is None or not isinstance(arg.value, cst.SimpleString):
+        if arg is None:
             return
-        text = arg.value.evaluated_value
-        if not isinstance(text, str):
-            return
-        try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(text) if f]
-        except ValueError:
-            return
-        for field in fields:
-            key = field.split(".")[0].split("[")[0]
-            if not key or key in _FILEPATH_FIELDS_ALWAYS:
-                continue
-            keys = _verdict(key, use.fits, ctx)
-            if keys is None:
-                continue
-            literal = arg.value
-            new_key = intended_key(key, keys)
-            message = (f"`ModelCheckpoint` file name uses `{{{key}}}`, a log key the run does not produce "
-                       f"(KeyError when the first checkpoint is written)")
-            if new_key is None:
-                yield Finding(literal, message + _known(keys))
-                continue
-            new_code = literal.value.replace("{" + key, "{" + new_key)
-            yield Finding(literal, f"{message}; the run logs `{new_key}`", FixPlan(
-                Safety.SAFE, f"Use `{new_key}`", lambda loc, lit=literal, code=new_code: [loc.replace(lit, code)]))
+        for piece in template_pieces(ctx, arg.value, use.scope):
+            for key in piece.keys():
+                if key in _FILEPATH_FIELDS_ALWAYS or (id(piece.node), key) in reported:
+                    continue
+                keys = _verdict(key, use.fits, ctx)
+                if keys is None:
+                    continue
+                reported.add((id(piece.node), key))
+                message = (f"`ModelCheckpoint` file name uses `{{{key}}}`, a log key the run does not "
+                           f"produce (KeyError when the first checkpoint is written)")
+                new_key = intended_key(key, keys)
+                if new_key is None:
+                    yield Finding(piece.node, message + _known(keys))
+                    continue
+                yield Finding(piece.node, f"{message}; the run logs `{new_key}`", FixPlan(
+                    Safety.SAFE, f"Use `{new_key}`",
+                    lambda loc, piece=piece, key=key, new=new_key: [loc.replace(piece.node, piece.renamed(key, new))]))
 
     def _history(self, ctx: RuleContext) -> Iterator[Finding]:
         reads: List[Tuple[cst.SimpleString, CallSite]] = []
@@ -291,6 +297,64 @@ class MissingLogKey(Rule):
         replacement = f"{prefix}{quote}{new_key}{quote}"
         return Finding(where, f"{message}; it logs `{new_key}`", FixPlan(
             Safety.SAFE, f"Use `{new_key}`", lambda loc: [loc.replace(literal, replacement)]))
+
+
+# --- checkpoint file name templates -------------------------------------------------------------
+_FIELD_END = r"(?=[.\[:!}])"
+
+
+@dataclass(frozen=True)
+class TemplatePiece:
+    """A literal part of a checkpoint file name: `ModelCheckpoint` formats the whole name with the
+    logs (`str.format(epoch=..., **logs)`), so each `{field}` in it must be a log key."""
+
+    node: cst.CSTNode  # a SimpleString, or the text part of an f-string
+    text: str  # the characters the run sees (escapes undone; `{{` of an f-string is `{`)
+
+    def keys(self) -> List[str]:
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(self.text) if f]
+        except ValueError:
+            return []
+        return [field.split(".")[0].split("[")[0] for field in fields if field]
+
+    def renamed(self, key: str, new: str) -> str:
+        """The piece's code with the field `key` renamed: `"{val_acc:.2f}"` -> `"{val_accuracy:.2f}"`."""
+        code = self.node.value  # type: ignore[attr-defined]
+        brace = "{{" if isinstance(self.node, cst.FormattedStringText) else "{"
+        return re.sub(re.escape(brace + key) + _FIELD_END, lambda _: brace + new, code)
+
+
+def template_pieces(ctx: RuleContext, node: cst.BaseExpression, scope, depth: int = 0) -> Iterator[TemplatePiece]:
+    """The literal pieces of a file name expression: a string, an f-string's text, a name assigned
+    once, `a + b`, `os.path.join(...)`, `path / "name"`. Pieces of parts it cannot read are skipped
+    (their text reaches the file name unchanged, so what is read is sound); `"...".format(...)`
+    and `%` fill the fields themselves and are not read."""
+    if depth > 6:
+        return
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        if isinstance(value, str):
+            yield TemplatePiece(node, value)
+    elif isinstance(node, cst.ConcatenatedString):
+        yield from template_pieces(ctx, node.left, scope, depth + 1)
+        yield from template_pieces(ctx, node.right, scope, depth + 1)  # type: ignore[arg-type]
+    elif isinstance(node, cst.FormattedString):
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText) and "{{" in part.value:
+                yield TemplatePiece(part, part.value.replace("{{", "{").replace("}}", "}"))
+    elif isinstance(node, cst.Name):
+        assigned = ctx.resolver.assigned_values(node, scope)
+        if assigned is not None and len(assigned) == 1:
+            value, inner = assigned[0]
+            yield from template_pieces(ctx, value, inner, depth + 1)  # type: ignore[arg-type]
+    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Divide)):
+        yield from template_pieces(ctx, node.left, scope, depth + 1)
+        yield from template_pieces(ctx, node.right, scope, depth + 1)
+    elif isinstance(node, cst.Call) and dotted_name(node.func) in ("os.path.join", "path.join", "join"):
+        for arg in node.args:
+            if arg.keyword is None and not arg.star:
+                yield from template_pieces(ctx, arg.value, scope, depth + 1)
 
 
 def _known(keys: KeySet) -> str:
@@ -352,10 +416,19 @@ MissingLogKey.valid = (
     Example("import keras\nmodel = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
             "model.compile(optimizer='adam', loss='mse', metrics=[keras.metrics.mse])\n"
             "h = model.fit(x, y, validation_split=0.2)\nprint(h.history['val_mean_squared_error'])\n"),
+    # file names the rule cannot read: a name assigned twice, a template filled by `.format`
+    Example(_HEAD + "path = 'a-{val_acc:.2f}.keras'\nif fast:\n    path = 'b.keras'\n"
+            "model.fit(x, y, validation_split=0.1, callbacks=[keras.callbacks.ModelCheckpoint(path)])\n"),
+    Example(_HEAD + "path = 'run-{}-{{epoch:02d}}.keras'.format(run)\n"
+            "model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint(path)])\n"),
     # reads the program guards itself
     Example(_HEAD + "h = model.fit(x, y)\nif 'acc' in h.history:\n    print(h.history['acc'])\n"
             "acc = h.history['acc'] if 'acc' in h.history else h.history['accuracy']\n"),
     Example(_HEAD + "h = model.fit(x, y)\ntry:\n    acc = h.history['acc']\nexcept KeyError:\n    acc = h.history['accuracy']\n"),
+    # code written for both spellings: each read only when the other key is missing
+    Example(_HEAD + "h = model.fit(x, y, validation_split=0.2)\n"
+            "acc = h.history.get('acc') or h.history['accuracy']\n"
+            "val = h.history.get('val_acc', None) or h.history.get('val_accuracy')\n"),
 )
 
 MissingLogKey.invalid = (
@@ -391,5 +464,28 @@ MissingLogKey.invalid = (
         "hist = model.fit(x, y, validation_split=0.2)\nhist.history.get('val_mean_absolute_error')\n",
         fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.compile(loss='mse', metrics=['mae'])\n"
         "hist = model.fit(x, y, validation_split=0.2)\nhist.history.get('val_mae')\n",
+    ),
+    # the file name template in a variable, with the monitor: every place the run reads the key
+    Example(
+        _HEAD + "filepath = 'w-{epoch:02d}-{val_acc:.2f}.hdf5'\n"
+        "cb = keras.callbacks.ModelCheckpoint(filepath, monitor='val_acc', save_best_only=True)\n"
+        "model.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+        fixed=_HEAD + "filepath = 'w-{epoch:02d}-{val_accuracy:.2f}.hdf5'\n"
+        "cb = keras.callbacks.ModelCheckpoint(filepath, monitor='val_accuracy', save_best_only=True)\n"
+        "model.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+        count=2,
+    ),
+    # an f-string whose literal text is the template, and a joined path
+    Example(
+        _HEAD + "cb = keras.callbacks.ModelCheckpoint(f'{out_dir}/w-{{epoch:02d}}-{{val_acc:.2f}}.keras')\n"
+        "model.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+        fixed=_HEAD + "cb = keras.callbacks.ModelCheckpoint(f'{out_dir}/w-{{epoch:02d}}-{{val_accuracy:.2f}}.keras')\n"
+        "model.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+    ),
+    Example(
+        "import os\n" + _HEAD + "name = os.path.join(out_dir, 'model-{epoch:03d}-{acc:.3f}.keras')\n"
+        "model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint(name)])\n",
+        fixed="import os\n" + _HEAD + "name = os.path.join(out_dir, 'model-{epoch:03d}-{accuracy:.3f}.keras')\n"
+        "model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint(name)])\n",
     ),
 )

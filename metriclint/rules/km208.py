@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, Optional
+from typing import Iterator, Optional
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword
+from ..facts.entries import COMPILE_CALLS, FIT_CALLS, Words
 from ..facts.logkeys import CallbackUse, KeySource, callback_uses, keys_for_fit
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
@@ -39,14 +40,7 @@ class ModeAgainstDirection(Rule):
     name = "monitor-mode-direction"
     summary = "Callback `mode` (or Keras 2's `auto` guess) minimises a metric that should grow, or the reverse"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return {"fit", "compile"} <= summary.called and super().could_fire(summary)
+    needs = (FIT_CALLS, COMPILE_CALLS, Words(frozenset(name.split(".")[-1] for name in MONITOR_CALLBACKS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for use in callback_uses(ctx):
@@ -91,7 +85,8 @@ class ModeAgainstDirection(Rule):
                 mode_value,  # type: ignore[arg-type]
                 f"`{name}(monitor=\"{key}\", mode=\"{mode}\")`: `{key}` should be "
                 f"{'maximised' if direction == 'max' else 'minimised'}, so this keeps the worst epoch "
-                "(EarlyStopping with mode=\"min\" on accuracy stopped at epoch 3 and restored 0.470 instead of 0.870)",
+                "(in metriclint's test program EarlyStopping with mode=\"min\" on accuracy stopped at epoch 3 and restored "
+                "weights scoring 0.470 instead of 0.870)",
                 _set_mode(use.constructor, mode_arg, direction),
             )
         if mode != "auto":

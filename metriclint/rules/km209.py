@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword
+from ..facts.entries import COMPILE_METRICS
 from ..facts.models import CompileInfo, MetricRef, model_facts
 from ..facts.walk import Walker
 from ..keras.metrics import METRICS
@@ -22,14 +23,7 @@ class SharedMetricInstance(Rule):
     name = "shared-metric-instance"
     summary = "One metric object in two models' `compile` (or `compile` and a manual loop) pools their counts"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"compile"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return ("compile", "metrics") in summary.method_keywords
+    needs = (COMPILE_METRICS,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         uses: Dict[cst.Call, List[Tuple[object, CompileInfo, MetricRef]]] = {}
@@ -64,7 +58,7 @@ class SharedMetricInstance(Rule):
         return Finding(
             ref.node,
             "this metric object is already compiled into another model: both models update and reset the "
-            "same state, so each logs the pooled value (B read 0.590 where its own value is 0.832); "
+            "same state, so each logs the pooled value (in metriclint's test program the second model read 0.590 where its own value was 0.832); "
             "give each model its own instance",
             FixPlan(Safety.SAFE, "Use a fresh instance (same name)", build),
         )
@@ -80,7 +74,7 @@ class SharedMetricInstance(Rule):
             yield Finding(
                 func.attr,
                 "this metric object is also compiled into a model: `fit`/`evaluate` reset and update it "
-                "too, so the manual loop reads a mix of both (0.336 where its own value is 0.923); use a "
+                "too, so the manual loop reads a mix of both (in metriclint's test program 0.336 where its own value was 0.923); use a "
                 "separate instance here",
             )
 

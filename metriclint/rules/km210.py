@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import dotted_name
+from ..facts.entries import Calls, Defines
 from ..facts.values import Dotted
 from ..facts.walk import find_all
 from ..keras.symbols import METRIC
@@ -26,14 +27,7 @@ class UnguardedResultDivision(Rule):
     name = "unguarded-result-division"
     summary = "`Metric.result()` divides by a state that is 0 before any update (or with no positives): NaN"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"result"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "result" in summary.defs and bool({"add_weight", "add_variable"} & summary.called)
+    needs = (Defines(("result",)), Calls(tuple(sorted(_STATE_FACTORIES))))  # `result()` over `add_weight` states
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         safe_divide = _safe_divide(ctx)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional, Set
+from typing import Iterator, List, Optional, Set
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
+from ..facts.entries import COMPILE_ANY_METRICS, COMPILE_WEIGHTED_METRICS, Words
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, logits_reason, metric_ref, model_facts
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import BINARY
@@ -27,14 +28,7 @@ class F1WithoutThreshold(Rule):
     name = "f1-without-threshold"
     summary = "`F1Score()`/`FBetaScore()` without `threshold` on one sigmoid unit: every sample counts as positive"
     fix_safety = Safety.SAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset(_THRESHOLD_POSITION) | frozenset(_STRINGS)
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        return "compile" in summary.tokens and super().could_fire(summary)
+    needs = (COMPILE_ANY_METRICS, Words(frozenset(_THRESHOLD_POSITION) | frozenset(_STRINGS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         seen: Set[int] = set()
@@ -56,7 +50,7 @@ class F1WithoutThreshold(Rule):
         def message(what: str) -> str:
             return (f"`{what}` has `threshold=None` on {why}: it marks the largest output of each row as "
                     "positive, and with one unit that is every sample, so it logs the F-score of predicting "
-                    "all positives (0.543 where the F1 at 0.5 is 0.826); pass `threshold=0.5`")
+                    "all positives (in metriclint's test program 0.543 where the F1 at 0.5 was 0.826); pass `threshold=0.5`")
 
         if metric.string is not None:
             entry = _STRINGS.get(metric.string)
@@ -114,7 +108,7 @@ def _single_probability(model: ModelInfo, info: CompileInfo) -> Optional[str]:
 def _metrics(ctx: RuleContext, info: CompileInfo) -> List[MetricRef]:
     """`metrics=[...]` as the model facts read it, and `weighted_metrics=[...]` read the same way."""
     refs = list(info.metrics)
-    weighted = find_keyword(info.site.node, "weighted_metrics")
+    weighted = COMPILE_WEIGHTED_METRICS.bound(info.site.node, ctx.flavour)
     if weighted is not None and isinstance(weighted.value, (cst.List, cst.Tuple)):
         for element in weighted.value.elements:
             if not isinstance(element, cst.StarredElement):

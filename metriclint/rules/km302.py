@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, List, Optional, Set
+from typing import Iterator, List, Optional, Set
 
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import dotted_name, find_keyword
+from ..facts.collect import dotted_name
+from ..facts.entries import ANY_FUNCTION, COMPILE_METRICS, UPDATE_STATE_DEFS, AllOf, AnyOf, Passes, Words
 from ..facts.models import model_facts
 from ..facts.values import Dotted
 from ..facts.walk import Walker, find_all
@@ -17,9 +18,19 @@ from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import classes_of_kind, methods, remove_arg
 
 # bench/metric_cost.py: run_eagerly and numpy_metric_eager against no metrics, per training step
-_EAGER = "`run_eagerly=True` made each training step 27x slower on Keras 3 (23x on Keras 2)"
-_EAGER_COST = "the `run_eagerly=True` it needs made each training step 27x slower on Keras 3 (24x on Keras 2)"
+_EAGER = ("on metriclint's benchmark model (bench/metric_cost.py) `run_eagerly=True` made each training step 27x "
+          "slower on Keras 3 (23x on Keras 2)")
+_EAGER_COST = ("the `run_eagerly=True` it needs made each training step 27x slower on Keras 3 (24x on Keras 2) on "
+               "metriclint's benchmark model (bench/metric_cost.py)")
 _NUMPY_ERROR = "`AttributeError: 'SymbolicTensor' object has no attribute 'numpy'`"
+
+_RUN_EAGERLY = Passes("compile", "run_eagerly")
+# What the check reports: `compile(run_eagerly=True)` with metrics, or NumPy/scikit-learn (or `.numpy()`)
+# in a `Metric.update_state` or in a function of this file given to `compile(metrics=...)`.
+_EAGER_METRICS = AnyOf((
+    AllOf((_RUN_EAGERLY, COMPILE_METRICS)),
+    AllOf((Words(frozenset({"numpy", "sklearn"})), AnyOf((UPDATE_STATE_DEFS, AllOf((COMPILE_METRICS, ANY_FUNCTION)))))),
+))
 
 
 class EagerMetrics(Rule):
@@ -27,26 +38,14 @@ class EagerMetrics(Rule):
     name = "eager-metrics"
     summary = "Metrics that need eager execution: `compile(run_eagerly=True)`, `.numpy()` or NumPy inside a metric"
     fix_safety = Safety.UNSAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"run_eagerly", "numpy", "sklearn"})
-
-    @classmethod
-    def could_fire(cls, summary) -> bool:
-        tokens = summary.tokens
-        if "run_eagerly" in tokens:
-            return True
-        # NumPy in a Metric's `update_state`, or in a function of this file given to `compile(metrics=...)`
-        metric_code = "update_state" in summary.defs or (("compile", "metrics") in summary.method_keywords and bool(summary.defs))
-        return bool(tokens & {"numpy", "sklearn"}) and metric_code
+    needs = (_EAGER_METRICS,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         eager_needed = list(self._eager_metric_code(ctx))
         yield from eager_needed
         for model in model_facts(ctx).values():
             for info in model.compiles:
-                arg = find_keyword(info.site.node, "run_eagerly")
+                arg = _RUN_EAGERLY.bound(info.site.node, ctx.flavour)
                 if arg is None or not (isinstance(arg.value, cst.Name) and arg.value.value == "True"):
                     continue
                 if info.metrics_arg is None or _in_test_function(info.site.scope):

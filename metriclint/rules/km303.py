@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Iterator, Set
+from typing import Iterator, Set
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword
+from ..facts.entries import COMPILE_METRICS, Calls, Words
 from ..keras.symbols import METRIC
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 
 DEFAULT_THRESHOLDS = 200
-_COST = ("with Precision and Recall it made each training step 1.58x slower than no metrics on Keras 3 (1.31x on "
-         "Keras 2), the default 1.15x (1.12x; bench/metric_cost.py)")
+_COST = ("on metriclint's benchmark model (bench/metric_cost.py), with Precision and Recall it made each training "
+         "step 1.58x slower than no metrics on Keras 3 (1.31x on Keras 2), the default 1.15x (1.12x)")
 # Flag only far above the default (bench/metric_cost.py: AUC(10000) + Precision + Recall vs
 # AUC() + Precision + Recall, see _COST).
 HEAVY_THRESHOLDS = 2000
@@ -21,6 +22,7 @@ _THRESHOLD_METRICS = frozenset({
     "metrics.AUC", "metrics.PrecisionAtRecall", "metrics.RecallAtPrecision",
     "metrics.SensitivityAtSpecificity", "metrics.SpecificityAtSensitivity",
 })
+_TRAINING = Calls(("fit", "fit_generator", "train_on_batch"))  # a compiled metric that only runs in evaluate() costs little
 
 
 class HeavyThresholdMetric(Rule):
@@ -28,13 +30,10 @@ class HeavyThresholdMetric(Rule):
     name = "heavy-threshold-metric"
     summary = "`AUC(num_thresholds=...)` far above the default 200 slows every training step"
     fix_safety = Safety.UNSAFE
-
-    @classmethod
-    def triggers(cls) -> FrozenSet[str]:
-        return frozenset({"num_thresholds"})
+    needs = (_TRAINING, COMPILE_METRICS, Words(frozenset({"num_thresholds"})))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        if not any(ctx.facts.calls_by_method.get(name) for name in _TRAINING_CALLS):
+        if not _TRAINING.sites(ctx.facts):
             return  # nothing trains here: a compiled metric only runs in evaluate(), once
         compiled = _compiled_metric_calls(ctx)
         for site in ctx.facts.calls:
@@ -58,16 +57,11 @@ class HeavyThresholdMetric(Rule):
             )
 
 
-_TRAINING_CALLS = ("fit", "fit_generator", "train_on_batch")
-
-
 def _compiled_metric_calls(ctx: RuleContext) -> Set[cst.Call]:
     """Calls that build a metric given to some `compile(metrics=...)`: in the list or dict, or through names."""
     found: Set[cst.Call] = set()
-    for site in ctx.facts.method_calls("compile"):
-        arg = find_keyword(site.node, "metrics")
-        if arg is not None:
-            _collect(ctx, arg.value, site.scope, found, 0)
+    for site, arg in COMPILE_METRICS.sites(ctx.facts, ctx.flavour):
+        _collect(ctx, arg.value, site.scope, found, 0)
     return found
 
 

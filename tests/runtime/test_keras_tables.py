@@ -178,3 +178,13 @@ def test_tables_are_the_union_of_both_flavours(probes):
         assert old not in every, f"{old} is a real keyword"
         if migration.new is not None:
             assert migration.new in every, f"{old} -> {migration.new}: no method takes {migration.new}"
+
+
+def test_positional_parameter_order_matches_signatures(dump):
+    """Positional arguments are bound by `MODEL_METHOD_PARAMETERS` (compile's order differs between
+    the flavours: `loss_weights` is third on Keras 3, `metrics` on tf_keras)."""
+    flavour, data = dump
+    table = signatures.MODEL_METHOD_PARAMETERS[flavour]
+    assert set(table) == set(data["methods"])
+    for method, params in data["methods"].items():
+        assert table[method] == tuple(params["named"]), f"Keras {data['version']} {method}"
