@@ -16,11 +16,15 @@ declare dependencies), then on copies of them:
     what is selected never changes an answer;
   * `metriclint fix --unsafe-fixes`; every file it changed must still `compile()` (and parse
     with libcst) when the original did; no other file may change and no stray file appear;
+    no line of its diff may change only in whitespace (a fix changes only the tokens it must:
+    a removed line and an added line of one hunk that are equal without their whitespace
+    count as one such line, e.g. a continuation line re-indented);
   * `metriclint fix --unsafe-fixes` a second time: it must change nothing.
 
 Reports per package: files, lines, internal errors (E000 diagnostics, and runs that died: must be 0),
-diagnostics per rule, fixed files, broken fixes (must be 0), files a second fix changes
-(must be 0), differences between runs, with the prefilter off and with `--select R` (must be 0).
+diagnostics per rule, fixed files, broken fixes (must be 0), lines of the fixes' diff that change
+only in whitespace (must be 0), files a second fix changes (must be 0), differences between runs,
+with the prefilter off and with `--select R` (must be 0).
 Prints a table and writes a JSON summary,
 the diagnostics of each package (for the precision review) and the fixes as a diff to
 `--out` (default: CACHE_DIR/results). Exit status 1 when a must-be-zero figure is not 0.
@@ -100,8 +104,8 @@ PACKAGES: Tuple[Tuple[str, str, str], ...] = (
 
 SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 DEPENDENCY_FILES = ("pyproject.toml", "setup.cfg", "metriclint.toml")  # plus requirements*.txt
-MUST_BE_ZERO = ("internal_errors", "internal_errors_fix", "crashed_runs", "broken_fixes", "refixed_files",
-                "run_differences", "prefilter_differences", "select_differences", "stray_changes")
+MUST_BE_ZERO = ("internal_errors", "internal_errors_fix", "crashed_runs", "broken_fixes", "whitespace_only_lines",
+                "refixed_files", "run_differences", "prefilter_differences", "select_differences", "stray_changes")
 # `metriclint check` with the prefilter saying "could fire" for every file that parses (as
 # tests/test_prefilter.py does in-process); the worker processes are forked, so they have it too.
 _NO_PREFILTER = (
@@ -133,6 +137,9 @@ class PackageResult:
     fixed_files: int = 0
     broken_fixes: int = 0
     broken_files: List[str] = field(default_factory=list)
+    fix_hunks: int = 0
+    whitespace_only_lines: int = 0  # lines of the fix diff whose only change is whitespace
+    whitespace_only: List[str] = field(default_factory=list)  # the first few, for the report
     rejected_fixes: int = 0
     not_written: int = 0
     refixed_files: int = 0
@@ -322,6 +329,41 @@ def _notebook_compiles(data: bytes, name: str) -> bool:
     return True
 
 
+def whitespace_only_changes(diff_lines: Sequence[str]) -> List[Tuple[str, str]]:
+    """(removed, added) pairs of lines of one hunk of a unified diff that differ only in whitespace.
+
+    Within each hunk, every removed line is paired with the first unpaired added line that is
+    equal to it once all whitespace is taken out (and different with it): a fix that re-indents
+    a line it did not need to change shows up as one such pair.
+    """
+    pairs: List[Tuple[str, str]] = []
+    removed: List[str] = []
+    added: List[str] = []
+
+    def close_hunk() -> None:
+        pool: Dict[str, List[str]] = {}
+        for line in added:
+            pool.setdefault("".join(line.split()), []).append(line)
+        for line in removed:
+            candidates = pool.get("".join(line.split()), [])
+            for index, candidate in enumerate(candidates):
+                if candidate != line:
+                    pairs.append((line, candidates.pop(index)))
+                    break
+        removed.clear()
+        added.clear()
+
+    for line in diff_lines:
+        if line.startswith(("@@", "---", "+++")):
+            close_hunk()
+        elif line.startswith("-"):
+            removed.append(line[1:].rstrip("\r\n"))
+        elif line.startswith("+"):
+            added.append(line[1:].rstrip("\r\n"))
+    close_hunk()
+    return pairs
+
+
 def _interesting(stderr: str) -> List[str]:
     keys = ("internal error", "Traceback", "would make the file invalid", "not written", "TIMEOUT")
     return [line for line in stderr.splitlines() if any(k in line for k in keys)]
@@ -435,6 +477,10 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
     with open(os.path.join(pkg_out, "fix.diff"), "w", encoding="utf-8") as handle:
         handle.writelines(line if line.endswith("\n") else line + "\n" for line in diff_lines)
     result.fixes_applied = sum(1 for line in diff_lines if line.startswith("-") and not line.startswith("---"))
+    result.fix_hunks = sum(1 for line in diff_lines if line.startswith("@@"))
+    reindented = whitespace_only_changes(diff_lines)
+    result.whitespace_only_lines = len(reindented)
+    result.whitespace_only = [f"{old.rstrip()!r} -> {new.rstrip()!r}" for old, new in reindented[:5]]
 
     # a second fix must be a no-op
     code, out, err, seconds = metriclint(["fix", "--unsafe-fixes", "--no-cache", "--output-format", "json", "--exit-zero", "."],
@@ -521,25 +567,26 @@ def machine() -> Dict[str, str]:
 
 
 def table(results: List[PackageResult]) -> str:
-    head = ("package", "version", "files", "lines", "E000", "diags", "fixed", "broken", "refix", "rundiff", "prefilter",
-            "select", "stray", "seconds")
+    head = ("package", "version", "files", "lines", "E000", "diags", "fixed", "hunks", "broken", "wsonly", "refix",
+            "rundiff", "prefilter", "select", "stray", "seconds")
     rows = []
     for r in results:
         if r.error:
-            rows.append((r.name, r.version, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", r.error[:40]))
+            rows.append((r.name, r.version, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", r.error[:40]))
             continue
         seconds = sum(v for k, v in r.seconds.items() if k != "fetch")
         rows.append((r.name, r.version, r.files, r.lines, r.internal_errors + r.internal_errors_fix + r.crashed_runs,
-                     sum(r.diagnostics.values()), r.fixed_files,
-                     r.broken_fixes, r.refixed_files, r.run_differences, r.prefilter_differences, r.select_differences,
+                     sum(r.diagnostics.values()), r.fixed_files, r.fix_hunks,
+                     r.broken_fixes, r.whitespace_only_lines, r.refixed_files, r.run_differences, r.prefilter_differences,
+                     r.select_differences,
                      r.stray_changes, f"{seconds:.1f}"))
     ok = [r for r in results if not r.error]
     rows.append(("TOTAL", "", sum(r.files for r in ok), sum(r.lines for r in ok),
                  sum(r.internal_errors + r.internal_errors_fix + r.crashed_runs for r in ok),
-                 sum(sum(r.diagnostics.values()) for r in ok), sum(r.fixed_files for r in ok), sum(r.broken_fixes for r in ok),
-                 sum(r.refixed_files for r in ok), sum(r.run_differences for r in ok),
-                 sum(r.prefilter_differences for r in ok), sum(r.select_differences for r in ok),
-                 sum(r.stray_changes for r in ok),
+                 sum(sum(r.diagnostics.values()) for r in ok), sum(r.fixed_files for r in ok), sum(r.fix_hunks for r in ok),
+                 sum(r.broken_fixes for r in ok), sum(r.whitespace_only_lines for r in ok), sum(r.refixed_files for r in ok),
+                 sum(r.run_differences for r in ok), sum(r.prefilter_differences for r in ok),
+                 sum(r.select_differences for r in ok), sum(r.stray_changes for r in ok),
                  f"{sum(sum(v for k, v in r.seconds.items() if k != 'fetch') for r in ok):.1f}"))
     return _markdown(head, rows)
 
@@ -622,6 +669,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "files": sum(r.files for r in results), "lines": sum(r.lines for r in results),
             **{key: sum(getattr(r, key) for r in results) for key in MUST_BE_ZERO},
             "fixed_files": sum(r.fixed_files for r in results),
+            "fix_hunks": sum(r.fix_hunks for r in results),
             "diagnostics": dict(sorted(sum((Counter(r.diagnostics) for r in results), Counter()).items())),
         },
     }
@@ -639,7 +687,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     failed = [r for r in results if not r.ok]
     for r in failed:
         print(f"FAILED {r.name}: " + (r.error or ", ".join(f"{k}={getattr(r, k)}" for k in MUST_BE_ZERO if getattr(r, k))))
-        for item in r.broken_files + r.refixed + r.stray + r.problems:
+        for item in r.broken_files + r.whitespace_only + r.refixed + r.stray + r.problems:
             print(f"    {item}")
     return 1 if failed else 0
 

@@ -214,7 +214,7 @@ def test_sarif_report_is_valid_and_complete(findings):
         }
     ]
 
-    # The unsafe two-edit fix: an insertion into `compile(metrics=...)` and the rewritten call.
+    # The unsafe two-edit fix: an insertion into `compile(metrics=...)` and the removed argument's line.
     moved = results[2]
     (fix,) = moved["fixes"]
     assert fix["description"]["text"].endswith("(unsafe)")
@@ -227,7 +227,7 @@ def test_sarif_report_is_valid_and_complete(findings):
         end = offset_of(KERAS_FIT, deleted["endLine"], deleted["endColumn"])
         edits.append((start, end, replacement["insertedContent"]["text"]))
     assert replacements[0]["deletedRegion"]["startLine"] == replacements[0]["deletedRegion"]["endLine"] == 3
-    assert replacements[1]["deletedRegion"]["startLine"] == 5 and replacements[1]["deletedRegion"]["endLine"] == 9
+    assert replacements[1]["deletedRegion"] == {"startLine": 8, "startColumn": 1, "endLine": 9, "endColumn": 1}
     assert apply(KERAS_FIT, edits) == KERAS_FIT.replace('["mae"]', '["mae", "mse"]').replace(
         '    y,\n    validation_metrics=["mse"],\n)', "    y,\n)"
     )
@@ -333,7 +333,10 @@ def test_json_report_matches_the_documented_schema(findings):
     }
     assert moved["fix"]["applicability"] == "unsafe" and len(moved["fix"]["edits"]) == 2
     assert generator["fix"]["applicability"] == "safe"
-    assert generator["fix"]["edits"][0]["content"] == "model.fit(gen, steps_per_epoch=10, epochs=2)"
+    # only the tokens that change: the method name, two keywords, the dropped `workers=4`
+    assert [e["content"] for e in generator["fix"]["edits"]] == ["fit", "steps_per_epoch=", "epochs=", ""]
+    assert apply(KERAS_FIT, [(e["start_offset"], e["end_offset"], e["content"]) for e in generator["fix"]["edits"]]) == \
+        KERAS_FIT.replace("model.fit_generator(gen, 10, 2, workers=4)", "model.fit(gen, steps_per_epoch=10, epochs=2)")
 
 
 def test_json_schema_check_is_not_vacuous(findings):

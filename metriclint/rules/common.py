@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional
+from dataclasses import dataclass
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -135,20 +136,6 @@ def self_attributes_used(node: cst.CSTNode) -> set:
     }
 
 
-def remove_arg(call: cst.Call, arg: cst.Arg):
-    """An edit builder that removes one argument from a call, keeping the commas right."""
-
-    def build(loc: Locator) -> List[Edit]:
-        args = list(call.args)
-        index = next(i for i, a in enumerate(args) if a is arg)
-        del args[index]
-        if args and index == len(args):  # removed the last: its comma (or none) moves to the new last
-            args[-1] = args[-1].with_changes(comma=arg.comma)
-        return [loc.replace(call, call.with_changes(args=args))]
-
-    return build
-
-
 def is_abstract(function: cst.FunctionDef) -> bool:
     """`@abstractmethod`, or a body that is only a docstring and `raise NotImplementedError` / `...`."""
     for decorator in function.decorators:
@@ -174,12 +161,226 @@ def is_abstract(function: cst.FunctionDef) -> bool:
     return False
 
 
-def add_keyword(loc: Locator, call: cst.Call, keyword: str, value: str) -> Edit:
-    """An edit that appends `keyword=value` to a call, keeping its trailing comma."""
-    args = list(call.args)
-    new = cst.Arg(keyword=cst.Name(keyword), value=cst.parse_expression(value),
-                  equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-    if args:
-        new = new.with_changes(comma=args[-1].comma)
-        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    return loc.replace(call, call.with_changes(args=args + [new]))
+# --- edits that change only the tokens that must change ---------------------------------------------
+# A fix rewrites a few tokens in place and never re-renders a node it changes: libcst renders the
+# continuation lines of a nested node without the indentation of the blocks around it (a call in a
+# method came out with its arguments at column 4 or 0), and re-rendering moves comments too.
+
+
+@dataclass(frozen=True)
+class Items:
+    """A bracketed, comma-separated list in the file's text (a call's arguments, a list's elements):
+    where the brackets are and where each item's own text is (its parentheses included)."""
+
+    text: str
+    opening: int  # just after the opening bracket
+    closing: int  # at the closing bracket
+    spans: Tuple[Tuple[int, int], ...]
+
+    def comma_after(self, index: int) -> Optional[int]:
+        """Offset of the comma that follows item `index`, if there is one."""
+        limit = self.spans[index + 1][0] if index + 1 < len(self.spans) else self.closing
+        found = skip_trivia(self.text, self.spans[index][1], limit)
+        return found if found < limit and self.text[found] == "," else None
+
+
+def call_items(loc: Locator, call: cst.Call) -> Items:
+    text = loc.lines.text
+    _, func_end = loc.span(call.func)
+    opening = func_end
+    while True:  # past the callee's own closing parentheses to the call's `(`
+        opening = skip_trivia(text, opening, len(text))
+        if text[opening] != ")":
+            break
+        opening += 1
+    _, end = loc.span(call)
+    return Items(text, opening + 1, end - 1, tuple(loc.span(arg) for arg in call.args))
+
+
+def list_items(loc: Locator, node: cst.List) -> Items:
+    start, end = loc.span(node)
+    return Items(loc.lines.text, start + 1, end - 1, tuple(loc.span(e) for e in node.elements))
+
+
+def append_items(items: Items, texts: Sequence[str]) -> List[Edit]:
+    """Edits adding `texts` after the last item, in the list's own layout: on the same line (after a
+    trailing comma: ` x,`), or, when the items are one per line, on new lines with the last one's
+    indentation (after any comment on its line), with a trailing comma when the list has one."""
+    text = items.text
+    if not texts:
+        return []
+    if not items.spans:
+        return [Edit(items.opening, items.opening, ", ".join(texts))]
+    start, end = items.spans[-1]
+    comma = items.comma_after(len(items.spans) - 1)
+    after = end if comma is None else comma + 1
+    # one item per line: the last item starts its line, after a line break from the one before, or
+    # it is the only one and has a trailing comma (`f(\n    x\n)` is one line of items, black's way)
+    own_line = _starts_line(text, start) and (
+        _has_line_break(text, items.spans[-2][1], start) if len(items.spans) > 1 else comma is not None)
+    if not own_line:
+        if comma is not None:
+            return [Edit(after, after, " " + ", ".join(texts) + ",")]
+        return [Edit(end, end, ", " + ", ".join(texts))]
+    indent = _indentation(text, start)
+    line_end = _line_end(text, after)
+    newline = text[line_end:_next_line_start(text, after)] or "\n"
+    if not _rest_is_trivia(text, after):  # the closing bracket follows on the same line
+        joined = f",{newline}{indent}".join(texts)
+        if comma is not None:
+            return [Edit(after, after, f"{newline}{indent}{joined},")]
+        return [Edit(end, end, f",{newline}{indent}{joined}")]
+    next_start = _next_line_start(text, after)
+    lines = "".join(
+        f"{indent}{t}{',' if comma is not None or i + 1 < len(texts) else ''}{newline}" for i, t in enumerate(texts))
+    return ([] if comma is not None else [Edit(end, end, ",")]) + [Edit(next_start, next_start, lines)]
+
+
+def remove_items(items: Items, indices: Iterable[int]) -> List[Edit]:
+    """Edits removing the items at `indices` with exactly one separating comma each, and the line
+    of an item that has a line of its own (with a comment on that line); every other line, comment
+    and indentation stays as it is."""
+    text = items.text
+    spans = items.spans
+    removed = sorted(set(indices))
+    edits: List[Edit] = []
+    index = 0
+    while index < len(removed):
+        first = last = removed[index]
+        while index + 1 < len(removed) and removed[index + 1] == last + 1:
+            index += 1
+            last = removed[index]
+        index += 1
+        start, end = spans[first][0], spans[last][1]
+        comma = items.comma_after(last)
+        after = end if comma is None else comma + 1
+        has_next = last + 1 < len(spans)
+        if _starts_line(text, start) and _rest_is_trivia(text, after) and (comma is not None or not has_next):
+            edits.append(Edit(_line_start(text, start), _next_line_start(text, after), ""))
+        elif has_next:
+            resume = after
+            while text[resume] in " \t\f":
+                resume += 1
+            if not _rest_is_trivia(text, resume):
+                edits.append(Edit(start, resume, ""))  # `item, ` before the next item on the line
+            elif first > 0:
+                # the item ends its line: drop it and the blanks before it, keep the line break
+                begin = start
+                while text[begin - 1] in " \t\f":
+                    begin -= 1
+                edits.append(Edit(begin, after, ""))
+            else:
+                edits.append(Edit(start, after, ""))
+        elif first > 0 and "#" not in text[spans[first - 1][1]:start]:
+            edits.append(Edit(spans[first - 1][1], end, ""))  # `, item` (a trailing comma stays)
+        else:
+            edits.append(Edit(start, after, ""))
+    return edits
+
+
+def add_keywords(loc: Locator, call: cst.Call, keywords: Sequence[Tuple[str, str]]) -> List[Edit]:
+    """Edits appending `keyword=value` arguments (values as source text) to a call, in its layout."""
+    return append_items(call_items(loc, call), [f"{k}={v}" for k, v in keywords])
+
+
+def add_keyword(loc: Locator, call: cst.Call, keyword: str, value: str) -> List[Edit]:
+    return add_keywords(loc, call, [(keyword, value)])
+
+
+def remove_args(loc: Locator, call: cst.Call, args: Iterable[cst.Arg]) -> List[Edit]:
+    wanted = {id(arg) for arg in args}
+    return remove_items(call_items(loc, call), [i for i, a in enumerate(call.args) if id(a) in wanted])
+
+
+def remove_arg(call: cst.Call, arg: cst.Arg):
+    """An edit builder that removes one argument from a call, keeping the commas right."""
+    return lambda loc: remove_args(loc, call, [arg])
+
+
+def name_argument(loc: Locator, arg: cst.Arg, keyword: str) -> Edit:
+    """Turn a positional argument into `keyword=value`."""
+    start, _ = loc.span(arg)
+    return Edit(start, start, f"{keyword}=")
+
+
+def call_text_with_keywords(loc: Locator, call: cst.Call, keywords: Sequence[Tuple[str, str]]) -> str:
+    """The call's source text with `keyword=value` arguments appended (its layout and comments kept)."""
+    start, end = loc.span(call)
+    edits = [Edit(e.start - start, e.end - start, e.content) for e in add_keywords(loc, call, keywords)]
+    out, last = [], 0
+    code = loc.lines.text[start:end]
+    for edit in sorted(edits):
+        out.append(code[last:edit.start])
+        out.append(edit.content)
+        last = edit.end
+    out.append(code[last:])
+    return "".join(out)
+
+
+def moved_text(loc: Locator, source: cst.CSTNode, code: str, target: cst.CSTNode) -> str:
+    """`code` (the text of `source`, possibly changed) to put where `target` is: its continuation
+    lines keep their indentation relative to the first line's. Text with a triple-quoted string
+    is left as it is (re-indenting would change the string)."""
+    lines = code.splitlines(keepends=True)
+    if len(lines) < 2 or '"""' in code or "'''" in code:
+        return code
+    text = loc.lines.text
+    old = _indentation(text, loc.span(source)[0])
+    new = _indentation(text, loc.span(target)[0])
+    return lines[0] + "".join(new + line[len(old):] if line.startswith(old) and line.strip() else line for line in lines[1:])
+
+
+def skip_trivia(text: str, offset: int, limit: int) -> int:
+    """The first offset at or after `offset` (before `limit`) that is not blank, a comment or a
+    backslash continuation (between the tokens of a bracketed list nothing else is there)."""
+    while offset < limit:
+        char = text[offset]
+        if char in " \t\f\r\n":
+            offset += 1
+        elif char == "\\" and text[offset + 1:offset + 2] in ("\n", "\r"):
+            offset += 2
+        elif char == "#":
+            offset = _line_end(text, offset)
+        else:
+            break
+    return offset
+
+
+def _line_start(text: str, offset: int) -> int:
+    # look for a `\r` only after the last `\n`: a search of the whole text per edit adds up
+    newline = text.rfind("\n", 0, offset)
+    return max(newline, text.rfind("\r", max(newline, 0), offset)) + 1
+
+
+def _line_end(text: str, offset: int) -> int:
+    """Where the line holding `offset` ends (before its line break)."""
+    newline = text.find("\n", offset)
+    if newline < 0:
+        newline = len(text)
+    carriage = text.find("\r", offset, newline)
+    return carriage if carriage >= 0 else newline
+
+
+def _next_line_start(text: str, offset: int) -> int:
+    end = _line_end(text, offset)
+    return end + (2 if text.startswith("\r\n", end) else 1) if end < len(text) else end
+
+
+def _starts_line(text: str, offset: int) -> bool:
+    return text[_line_start(text, offset):offset].strip(" \t\f") == ""
+
+
+def _rest_is_trivia(text: str, offset: int) -> bool:
+    """Whether only blanks and a comment follow `offset` on its line."""
+    rest = text[offset:_line_end(text, offset)].lstrip(" \t\f")
+    return rest == "" or rest.startswith("#")
+
+
+def _has_line_break(text: str, start: int, end: int) -> bool:
+    return "\n" in text[start:end] or "\r" in text[start:end]
+
+
+def _indentation(text: str, offset: int) -> str:
+    """The blanks that start the line holding `offset`."""
+    line = text[_line_start(text, offset):_line_end(text, offset)]
+    return line[: len(line) - len(line.lstrip(" \t\f"))]

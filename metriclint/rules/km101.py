@@ -15,7 +15,7 @@ from ..keras import signatures, symbols
 from ..keras.symbols import MODEL
 from ..locate import Locator
 from .base import Finding, FixPlan, Rule, RuleContext
-from .common import remove_arg
+from .common import add_keyword, append_items, list_items, name_argument, remove_arg, remove_args
 
 _ALL_METHODS = sorted({m for table in signatures.MODEL_METHOD_KEYWORDS.values() for m in table})
 MODEL_METHOD_CALLS = Calls(tuple(_ALL_METHODS))
@@ -70,7 +70,7 @@ class UnknownModelKeyword(Rule):
         assert isinstance(func, cst.Attribute)
 
         def build(loc: Locator) -> List[Edit]:
-            return [loc.replace(call, _generator_call_to(call, method, replacement))]
+            return _generator_call_to(loc, call, method, replacement)
 
         dropped = _dropped_data_options(call, method)
         removed = (f" and remove {', '.join(f'`{name}=`' for name in dropped)} (Keras 3 reads data through "
@@ -165,7 +165,7 @@ class UnknownModelKeyword(Rule):
         def build(loc: Locator) -> List[Edit]:
             edits = remove_arg(fit_call, arg)(loc)
             if missing:
-                edits.append(_add_to_metrics(loc, compile_call, metrics_arg, missing))
+                edits.extend(_add_to_metrics(loc, compile_call, metrics_arg, missing))
             return edits
 
         what = "move its metrics into `compile(metrics=...)`" if missing else "remove it"
@@ -228,27 +228,16 @@ def _rename_keyword(arg: cst.Arg, new: str):
 
 def _add_to_metrics(
     loc: Locator, compile_call: cst.Call, metrics_arg: Optional[cst.Arg], missing: List[cst.BaseExpression]
-) -> Edit:
+) -> List[Edit]:
     texts = ", ".join(loc.code(e) for e in missing)
     if metrics_arg is None:  # compile(...) without metrics: add `metrics=[...]` as its last argument
-        args = list(compile_call.args)
-        new_arg = cst.Arg(
-            keyword=cst.Name("metrics"),
-            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-            value=cst.parse_expression(f"[{texts}]"),
-        )
-        if args:
-            trailing = args[-1].comma
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            new_arg = new_arg.with_changes(comma=trailing)
-        return loc.replace(compile_call, compile_call.with_changes(args=args + [new_arg]))
+        return add_keyword(loc, compile_call, "metrics", f"[{texts}]")
     value = metrics_arg.value
-    if isinstance(value, (cst.List, cst.Tuple)) and value.elements:
-        return loc.insert_after(value.elements[-1].value, ", " + texts)
-    if isinstance(value, (cst.List, cst.Tuple)):
-        start, _ = loc.span(value)
-        return Edit(start + 1, start + 1, texts)
-    return loc.replace(value, f"[{loc.code(value)}, {texts}]")
+    if isinstance(value, cst.List):
+        return append_items(list_items(loc, value), [loc.code(e) for e in missing])
+    if isinstance(value, cst.Tuple) and value.elements:
+        return [loc.insert_after(value.elements[-1].value, ", " + texts)]
+    return [loc.replace(value, f"[{loc.code(value)}, {texts}]")]
 
 
 def _dropped_data_options(call: cst.Call, method: str) -> List[str]:
@@ -261,11 +250,15 @@ def _dropped_data_options(call: cst.Call, method: str) -> List[str]:
     return [name for name in positional + named if name in signatures.KERAS3_DROPPED_DATA_OPTIONS]
 
 
-def _generator_call_to(call: cst.Call, method: str, replacement: str) -> cst.Call:
-    """`fit_generator(gen, 100, 10, workers=4)` -> `fit(gen, steps_per_epoch=100, epochs=10)`."""
+def _generator_call_to(loc: Locator, call: cst.Call, method: str, replacement: str) -> List[Edit]:
+    """`fit_generator(gen, 100, 10, workers=4)` -> `fit(gen, steps_per_epoch=100, epochs=10)`: the method
+    renamed, positional arguments after the first named, the dropped data options removed."""
     order = signatures.GENERATOR_POSITIONAL_ORDER[method]
     dropped = signatures.KERAS3_DROPPED_DATA_OPTIONS
-    args: List[cst.Arg] = []
+    func = call.func
+    assert isinstance(func, cst.Attribute)
+    edits = [loc.replace(func.attr, replacement)]
+    removed: List[cst.Arg] = []
     positional_index = 0
     for arg in call.args:
         if arg.keyword is None and not arg.star:
@@ -273,22 +266,15 @@ def _generator_call_to(call: cst.Call, method: str, replacement: str) -> cst.Cal
             positional_index += 1
             if positional_index > 1 and name is not None:
                 if name in dropped:
-                    continue
-                arg = arg.with_changes(
-                    keyword=cst.Name(name),
-                    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-                )
+                    removed.append(arg)
+                else:
+                    edits.append(name_argument(loc, arg, name))
         elif arg.keyword is not None:
             if arg.keyword.value in dropped:
-                continue
-            if arg.keyword.value == "generator":
-                arg = arg.with_changes(keyword=cst.Name("x"))
-        args.append(arg)
-    if args and call.args and call.args[-1] is not args[-1]:
-        args[-1] = args[-1].with_changes(comma=call.args[-1].comma)
-    func = call.func
-    assert isinstance(func, cst.Attribute)
-    return call.with_changes(func=func.with_changes(attr=cst.Name(replacement)), args=args)
+                removed.append(arg)
+            elif arg.keyword.value == "generator":
+                edits.append(loc.replace(arg.keyword, "x"))
+    return edits + remove_args(loc, call, removed)
 
 
 # --- examples (run by tests/test_rule_examples.py) ---------------------------------------------

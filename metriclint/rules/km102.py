@@ -13,7 +13,7 @@ from ..facts.values import Derived, Instance, Scope
 from ..keras.symbols import CALLBACK, MODEL
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import delete_statement
+from .common import add_keyword, delete_statement
 
 # Attributes that only a Keras model has together (besides the two this rule is about): an
 # unresolved receiver that is also used for one of these in the same function or class is a model.
@@ -119,7 +119,7 @@ class RemovedMetricsTensors(Rule):
                     start, _ = loc.span(site.node.attr)
                     _, end = loc.span(call.func)
                     return [Edit(start, end, "add_metric"),
-                            loc.insert_after(call.args[0], f", name={loc.code(name)}"),
+                            *add_keyword(loc, call, "name", loc.code(name)),
                             delete_statement(loc, names_statement)]
 
                 plan = FixPlan(Safety.UNSAFE, "Log the tensor with `add_metric(tensor, name=...)`", build)

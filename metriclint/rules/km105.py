@@ -14,7 +14,7 @@ from ..keras import symbols
 from ..keras.symbols import LAYER, METRIC, MODEL
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
-from .common import insert_line_after, is_identifier, methods, string_value
+from .common import insert_line_after, is_identifier, methods, remove_args, string_value
 
 _MESSAGE = (
     "`add_metric()` was removed in Keras 3 (NotImplementedError, even behind a `hasattr` guard); "
@@ -69,11 +69,11 @@ class AddMetricRemoved(Rule):
         if attribute is None:
             return None
         attr_name, exists = attribute
-        receiver = func.value.value
-        value = args[0].value
 
         def build(loc: Locator) -> List[Edit]:
-            edits = [loc.replace(call, f"{receiver}.{attr_name}.update_state({loc.code(value)})")]
+            # `self.add_metric(x, name="n")` -> `self.n.update_state(x)`: the value keeps its text
+            edits = [loc.replace(func.attr, f"{attr_name}.update_state")]
+            edits.extend(remove_args(loc, call, [a for a in call.args if a.keyword is not None]))
             if not exists:
                 line = f"self.{attr_name} = {keras_ref}.metrics.Mean(name={loc.code(name_arg.value)})"
                 edits.append(insert_line_after(loc, super_statement, line))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
-from ..diagnostics import Safety
+from ..diagnostics import Edit, Safety
 from ..facts.entries import STRING_NODES, AnyOf, Keywords, StringFirst
 from ..keras.symbols import LAYER, METRIC, MODEL
+from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
+from .common import name_argument, remove_args
 
 # Keras 2 positional order of add_weight (tf_keras 2.21), per class family.
 _K2_ORDER = {
@@ -54,18 +56,14 @@ class AddWeightPositionalName(Rule):
             problem = _problem(site.node, family)
             if problem is None:
                 continue
-            new_call = _keyword_call(site.node, family)
-            if new_call is None:
+            build = _keyword_fix(site.node, family)
+            if build is None:
                 yield Finding(func.attr, problem)
                 continue
             yield Finding(
                 func.attr,
                 problem,
-                FixPlan(
-                    Safety.SAFE,
-                    "Pass every argument by keyword and drop (or convert) the Keras 2-only ones",
-                    lambda loc, call=site.node, new=new_call: [loc.replace(call, new)],
-                ),
+                FixPlan(Safety.SAFE, "Pass every argument by keyword and drop (or convert) the Keras 2-only ones", build),
             )
 
 
@@ -112,8 +110,9 @@ def _aggregation_member(value: cst.BaseExpression) -> Optional[str]:
     return value.attr.value if owner_name in ("VariableAggregation", "VariableAggregationV2") else None
 
 
-def _keyword_call(call: cst.Call, family: str) -> Optional[cst.Call]:
-    """Every argument by keyword (Keras 2 positional order), Keras 3-rejected keywords dropped.
+def _keyword_fix(call: cst.Call, family: str) -> Optional[Callable[[Locator], List[Edit]]]:
+    """Edits passing every argument by keyword (Keras 2 positional order), dropping the Keras 3-rejected
+    keywords and converting a `VariableAggregation` member to its string; the rest of the call stays.
 
     None (report only) when positional arguments are there but the first is not a literal name:
     then they may already be in Keras 3's `(shape, initializer, dtype)` order, or a variable
@@ -123,28 +122,30 @@ def _keyword_call(call: cst.Call, family: str) -> Optional[cst.Call]:
     if positional and not isinstance(positional[0].value, _STRINGS):
         return None
     order = _K2_ORDER[family]
-    args: List[cst.Arg] = []
+    named: List[Tuple[cst.Arg, str]] = []  # positional arguments and the keyword they become
+    dropped: List[cst.Arg] = []
+    converted: List[Tuple[cst.BaseExpression, str]] = []
     index = 0
     for arg in call.args:
         name: Optional[str] = arg.keyword.value if arg.keyword is not None else None
         if arg.keyword is None and not arg.star:
             name = order[index] if index < len(order) else None
             index += 1
-            if name is not None:
-                arg = arg.with_changes(
-                    keyword=cst.Name(name),
-                    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-                )
+            if name is not None and name not in _K3_DROPPED[family]:
+                named.append((arg, name))
         if name in _K3_DROPPED[family]:
-            continue
-        if name == "aggregation" and family == LAYER:
+            dropped.append(arg)
+        elif name == "aggregation" and family == LAYER:
             enum = _aggregation_member(arg.value)
             if enum is not None:
-                arg = arg.with_changes(value=cst.SimpleString(f'"{_AGGREGATION_STRINGS[enum]}"'))
-        args.append(arg)
-    if args and call.args and args[-1] is not call.args[-1]:
-        args[-1] = args[-1].with_changes(comma=call.args[-1].comma)
-    return call.with_changes(args=args)
+                converted.append((arg.value, f'"{_AGGREGATION_STRINGS[enum]}"'))
+
+    def build(loc: Locator) -> List[Edit]:
+        edits = [name_argument(loc, arg, name) for arg, name in named]
+        edits.extend(loc.replace(value, text) for value, text in converted)
+        return edits + remove_args(loc, call, dropped)
+
+    return build
 
 
 _HEAD = "import keras\n"
@@ -189,7 +190,8 @@ AddWeightPositionalName.invalid = (
         "        self.m = self.add_weight(name='m', shape=(2,), synchronization=tf.VariableSynchronization.ON_READ,\n"
         "                                 aggregation=tf.VariableAggregation.MEAN, trainable=False)\n",
         fixed=_HEAD + "import tensorflow as tf\nclass L(keras.layers.Layer):\n    def build(self, s):\n"
-        "        self.m = self.add_weight(name='m', shape=(2,), aggregation=\"mean\", trainable=False)\n",
+        "        self.m = self.add_weight(name='m', shape=(2,),\n"
+        "                                 aggregation=\"mean\", trainable=False)\n",
     ),
     Example(
         _HEAD + "class L(keras.layers.Layer):\n    def build(self, s):\n        self.w = self.add_weight('w', (2,), use_resource=True)\n",

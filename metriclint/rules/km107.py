@@ -13,7 +13,7 @@ from ..facts.values import Dotted
 from ..keras.backend_ops import KERAS3_BACKEND_NAMES, NO_TWIN_ADVICE, NO_TWIN_DEFAULT, OPS_TWINS, OpsTwin
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
-from .common import insert_line_after
+from .common import add_keywords, insert_line_after
 
 _STANDALONE_BACKEND = "keras.backend"
 
@@ -50,10 +50,9 @@ class StandaloneBackendMath(Rule):
         reference, import_edit = _keras_reference(ctx, site)
         if reference is None:
             return Finding(site.node, f"{head}; use `keras.ops.{twin.name}`")
-        new_call = _ops_call(call, twin, reference)
 
         def build(loc: Locator) -> List[Edit]:
-            edits = [loc.replace(call, new_call)]
+            edits = _ops_call(loc, call, twin, reference)
             if import_edit is not None:
                 edits.append(import_edit(loc))
             return edits
@@ -94,26 +93,15 @@ def _keras_reference(ctx: RuleContext, site: AttributeSite):
     return "keras", lambda loc: insert_line_after(loc, statement, "import keras")
 
 
-def _ops_call(call: cst.Call, twin: OpsTwin, reference: str) -> cst.Call:
-    args = list(call.args)
-    positional = [a for a in args if a.keyword is None]
-    present = {a.keyword.value for a in args if a.keyword is not None}
-    for keyword, value in twin.defaults:
-        # the default applies only when neither a keyword nor the positional slot gives it
-        if keyword in present or len(positional) >= 2:
-            continue
-        if args:
-            last = args[-1]
-            args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        args.append(
-            cst.Arg(
-                keyword=cst.Name(keyword),
-                equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-                value=cst.parse_expression(value),
-                comma=call.args[-1].comma if call.args else cst.MaybeSentinel.DEFAULT,
-            )
-        )
-    return call.with_changes(func=cst.parse_expression(f"{reference}.ops.{twin.name}"), args=args)
+def _ops_call(loc: Locator, call: cst.Call, twin: OpsTwin, reference: str) -> List[Edit]:
+    """Rename the callee and add the twin's defaults; the arguments (a nested `K.` call the other
+    fix rewrites among them) stay as they are."""
+    positional = [a for a in call.args if a.keyword is None]
+    present = {a.keyword.value for a in call.args if a.keyword is not None}
+    # the default applies only when neither a keyword nor the positional slot gives it
+    defaults = [(k, v) for k, v in twin.defaults if k not in present and len(positional) < 2]
+    edits = [loc.replace(call.func, f"{reference}.ops.{twin.name}")]
+    return edits + add_keywords(loc, call, defaults)
 
 
 StandaloneBackendMath.valid = (

@@ -6,7 +6,7 @@ from typing import Iterator, List, Optional, Set
 
 import libcst as cst
 
-from ..diagnostics import Safety
+from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword, positional_args
 from ..facts.entries import Attributes, Calls
 from ..facts.values import Instance, Scope
@@ -14,6 +14,7 @@ from ..facts.walk import find_all
 from ..keras.symbols import MODEL
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
+from .common import add_keyword
 
 # `evaluate(x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict, ...)`:
 # positional arguments up to `callbacks` leave room for the keyword (both flavours).
@@ -64,10 +65,11 @@ class MetricsNamesZip(Rule):
         names, values = zip_site.node.args[0].value, zip_site.node.args[1].value
         evaluate = _evaluate_call(ctx, names, values, zip_site.scope)
         if evaluate is not None:  # dict(zip(model.metrics_names, model.evaluate(...)))
-            new_call = _with_return_dict(evaluate)
-
             def build(loc: Locator):
-                return [loc.replace(dict_call, new_call)]
+                # drop `dict(zip(model.metrics_names, ` and `))` around the call: it keeps its text
+                start, end = loc.span(dict_call)
+                inner_start, inner_end = loc.span(evaluate)
+                return [Edit(start, inner_start, ""), Edit(inner_end, end, ""), *_with_return_dict(loc, evaluate)]
 
             return Finding(
                 zip_site.node, message, FixPlan(Safety.SAFE, "Use `evaluate(..., return_dict=True)`", build)
@@ -78,10 +80,9 @@ class MetricsNamesZip(Rule):
         # scores = model.evaluate(...); ... dict(zip(model.metrics_names, scores)): `scores` is read only here
         assert isinstance(values, cst.Name)
         variable = values.value
-        new_evaluate = _with_return_dict(evaluate)
 
         def build(loc: Locator):  # type: ignore[no-redef]
-            return [loc.replace(evaluate, new_evaluate), loc.replace(dict_call, variable)]
+            return [*_with_return_dict(loc, evaluate), loc.replace(dict_call, variable)]
 
         return Finding(
             zip_site.node, message, FixPlan(Safety.SAFE, "Use `evaluate(..., return_dict=True)`", build)
@@ -175,22 +176,8 @@ def _same_model(ctx: RuleContext, a: cst.BaseExpression, b: cst.BaseExpression, 
     )
 
 
-def _with_return_dict(call: cst.Call) -> cst.Call:
-    args: List[cst.Arg] = list(call.args)
-    new_arg = cst.Arg(
-        keyword=cst.Name("return_dict"),
-        value=cst.Name("True"),
-        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-    )
-    if args:
-        trailing = args[-1].comma
-        separator = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        if isinstance(trailing, cst.Comma):  # one argument per line: keep the layout
-            new_arg = new_arg.with_changes(comma=trailing)
-            if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
-                separator = args[-2].comma
-        args[-1] = args[-1].with_changes(comma=separator)
-    return call.with_changes(args=args + [new_arg])
+def _with_return_dict(loc: Locator, call: cst.Call) -> List[Edit]:
+    return add_keyword(loc, call, "return_dict", "True")
 
 
 # --- examples (run by tests/test_rule_examples.py) ---------------------------------------------

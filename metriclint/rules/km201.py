@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -13,7 +13,7 @@ from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
 from ..keras.metrics import ACCURACY_FOR_FAMILY, BINARY, CATEGORICAL, REGRESSION, SPARSE
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import class_import, string_value
+from .common import add_keywords, class_import, string_value
 
 _PROBABILITY_ACTIVATIONS = {"sigmoid": BINARY, "softmax": None}
 # measured in fixtures/KM201_* (Keras 3.15; tf_keras alike)
@@ -72,20 +72,19 @@ class ExactAccuracyOnProbabilities(Rule):
         assert constructor is not None
         logits = family == BINARY and loss is not None and loss.from_logits is True
         message += f"; use `{target}` (the fix keeps the `{_key(constructor)}` key)"
-        new_call = _with_arguments(constructor, logits)
+        extra = _extra_arguments(constructor, logits)
         func = constructor.func
         if isinstance(func, cst.Attribute):  # keras.metrics.Accuracy -> keras.metrics.BinaryAccuracy
-            new_call = new_call.with_changes(func=func.with_changes(attr=cst.Name(target)))
-            plan = FixPlan(Safety.SAFE, f"Use `{target}`, keeping the key", lambda loc: [loc.replace(constructor, new_call)])
+            plan = FixPlan(Safety.SAFE, f"Use `{target}`, keeping the key", lambda loc: [
+                loc.replace(func.attr, target), *add_keywords(loc, constructor, extra)])
             return Finding(metric.node, message, plan)
         imported = class_import(ctx, func, target) if isinstance(func, cst.Name) else None
         if imported is None:
             return Finding(metric.node, message)
         name, add_import = imported
-        new_call = new_call.with_changes(func=cst.Name(name))
 
         def build(loc: Locator):
-            edits = [loc.replace(constructor, new_call)]
+            edits = [loc.replace(func, name), *add_keywords(loc, constructor, extra)]
             if add_import is not None:
                 edits.append(add_import(loc))
             return edits
@@ -114,19 +113,14 @@ def _key(call: cst.Call) -> str:
     return text if text is not None else "name"
 
 
-def _with_arguments(call: cst.Call, logits: bool) -> cst.Call:
-    args = list(call.args)
+def _extra_arguments(call: cst.Call, logits: bool) -> List[Tuple[str, str]]:
+    """The keyword arguments the accuracy class that replaces `Accuracy(...)` needs besides its own."""
     extra = []
     if logits and find_keyword(call, "threshold") is None:
         extra.append(("threshold", "0.0"))  # binary logits: the decision boundary is 0, not 0.5
     if _name_argument(call) is None:
         extra.append(("name", '"accuracy"'))  # keep the key: BinaryAccuracy() alone logs `binary_accuracy`
-    for keyword, value in extra:
-        if args:
-            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        args.append(cst.Arg(keyword=cst.Name(keyword), value=cst.parse_expression(value),
-                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
-    return call.with_changes(args=args)
+    return extra
 
 
 _HEAD = "import keras\n"

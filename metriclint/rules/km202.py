@@ -67,7 +67,7 @@ class ThresholdOnLogits(Rule):
                     "so every negative logit lands in one bucket")
         return Finding(metric.node, f"`{metric.keras_class}()`: {head}; pass `{keyword}={value}`", FixPlan(
             Safety.SAFE, f"Add `{keyword}={value}`",
-            lambda loc, call=constructor: [add_keyword(loc, call, keyword, value)]))
+            lambda loc, call=constructor: add_keyword(loc, call, keyword, value)))
 
 
 _HEAD = "import keras\n"

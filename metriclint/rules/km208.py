@@ -127,7 +127,7 @@ def _set_mode(call: cst.Call, literal: Optional[cst.SimpleString], direction: st
     def build(loc: Locator):
         if literal is not None:
             return [loc.replace(literal, f"{literal.prefix}{literal.quote}{direction}{literal.quote}")]
-        return [add_keyword(loc, call, "mode", f'"{direction}"')]
+        return add_keyword(loc, call, "mode", f'"{direction}"')
 
     return FixPlan(Safety.SAFE, f"Set `mode=\"{direction}\"`", build)
 

@@ -15,6 +15,7 @@ from ..keras.metrics import METRICS
 from ..keras.symbols import METRIC
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
+from .common import call_text_with_keywords, moved_text
 
 
 class SharedMetricInstance(Rule):
@@ -45,19 +46,14 @@ class SharedMetricInstance(Rule):
         yield from self._manual_updates(ctx, uses)
 
     def _shared_compile(self, ctx: RuleContext, constructor: cst.Call, ref: MetricRef) -> Finding:
-        fresh = constructor
         info = METRICS.get(ref.keras_class or "")
         default = info.default_name(ctx.flavour) if info else None
-        if find_keyword(constructor, "name") is None and default is not None:
-            args = list(constructor.args)
-            new = cst.Arg(keyword=cst.Name("name"), value=cst.SimpleString(f'"{default}"'),
-                          equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-            if args:
-                args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            fresh = constructor.with_changes(args=args + [new])
+        extra = [("name", f'"{default}"')] if find_keyword(constructor, "name") is None and default is not None else []
 
         def build(loc: Locator):
-            return [loc.replace(ref.node, loc.module.code_for_node(fresh.with_changes(lpar=[], rpar=[])))]
+            # the constructor's own text (with `name=` so the key stays), indented for where it goes
+            fresh = call_text_with_keywords(loc, constructor, extra)
+            return [loc.replace(ref.node, moved_text(loc, constructor, fresh, ref.node))]
 
         return Finding(
             ref.node,

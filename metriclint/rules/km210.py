@@ -6,14 +6,15 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..diagnostics import Safety
+from ..diagnostics import Edit, Safety
 from ..facts.collect import dotted_name
 from ..facts.entries import Calls, Defines
 from ..facts.values import Dotted
 from ..facts.walk import find_all
 from ..keras.symbols import METRIC
+from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import classes_of_kind, methods, self_attributes_used
+from .common import classes_of_kind, methods, self_attributes_used, skip_trivia
 
 _GUARD_CALLS = {"epsilon", "maximum", "clip", "clip_by_value", "divide_no_nan", "max"}
 _DIVIDE_CALLS = {"divide", "truediv", "true_divide"}
@@ -59,8 +60,52 @@ class UnguardedResultDivision(Rule):
                     continue
                 yield Finding(operation, message + f"; use `{safe_divide}`", FixPlan(
                     Safety.SAFE, f"Use `{safe_divide}`",
-                    lambda loc, op=operation, a=numerator, b=denominator: [
-                        loc.replace(op, f"{safe_divide}({loc.code(a)}, {loc.code(b)})")]))
+                    lambda loc, op=operation: _guarded(loc, op, safe_divide)))
+
+
+def _guarded(loc: Locator, operation: cst.CSTNode, safe_divide: str) -> List[Edit]:
+    """`a / b` -> `safe_divide(a, b)` (only `/`, the operands' own parentheses and what goes around
+    change, so the operands and the line breaks between them keep their text);
+    `tf.math.divide(a, b)` -> `safe_divide(a, b)`."""
+    if isinstance(operation, cst.Call):
+        return [loc.replace(operation.func, safe_divide)]
+    assert isinstance(operation, cst.BinaryOperation)
+    text = loc.lines.text
+    start, end = loc.span(operation)
+    left_start, left_end = loc.span(operation.left)
+    right_start, _ = loc.span(operation.right)
+    slash = left_end
+    closing: List[int] = []  # the left operand's closing parentheses
+    while True:
+        slash = skip_trivia(text, slash, end)
+        if text[slash] != ")":
+            break
+        closing.append(slash)
+        slash += 1
+    assert text[slash] == "/"
+    edits = [Edit(start, start, f"{safe_divide}("), Edit(end, end, ")")]
+    comment = "#" in text[left_end:slash]  # a line break inside parentheses: keep it and its comment
+    if _bare_parentheses(operation.left):  # `(a + b) / c`: the call's parentheses are enough
+        edits.append(Edit(start, left_start, ""))
+        if comment:
+            edits.extend([Edit(closing[-1], closing[-1] + 1, ""), Edit(slash, slash + 1, ",")])
+        else:
+            edits.append(Edit(closing[-1], slash + 1, ","))
+    else:
+        before = slash
+        while not comment and text[before - 1] in " \t\f":
+            before -= 1
+        edits.append(Edit(before, slash + 1, ","))
+    if _bare_parentheses(operation.right):
+        edits.append(Edit(skip_trivia(text, slash + 1, right_start), right_start, ""))
+        edits.append(Edit(end - 1, end, ""))
+    return sorted(edits)
+
+
+def _bare_parentheses(node: cst.CSTNode) -> bool:
+    """One pair of parentheses that an argument does not need (a tuple's, a generator's or a
+    `yield`'s are needed)."""
+    return len(getattr(node, "lpar", ())) == 1 and not isinstance(node, (cst.Tuple, cst.GeneratorExp, cst.Yield))
 
 
 def _divisions(result: cst.FunctionDef) -> Iterator[Tuple[cst.CSTNode, cst.CSTNode, cst.CSTNode]]:

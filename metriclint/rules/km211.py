@@ -78,7 +78,7 @@ class F1WithoutThreshold(Rule):
         if given is None:
             return Finding(metric.node, message(what), FixPlan(
                 Safety.SAFE, "Add `threshold=0.5`",
-                lambda loc: [add_keyword(loc, call, "threshold", "0.5")]))
+                lambda loc: add_keyword(loc, call, "threshold", "0.5")))
         if isinstance(given.value, cst.Name) and given.value.value == "None":
             return Finding(given, message(what), FixPlan(
                 Safety.SAFE, "Set `threshold=0.5`",
