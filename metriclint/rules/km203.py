@@ -7,16 +7,13 @@ from typing import Dict, Iterator, Optional, Set
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import dotted_name, find_keyword, positional_args
 from ..facts.entries import COMPILE_METRICS, Words
+from ..facts.metric_functions import BATCH_SUMS, is_batchwise_ratio
 from ..facts.models import model_facts
 from ..facts.values import FunctionValue
-from ..facts.walk import find_all
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import keras_module_reference
 
-_SUMS = {"sum", "reduce_sum", "count_nonzero"}
-_DIVIDES = {"divide", "truediv", "divide_no_nan"}
 
 
 class BatchwiseRatioMetric(Rule):
@@ -24,7 +21,7 @@ class BatchwiseRatioMetric(Rule):
     name = "batchwise-ratio-metric"
     summary = "A metric function that divides batch sums (F1, precision, recall) is averaged per batch: wrong and batch-size dependent"
     fix_safety = Safety.UNSAFE
-    needs = (COMPILE_METRICS, Words(frozenset(_SUMS)))
+    needs = (COMPILE_METRICS, Words(BATCH_SUMS))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         memo: Dict[cst.FunctionDef, bool] = {}
@@ -35,7 +32,7 @@ class BatchwiseRatioMetric(Rule):
                     function = metric.function
                     if function is None or id(metric.node) in reported:
                         continue
-                    if not _is_ratio_function(ctx, function, memo, set()):
+                    if not is_batchwise_ratio(ctx.resolver, function, memo, set()):
                         continue
                     reported.add(id(metric.node))
                     yield self._finding(ctx, metric.node, function)
@@ -80,76 +77,6 @@ def _replacement(name: str) -> Optional[tuple]:
     if "recall" in lowered or lowered.startswith("rec") or "sensitiv" in lowered:
         return "Recall", ""
     return None
-
-
-def _call_name(call: cst.Call) -> str:
-    name = dotted_name(call.func)
-    return name.split(".")[-1] if name else ""
-
-
-def _sums_over_batch(call: cst.Call) -> bool:
-    """Whether a sum reduces the batch axis: no axis (everything), `axis=None` or an axis with 0.
-
-    `K.sum(x, axis=-1)` or `tf.reduce_sum(x, axis=[1, 2, 3])` keep one value per sample (a
-    per-sample Dice or Jaccard); Keras averages those over samples correctly. An axis the
-    file does not spell out (a variable) is not known to reduce the batch: silent.
-    """
-    keyword = find_keyword(call, "axis")
-    positional = positional_args(call)
-    axis = keyword.value if keyword is not None else (positional[1].value if len(positional) > 1 else None)
-    if axis is None:
-        return True
-    if isinstance(axis, cst.Name):
-        return axis.value == "None"
-    if isinstance(axis, cst.Integer):
-        return int(axis.value) == 0
-    if isinstance(axis, (cst.List, cst.Tuple)):
-        return any(isinstance(e.value, cst.Integer) and int(e.value.value) == 0 for e in axis.elements)
-    return False
-
-
-def _is_ratio_function(ctx: RuleContext, function: FunctionValue, memo: Dict, active: Set) -> bool:
-    """Whether the function divides by a batch sum (directly, through locals, or via helpers)."""
-    node = function.node
-    if node in memo:
-        return memo[node]
-    if node in active:
-        return False
-    active.add(node)
-    assigned: Dict[str, cst.BaseExpression] = {}
-    for assign in find_all(node.body, cst.Assign):
-        for target in assign.targets:
-            if isinstance(target.target, cst.Name):
-                assigned[target.target.value] = assign.value
-
-    def involves_batch_sum(expr: cst.CSTNode, depth: int = 0) -> bool:
-        if depth > 6:
-            return False
-        for call in find_all(expr, cst.Call):
-            if _call_name(call) in _SUMS and _sums_over_batch(call):
-                return True
-            helper = ctx.resolver.resolve(call.func, function.body)
-            if isinstance(helper, FunctionValue) and _is_ratio_function(ctx, helper, memo, active):
-                return True
-        for name in find_all(expr, cst.Name):
-            value = assigned.get(name.value)
-            if value is not None and value is not expr and involves_batch_sum(value, depth + 1):
-                return True
-        return False
-
-    result = False
-    for operation in find_all(node.body, cst.BinaryOperation):
-        if isinstance(operation.operator, cst.Divide) and involves_batch_sum(operation.right):
-            result = True
-            break
-    if not result:
-        for call in find_all(node.body, cst.Call):
-            if _call_name(call) in _DIVIDES and len(call.args) >= 2 and involves_batch_sum(call.args[1].value):
-                result = True
-                break
-    active.discard(node)
-    memo[node] = result
-    return result
 
 
 _FUNCS = (
