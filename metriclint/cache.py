@@ -131,6 +131,38 @@ class ResultCache:
             pass  # a cache that cannot be written only costs time next run
 
 
+def write_json_atomic(location: str, data: Any) -> None:
+    """Write JSON through a temporary file and a rename, into real directories of the cache only
+    (made as needed; a symlink anywhere on the way means: go without). Errors only cost time."""
+    import tempfile
+
+    folder = os.path.dirname(location)
+    chain = []
+    current = folder
+    while os.path.basename(current) != CACHE_DIR:
+        if os.path.dirname(current) == current:
+            return  # not inside a metriclint cache: never written
+        chain.append(current)
+        current = os.path.dirname(current)
+    chain.append(current)
+    try:
+        for directory in reversed(chain):
+            if not _real_directory(directory):
+                return
+        _create_exclusive(os.path.join(current, ".gitignore"),
+                          "# Created by metriclint; the cache is safe to delete (`metriclint clean`).\n*\n")
+        fd, tmp = tempfile.mkstemp(prefix=".summary-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, separators=(",", ":"))
+            os.replace(tmp, location)
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+    except OSError:
+        pass
+
+
 def _last_used(entry: Any) -> float:
     used = entry.get("used") if isinstance(entry, dict) else None
     if isinstance(used, bool):

@@ -168,7 +168,10 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
         status = EXIT_CLEAN
         results: List[FileResult] = []
         if use_stdin:
-            job = Job(stdin_name, resolver.for_file(stdin_settings_path), fix=fix, unsafe=opts.unsafe_fixes, write=False)
+            stdin_settings = resolver.for_file(stdin_settings_path)
+            job = Job(stdin_name, stdin_settings, fix=fix,
+                      unsafe=opts.unsafe_fixes, write=False,
+                      summary_cache=None if opts.no_cache else _summary_cache(stdin_settings.root))
             _note_legacy([job.settings])
             raw = sys.stdin.buffer.read()
             result, source = process_stdin(job, raw)
@@ -192,9 +195,12 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
             if not found.files and not found.problems and not found.missing:
                 if not (opts.force_exclude and opts.paths):  # pre-commit with only excluded files: nothing to say
                     click.echo("metriclint: warning: no Python files found under the given paths", err=True)
+            cache_root = resolver.for_directory(
+                paths[0] if os.path.isdir(paths[0]) else os.path.dirname(os.path.abspath(paths[0]))).root
+            summary_cache = None if opts.no_cache else _summary_cache(cache_root)
             jobs = [
                 Job(path, resolver.for_file(path), fix=fix, unsafe=opts.unsafe_fixes, write=not diff, add_noqa=opts.add_noqa,
-                    cached=not opts.no_cache)
+                    cached=not opts.no_cache, summary_cache=summary_cache)
                 for path in found.files
             ]
             _note_legacy(job.settings for job in jobs)
@@ -202,7 +208,7 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
             if not opts.no_cache and jobs:
                 from .cache import ResultCache
 
-                cache = ResultCache(resolver.for_directory(paths[0] if os.path.isdir(paths[0]) else os.path.dirname(os.path.abspath(paths[0]))).root)
+                cache = ResultCache(cache_root)
             with _progress(len(jobs)) as advance:
                 results.extend(run_jobs(jobs, opts.jobs, cache=cache, progress=advance))
             results.sort(key=lambda r: _path_key(r.path))  # as ruff: by path, whatever the walk order
@@ -324,6 +330,14 @@ def _print_diff(results) -> int:
             for line in lines:
                 sys.stdout.write(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
     return changed
+
+
+def _summary_cache(root: str) -> str:
+    """Where the project index keeps module summaries: beside the results, in the cache directory."""
+    from . import __version__
+    from .cache import CACHE_DIR
+
+    return os.path.join(os.path.abspath(root), CACHE_DIR, f"v{__version__}")
 
 
 def _note_legacy(all_settings) -> None:

@@ -13,7 +13,7 @@ import traceback
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -29,6 +29,9 @@ from .rules import NEVER_SILENCED, TOOL_CODES, UNPARSABLE, all_rules, known_code
 from .rules.base import Finding, Rule, RuleContext
 from .settings import Settings
 from .suppression import Suppressions, futile_directive, futile_note, is_ours
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project.index import ProjectView
 
 MAX_FIX_PASSES = 10
 # Appended to the message of a finding whose fix was dropped because it could not be mapped back
@@ -262,14 +265,15 @@ def _any_rule_could_fire(text: str, tree: ast.AST, codes: FrozenSet[str], flavou
     return bool(others) and _verdict(text, tree, others, flavour)[0]
 
 
-def lint_text(text: str, path: str, settings: Settings) -> LintOutput:
+def lint_text(text: str, path: str, settings: Settings, project: Optional["ProjectView"] = None) -> LintOutput:
+    """`project`: the project's other modules as this file imports them (None: the file alone)."""
     try:
-        return _lint_text(text, path, settings, deep=False)
+        return _lint_text(text, path, settings, project, deep=False)
     except RecursionError:  # valid code nested deeper than the default stack allows
-        return call_with_deep_stack(lambda: _lint_text(text, path, settings, deep=True))
+        return call_with_deep_stack(lambda: _lint_text(text, path, settings, project, deep=True))
 
 
-def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutput:
+def _lint_text(text: str, path: str, settings: Settings, project: Optional["ProjectView"], deep: bool) -> LintOutput:
     """`deep`: this is the run on the deep stack, so running out of recursion is final here.
 
     The tool codes do not depend on the rule selection: E999 is reported when CPython rejects
@@ -316,7 +320,7 @@ def _lint_text(text: str, path: str, settings: Settings, deep: bool) -> LintOutp
     ctx = RuleContext(
         module=parsed.module,
         facts=facts,
-        resolver=Resolver(facts),
+        resolver=Resolver(facts, project),
         flavour=_flavour(summary, tree, facts, settings),
         path=path,
     )
@@ -510,12 +514,12 @@ class FixOutput:
     internal_error: bool = False
 
 
-def fix_text(text: str, path: str, settings: Settings, unsafe: bool) -> FixOutput:
+def fix_text(text: str, path: str, settings: Settings, unsafe: bool, project: Optional["ProjectView"] = None) -> FixOutput:
     fixed: Dict[str, int] = {}
     rejected: List[str] = []
     bad: Set[Tuple[str, Tuple[Edit, ...]]] = set()
     for _ in range(MAX_FIX_PASSES):
-        output = lint_text(text, path, settings)
+        output = lint_text(text, path, settings, project)
         chosen: List[Diagnostic] = []
         taken = _TakenSpans()
         for diag in output.diagnostics:
@@ -551,5 +555,5 @@ def fix_text(text: str, path: str, settings: Settings, unsafe: bool) -> FixOutpu
         for diag in chosen:
             fixed[diag.code] = fixed.get(diag.code, 0) + 1
         text = candidate
-    output = lint_text(text, path, settings)
+    output = lint_text(text, path, settings, project)
     return FixOutput(text, output.diagnostics, fixed, rejected, output.internal_error)

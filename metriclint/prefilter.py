@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Optional, Set, Tuple
 
@@ -20,6 +21,7 @@ _LEGACY_KERAS_VARIABLE = "TF_USE_LEGACY_KERAS"
 _TRUE_VALUES = ("true", "True", "1")  # what TensorFlow's Keras loader accepts (tensorflow/__init__.py)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KERAS_ROOTS = ("keras", "tensorflow", "tf_keras")
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__"}
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Summary:
     method_keywords: Set[Tuple[str, str]] = field(default_factory=set)
     imports_keras: bool = False
     imports: Set[str] = field(default_factory=set)  # full dotted names imported (`keras.backend`)
+    foreign_imports: bool = False  # imports what may be a module of the project (see entries.ProjectImports)
     defs: Set[str] = field(default_factory=set)  # names of functions and methods defined
     called: Set[str] = field(default_factory=set)  # names called, as methods or plainly: `x.fit(...)`, `zip(...)`
     string_first: Set[str] = field(default_factory=set)  # methods called with a string (or f-string) first argument
@@ -181,8 +184,15 @@ def _keras_root(summary: Summary, module: str) -> None:
         summary.imports_keras = True
 
 
+def _foreign(module: str) -> bool:
+    root = module.split(".")[0]
+    return root not in _KERAS_ROOTS and root not in _STDLIB
+
+
 def _imports(summary: Summary, node: ast.Import) -> None:
     for alias in node.names:
+        if _foreign(alias.name):
+            summary.foreign_imports = True
         summary.tokens.update(alias.name.split("."))
         summary.imports.add(alias.name)
         if alias.asname:
@@ -196,6 +206,8 @@ def _imports(summary: Summary, node: ast.Import) -> None:
 
 def _imports_from(summary: Summary, node: ast.ImportFrom) -> None:
     module = node.module or ""
+    if node.level or _foreign(module):
+        summary.foreign_imports = True
     summary.tokens.update(module.split("."))
     for alias in node.names:
         summary.tokens.add(alias.name)

@@ -8,7 +8,7 @@ import re
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, TYPE_CHECKING, Tuple
 
 from .diagnostics import Diagnostic, FileResult, Position
 from .engine import fix_text, lint_text
@@ -17,6 +17,10 @@ from .source import SourceError, SourceFile, decode_source, read_bytes, read_sou
 
 # Below this many files a process pool costs more than it saves.
 POOL_THRESHOLD = 16
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project.index import ProjectIndex, ProjectView
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,25 @@ class Job:
     write: bool = True  # False for `fix --diff`
     add_noqa: bool = False  # `check --add-noqa`: suppress what is found with `# noqa: CODES` comments
     cached: bool = False  # the run has a result cache: give each result its key
+    # where the project's module summaries are cached (None: computed in memory for this run only)
+    summary_cache: Optional[str] = None
+
+
+_INDEXES: Dict[Optional[str], "ProjectIndex"] = {}
+
+
+def project_index(summary_cache: Optional[str]) -> "ProjectIndex":
+    """One index of the project's modules per process (and cache directory): what is read and
+    summarised once serves every file this process checks."""
+    from .project.index import ProjectIndex
+
+    if summary_cache not in _INDEXES:
+        _INDEXES[summary_cache] = ProjectIndex(summary_cache)
+    return _INDEXES[summary_cache]
+
+
+def project_view(job: "Job") -> "ProjectView":
+    return project_index(job.summary_cache).view(job.path, job.settings)
 
 
 def io_error(path: str, message: str) -> Diagnostic:
@@ -41,11 +64,11 @@ def process_source(job: Job, source: SourceFile) -> FileResult:
         return process_add_noqa(job, source)
     result = FileResult(path=job.path, original_text=source.text)
     if not job.fix:
-        output = lint_text(source.text, job.path, job.settings)
+        output = lint_text(source.text, job.path, job.settings, project_view(job))
         result.diagnostics = output.diagnostics
         result.internal_error = output.internal_error
         return result
-    fixed = fix_text(source.text, job.path, job.settings, job.unsafe)
+    fixed = fix_text(source.text, job.path, job.settings, job.unsafe, project_view(job))
     result.diagnostics = fixed.diagnostics
     result.internal_error = fixed.internal_error
     result.fixed = fixed.fixed
@@ -60,7 +83,7 @@ def process_source(job: Job, source: SourceFile) -> FileResult:
                 result.write_error = str(exc)
                 result.fixed = {}
                 result.new_text = None
-                original = lint_text(source.text, job.path, job.settings)
+                original = lint_text(source.text, job.path, job.settings, project_view(job))
                 result.diagnostics = original.diagnostics
                 result.internal_error = result.internal_error or original.internal_error
     return result
@@ -109,17 +132,17 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
             result.write_error = message
         result.fixed, result.new_text, result.diff_parts = {}, None, []
         result.line_map, result.column_shifts = module.line_map, nb.column_shifts(module.text, module)
-        original = lint_text(module.text, job.path, job.settings)
+        original = lint_text(module.text, job.path, job.settings, project_view(job))
         result.diagnostics = mapped(original.diagnostics, module.line_map, module.text)
         result.internal_error = result.internal_error or original.internal_error
         return result
 
     if not job.fix:
-        output = lint_text(module.text, job.path, job.settings)
+        output = lint_text(module.text, job.path, job.settings, project_view(job))
         result.diagnostics = mapped(output.diagnostics, module.line_map, module.text)
         result.internal_error = output.internal_error
         return result
-    fixed = fix_text(module.text, job.path, job.settings, job.unsafe)
+    fixed = fix_text(module.text, job.path, job.settings, job.unsafe, project_view(job))
     fixed_map = nb.line_map_of(fixed.text)
     result.diagnostics = mapped(fixed.diagnostics, fixed_map, fixed.text)
     result.internal_error = fixed.internal_error
@@ -182,13 +205,13 @@ def _add_noqa_text(job: Job, text: str, protected=None):
     """(lint output before, the text with directives, lines edited, lines where none could go, lint output after)."""
     from .suppression import add_noqa
 
-    before = lint_text(text, job.path, job.settings)
+    before = lint_text(text, job.path, job.settings, project_view(job))
     added = add_noqa(text, _noqa_targets(before.diagnostics), protected)
     if added.text == text:
         return before, text, [], added.impossible, before
     if not _compiles(added.text):  # pragma: no cover - a comment at a line end cannot break code
         raise SourceError("adding noqa comments would make the file invalid; not written")
-    after = lint_text(added.text, job.path, job.settings)
+    after = lint_text(added.text, job.path, job.settings, project_view(job))
     return before, added.text, added.lines, added.impossible, after
 
 
@@ -225,7 +248,7 @@ def process_add_noqa(job: Job, source: SourceFile) -> FileResult:
         before, new_text, lines, impossible, after = _add_noqa_text(job, source.text)
     except SourceError as exc:  # pragma: no cover - see _add_noqa_text
         result.write_error = str(exc)
-        output = lint_text(source.text, job.path, job.settings)
+        output = lint_text(source.text, job.path, job.settings, project_view(job))
         result.diagnostics, result.internal_error = output.diagnostics, output.internal_error
         return result
     result.diagnostics = after.diagnostics
@@ -305,10 +328,30 @@ def internal_error(path: str) -> FileResult:
 
 
 def cache_key(job: Job, raw: bytes) -> str:
+    """The file's bytes, the settings, and what it depends on in the project (the text of the
+    project modules it imports, transitively): editing `metrics.py` re-checks its importers."""
     from .cache import ResultCache
 
     kind = "notebook" if job.path.endswith(".ipynb") else "python"
-    return ResultCache.key(raw, job.settings.cache_key(), sorted(job.settings.ignored_for(job.path)), kind)
+    index = project_index(job.summary_cache)
+    text = _import_text(raw, kind)
+    depends = index.dependency_key(job.path, index.roots(job.path, job.settings.root), text)
+    return ResultCache.key(raw, job.settings.cache_key() + "\0" + depends, sorted(job.settings.ignored_for(job.path)), kind)
+
+
+def _import_text(raw: bytes, kind: str) -> str:
+    """Text whose lines hold the file's imports: the file, or a notebook's code cells."""
+    text = raw.decode("utf-8", "replace")
+    if kind != "notebook":
+        return text
+    try:
+        import json
+
+        cells = json.loads(text).get("cells", [])
+        return "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else str(c.get("source", ""))
+                         for c in cells if isinstance(c, dict) and c.get("cell_type") == "code")
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        return text
 
 
 def process_file(job: Job) -> FileResult:

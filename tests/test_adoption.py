@@ -207,8 +207,8 @@ def test_add_noqa_refuses_a_file_changed_on_disk(project, monkeypatch):
     path = write(project / "train.py", HEAD + "model.fit(x, y, nb_epoch=3)\n")
     real = runner.lint_text
 
-    def lint_and_edit(text, path_, settings):
-        out = real(text, path_, settings)
+    def lint_and_edit(text, path_, settings, project=None):
+        out = real(text, path_, settings, project)
         if "noqa" not in text:
             Path(path_).write_text(text + "# edited meanwhile\n", encoding="utf-8")
         return out

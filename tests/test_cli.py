@@ -251,10 +251,10 @@ def test_internal_error_in_one_file_exits_2_and_the_run_goes_on(project, monkeyp
 
     real = runner.lint_text
 
-    def crashing(text, path, settings):
+    def crashing(text, path, settings, project=None):
         if path.endswith("crash.py"):
             raise RuntimeError("boom")
-        return real(text, path, settings)
+        return real(text, path, settings, project)
 
     monkeypatch.setattr(runner, "lint_text", crashing)
     write(project / "crash.py", FIT)

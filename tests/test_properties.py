@@ -323,8 +323,8 @@ def test_a_fix_whose_own_edits_share_text_is_never_applied(monkeypatch):
     source = "from tensorflow import keras\nmodel = keras.Sequential()\nmodel.fit(x, nb_epoch=3)\nmodel.fit(x, nb_epoch=4)\n"
     original = engine.lint_text
 
-    def with_a_broken_fix(text, path, settings):
-        output = original(text, path, settings)
+    def with_a_broken_fix(text, path, settings, project=None):
+        output = original(text, path, settings, project)
         for index, diag in enumerate(output.diagnostics):
             if diag.fix is not None and diag.start.line == 3:
                 edit = diag.fix.edits[0]

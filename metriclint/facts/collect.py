@@ -268,11 +268,16 @@ class _Collector(Walker):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> Optional[bool]:
         self.facts.import_statement[node] = self.statement
         if node.relative or node.module is None:
+            # relative imports: the project's own modules (never Keras); the project index reads them
+            dots = "." * len(node.relative)
+            package = dotted_name(node.module) if node.module is not None else ""
             names = node.names if not isinstance(node.names, cst.ImportStar) else []
-            for alias in names:  # relative imports: names exist but are not Keras
+            for alias in names:
                 target = alias.asname.name if alias.asname is not None else alias.name
-                if isinstance(target, cst.Name):
-                    self.scope.bind(target.value, Binding("unknown", None, self.scope))
+                name = dotted_name(alias.name)
+                if isinstance(target, cst.Name) and name is not None:
+                    full = f"{dots}{package}.{name}" if package else f"{dots}{name}"
+                    self.scope.bind(target.value, Binding("import", node, self.scope, full))
             return False
         module = dotted_name(node.module)
         if module is None:

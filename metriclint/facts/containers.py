@@ -49,12 +49,16 @@ def elements(resolver: "Resolver", node: cst.BaseExpression, scope: Scope, depth
         return _call_elements(resolver, node, scope, depth)
     if isinstance(node, cst.Name):
         found = resolver.single_value(node, scope)
-        if found is None or _mutated(resolver, node, scope):
+        if found is None:
+            return resolver.external_elements(node, scope)  # `from config import METRICS`
+        if _mutated(resolver, node, scope):
             return None
         return elements(resolver, found[0], found[1], depth + 1)
     if isinstance(node, cst.Attribute):
         found = resolver.attribute_value(node, scope)
-        return elements(resolver, found[0], found[1], depth + 1) if found is not None else None
+        if found is None:
+            return resolver.external_elements(node, scope)  # `config.METRICS`
+        return elements(resolver, found[0], found[1], depth + 1)
     return None
 
 
@@ -73,7 +77,7 @@ def _call_elements(resolver: "Resolver", call: cst.Call, scope: Scope, depth: in
     returned = resolver.returned_expressions(call, scope)
     if returned is not None and len(returned) == 1:
         return elements(resolver, returned[0][0], returned[0][1], depth + 1)
-    return None
+    return resolver.external_elements(call, scope)  # another module's `get_metrics()`
 
 
 def items(resolver: "Resolver", node: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[List[Item]]:

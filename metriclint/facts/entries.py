@@ -261,7 +261,20 @@ def trigger_words(needs: Tuple[Entry, ...]) -> Optional[FrozenSet[str]]:
     return min(sets, key=lambda words: (len(words), -sum(map(len, words)))) if sets else None
 
 
+@dataclass(frozen=True)
+class ProjectImports:
+    """An import of something that may be a module of the project: a relative import, or an
+    absolute one of neither Keras/TensorFlow nor the standard library (the project index follows it)."""
+
+    def present(self, summary: "Summary") -> bool:
+        return summary.foreign_imports
+
+    def words(self) -> FrozenSet[str]:
+        return frozenset({"import"})  # a word of every import statement
+
+
 # Entries several rules and facts share.
+PROJECT_IMPORTS = ProjectImports()
 RESET_STATES_CALLS = Calls(("reset_states",))
 # The calls that train a model and return its History (`fit_generator` is Keras 2's, and old code's).
 FIT_CALLS = Calls(("fit", "fit_generator"))

@@ -18,11 +18,11 @@ import libcst as cst
 from ..keras import symbols
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import METRICS
-from .arguments import UNKNOWN, Binding, Bound, bind, constructor_argument, keras_argument
+from .arguments import UNKNOWN, Binding, Bound, bind, constructor_argument, keras_argument, parameter_binding
 from .collect import CallSite
 from .containers import elements
-from .entries import COMPILE_WEIGHTED_METRICS, TRAINING_CALLS
-from .models import MetricRef, ModelInfo, model_facts, model_key
+from .entries import TRAINING_CALLS
+from .models import MetricRef, ModelInfo, model_info, model_key
 from .values import ClassValue, FunctionValue, Instance, Scope
 
 # Keras metric functions exported under a short alias: the log key is the function's `__name__`
@@ -88,6 +88,17 @@ class KeySource:
 def _metric_keys(ctx, ref: MetricRef) -> Optional[List[Tuple[str, bool, KeySource]]]:
     """(key, is_pattern_base, source) for one compile metric; None when it cannot be known."""
     flavour = ctx.flavour
+    spec = ref.spec
+    if spec is not None and (spec.name is not None or spec.name_unknown):  # `AUC(name="prc")` elsewhere
+        if spec.name_unknown:
+            return None
+        info = METRICS.get(spec.keras_class or "")
+        return [(spec.name, False, KeySource(info.direction if info else None, "class"))]  # type: ignore[list-item]
+    if spec is not None and spec.function is not None:
+        return [(spec.function, False, KeySource(None, "function"))]
+    if spec is not None and spec.local_class is not None:
+        name = _subclass_name(ctx, ref, spec)
+        return [(name, True, KeySource(None, "class"))] if name else None
     if ref.string is not None:
         entry = METRIC_STRINGS.get(ref.string)
         if entry is None or entry.key(flavour) is None:
@@ -97,8 +108,11 @@ def _metric_keys(ctx, ref: MetricRef) -> Optional[List[Tuple[str, bool, KeySourc
     if ref.keras_class is not None:
         info = METRICS.get(ref.keras_class)
         constructor = ref.constructor
-        if info is None or constructor is None:
+        if info is None:
             return None
+        if constructor is None:  # another module's unnamed instance: the default name
+            default = info.default_name(flavour)
+            return [(default, True, KeySource(info.direction, "class"))] if default is not None and spec is not None else None
         site = ctx.facts.site_of.get(constructor)
         if site is None:
             return None
@@ -122,6 +136,37 @@ def _metric_keys(ctx, ref: MetricRef) -> Optional[List[Tuple[str, bool, KeySourc
         leaf = _FUNCTION_NAMES.get(leaf, leaf)  # the key is the function's `__name__`
         return [(leaf, False, KeySource(None, "function"))]
     return None
+
+
+def _subclass_name(ctx, ref: MetricRef, spec) -> Optional[str]:
+    """The key of a `Metric` subclass's instance: the `name` its constructor call passes (by
+    keyword, or by position through the class's own `__init__`), else the class's default."""
+    call = ref.constructor
+    if call is None:
+        return spec.default_name
+    site = ctx.facts.site_of.get(call)
+    if site is None:
+        return None
+    instance = ctx.resolver.instance(call, site.scope, symbols.METRIC)
+    cls = instance.local_class if instance is not None else None
+    init = None
+    if cls is not None:
+        init = next((b.node for b in cls.body.bindings.get("__init__", ()) if b.how == "function"), None)
+    param = None
+    if isinstance(init, cst.FunctionDef):
+        param = next((p for p in list(init.params.posonly_params) + list(init.params.params)
+                      + list(init.params.kwonly_params) if p.name.value == "name"), None)
+    if param is not None:
+        given = parameter_binding(ctx.resolver, call, site.scope, init, param, skip_first=True)  # type: ignore[arg-type]
+    elif init is None and any(arg.keyword is None for arg in call.args):
+        return None  # positional arguments to an `__init__` the file does not show
+    else:
+        given = bind(ctx.resolver, call, site.scope, "name", None)
+    if isinstance(given, Bound):
+        if param is not None and given.value is param.default:
+            return spec.default_name
+        return ctx.resolver.string_value(given.value, given.scope)
+    return spec.default_name if given is None else None
 
 
 def keys_for_fit(ctx, site: CallSite) -> KeySet:
@@ -168,10 +213,12 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     ):
         return KeySet(False)
     key = model_key(instance)
-    model: Optional[ModelInfo] = model_facts(ctx).get(key) if key is not None else None
+    model: Optional[ModelInfo] = model_info(ctx, instance)
     if model is None or len(model.compiles) != 1 or (model.output_count not in (None, 1)):
         return KeySet(False)
-    if model.output_count is None and isinstance(key, cst.Call):
+    if model.external is not None and model.external.opaque:
+        return KeySet(False)  # its module shows that it logs more than compile says
+    if model.output_count is None and model.external is None and isinstance(key, cst.Call):
         site_of_origin = ctx.facts.site_of.get(key)
         if site_of_origin is not None and ctx.resolver.keras_name(key.func, site_of_origin.scope) == "Model":
             return KeySet(False)  # a functional model whose outputs cannot be counted
@@ -180,11 +227,9 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     if ctx.facts.calls_by_method.get("add_metric"):
         return KeySet(False)  # `add_metric(name=...)` logs keys compile does not show
     compile_info = model.compiles[0]
-    call = compile_info.site.node
-    compile_scope = compile_info.site.scope
-    if COMPILE_WEIGHTED_METRICS.bind(ctx.resolver, call, compile_scope, ctx.flavour) is not None:
+    if compile_info.weighted is not False:
         return KeySet(False)  # passed, or maybe passed through `**options`
-    if isinstance(compile_info.loss.node if compile_info.loss else None, (cst.Dict, cst.List)):
+    if compile_info.per_output_loss:
         return KeySet(False)  # one loss per output
     keys = KeySet(True, exact={"loss"}, sources={"loss": KeySource("min", "loss")})
     if compile_info.metrics_given is UNKNOWN:
@@ -203,6 +248,16 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
                     keys.patterns.append(re.compile(re.escape(name) + r"_\d+"))
     keys.validation = _has_validation(ctx, site)
     return keys
+
+
+def opaque_model(ctx, instance: Instance) -> bool:
+    """Whether a model logs keys its `compile` does not show: its class writes its own
+    `train_step`/`metrics`, or the file's layers hold metric objects or call `add_metric`."""
+    if instance.local_class is not None and any(
+        ctx.resolver.class_defines(instance.local_class, m) for m in _TRAIN_OVERRIDES
+    ):
+        return True
+    return _layers_hold_metrics(ctx) or bool(ctx.facts.calls_by_method.get("add_metric"))
 
 
 def _layers_hold_metrics(ctx) -> bool:

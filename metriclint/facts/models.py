@@ -14,17 +14,18 @@ import libcst as cst
 from ..keras import symbols
 from ..keras.metrics import BINARY, LOSS_FAMILY
 from .collect import CallSite, ModuleFacts, find_keyword, positional_args
-from .arguments import UNKNOWN, Binding, Bound
+from ..project import specs
+from .arguments import UNKNOWN, Binding, Bound, bind
 from .containers import elements
-from .entries import COMPILE_LOSS, COMPILE_METRICS, MODEL_SETUP_CALLS
+from .entries import COMPILE_LOSS, COMPILE_METRICS, COMPILE_WEIGHTED_METRICS, MODEL_SETUP_CALLS
 from .walk import find_all
 from .resolve import Resolver
-from .values import Dotted, FunctionValue, Instance, Scope
+from .values import ClassValue, Dotted, External, ExternalElement, FunctionValue, Instance, Scope
 
 
 @dataclass
 class LossInfo:
-    node: cst.BaseExpression
+    node: Optional[cst.BaseExpression]  # None: written in another module
     family: Optional[str]  # metrics.BINARY | CATEGORICAL | SPARSE | REGRESSION | None
     from_logits: Optional[bool]  # None: unknown
 
@@ -41,15 +42,18 @@ class MetricRef:
     constructor: Optional[cst.Call] = None  # the call that made it (maybe elsewhere, via a variable)
     function: Optional[FunctionValue] = None  # a metric function defined in this file
     keras_function: Optional[str] = None  # "metrics.binary_accuracy" passed as a function
+    spec: Optional[specs.MetricSpec] = None  # a metric another module of the project defines
 
 
 @dataclass
 class CompileInfo:
-    site: CallSite
+    site: Optional[CallSite]  # None: a compile another module of the project does (`compile_model(model)`)
     loss: Optional[LossInfo]
     metrics: List[MetricRef]  # the elements of `metrics=` that are known
     metrics_given: Binding  # what `metrics=` is: Bound, None (not passed) or UNKNOWN (`**options` unseen)
     metrics_complete: bool  # every element is known (a list through names, helpers and `+`)
+    weighted: Optional[bool] = False  # `weighted_metrics=` given (None: maybe, through `**options`)
+    per_output_loss: bool = False  # one loss per output (a dict or list)
 
     @property
     def has_metrics(self) -> Optional[bool]:
@@ -72,13 +76,18 @@ class ModelInfo:
     compiles: List[CompileInfo] = field(default_factory=list)
     final_layer: Optional[LayerInfo] = None
     output_count: Optional[int] = None
+    external: Optional[specs.ModelSpec] = None  # built by another module of the project
 
     @property
     def final_activation(self) -> Optional[str]:
+        if self.final_layer is None and self.external is not None:
+            return self.external.final_activation
         return self.final_layer.activation if self.final_layer else None
 
     @property
     def final_units(self) -> Optional[int]:
+        if self.final_layer is None and self.external is not None:
+            return self.external.final_units
         if self.final_layer is None or self.final_layer.keras_class != "layers.Dense":
             return None
         call = self.final_layer.call
@@ -92,6 +101,36 @@ class ModelInfo:
 
 def model_key(instance: Instance) -> Optional[object]:
     return instance.origin if instance.origin is not None else instance.local_class
+
+
+def model_info(ctx, instance: Instance) -> Optional[ModelInfo]:
+    """What the file (or, for a model another module builds, its summary) knows of a model."""
+    key = model_key(instance)
+    if key is None:
+        return None
+    found = model_facts(ctx).get(key)
+    if found is None and isinstance(instance.external, specs.ModelSpec):
+        found = external_model(key, instance.external)
+    return found
+
+
+def external_model(key: object, spec: specs.ModelSpec, compiled_here: bool = False) -> ModelInfo:
+    """A model another module builds: its compiles, unless this file compiles it again (the last
+    compile is the one that counts, and this file's runs after the builder's)."""
+    compiles = [] if compiled_here else [_spec_compile(c) for c in spec.compiles]
+    return ModelInfo(key, compiles, None, spec.output_count, spec)
+
+
+_ELSEWHERE = object()  # `metrics=` given in another module (not a Bound: there is no expression here)
+
+
+def _spec_compile(spec: specs.CompileSpec) -> CompileInfo:
+    metrics = [MetricRef(None, string=m.string, keras_class=m.keras_class, keras_function=m.keras_function,  # type: ignore[arg-type]
+                         spec=m, direct=False) for m in spec.metrics or ()]
+    given: Binding = None if spec.metrics == () else (UNKNOWN if spec.metrics is None else _ELSEWHERE)  # type: ignore[assignment]
+    loss = LossInfo(None, spec.loss_family, spec.from_logits)
+    return CompileInfo(None, loss, metrics, given, spec.metrics is not None, None if spec.weighted else False,
+                       spec.per_output_loss)
 
 
 def model_facts(ctx) -> Dict[object, ModelInfo]:
@@ -121,22 +160,49 @@ def _build(facts: ModuleFacts, resolver: Resolver, flavour: str) -> Dict[object,
         key = model_key(instance) if instance is not None else None
         if key is None:
             continue
+        if key not in models and isinstance(instance.external, specs.ModelSpec):  # type: ignore[union-attr]
+            models[key] = external_model(key, instance.external, compiled_here=func.attr.value == "compile")  # type: ignore[union-attr]
         info = models.setdefault(key, ModelInfo(key))
         if func.attr.value == "compile":
-            info.compiles.append(_compile_info(site, resolver, flavour))
+            info.compiles.append(compile_info(site, resolver, flavour))
         else:
             adds.setdefault(key, []).append(site)
+    _compiled_elsewhere(facts, resolver, models)
     for key, info in models.items():
-        if isinstance(key, cst.Call):
+        if isinstance(key, cst.Call) and info.external is None:
             info.final_layer, info.output_count = _architecture(key, adds.get(key, []), facts, resolver)
     return models
 
 
+def _compiled_elsewhere(facts: ModuleFacts, resolver: Resolver, models: Dict[object, ModelInfo]) -> None:
+    """`compile_model(model)` where another module's function compiles the model it is given: the
+    compile belongs to this file's model."""
+    if resolver.project is None:
+        return
+    for site in facts.calls:
+        func = resolver.resolve(site.node.func, site.scope) if isinstance(site.node.func, (cst.Name, cst.Attribute)) else None
+        if not isinstance(func, External) or func.export.kind != specs.COMPILER or func.export.compile is None:
+            continue
+        given = bind(resolver, site.node, site.scope, func.export.parameter_name, func.export.parameter)
+        if not isinstance(given, Bound):
+            continue
+        instance = resolver.instance(given.value, given.scope, symbols.MODEL)
+        key = model_key(instance) if instance is not None else None
+        if key is None:
+            continue
+        if key not in models and isinstance(instance.external, specs.ModelSpec):  # type: ignore[union-attr]
+            models[key] = external_model(key, instance.external, compiled_here=True)  # type: ignore[union-attr]
+        models.setdefault(key, ModelInfo(key)).compiles.append(_spec_compile(func.export.compile))
+
+
 # --- compile --------------------------------------------------------------------------------------
-def _compile_info(site: CallSite, resolver: Resolver, flavour: str) -> CompileInfo:
+def compile_info(site: CallSite, resolver: Resolver, flavour: str) -> CompileInfo:
     call = site.node
     loss_given = COMPILE_LOSS.bind(resolver, call, site.scope, flavour)
     loss = _loss_info(loss_given.value, loss_given.scope, resolver) if isinstance(loss_given, Bound) else None
+    weighted_given = COMPILE_WEIGHTED_METRICS.bind(resolver, call, site.scope, flavour)
+    weighted = None if weighted_given is UNKNOWN else weighted_given is not None
+    per_output_loss = isinstance(loss_given, Bound) and isinstance(loss_given.value, (cst.Dict, cst.List))
     given = COMPILE_METRICS.bind(resolver, call, site.scope, flavour)
     metrics: List[MetricRef] = []
     complete = given is None
@@ -148,7 +214,14 @@ def _compile_info(site: CallSite, resolver: Resolver, flavour: str) -> CompileIn
             ref = metric_ref(node, scope, resolver)
             ref.direct = id(node) in inside
             metrics.append(ref)
-    return CompileInfo(site, loss, metrics, given, complete)
+    return CompileInfo(site, loss, metrics, given, complete, weighted, per_output_loss)
+
+
+def _external_ref(node: cst.BaseExpression, scope: Scope, spec: specs.MetricSpec, direct: bool) -> MetricRef:
+    if not isinstance(spec, specs.MetricSpec):
+        return MetricRef(node, scope, direct=direct)
+    return MetricRef(node, scope, direct=direct, string=spec.string, keras_class=spec.keras_class,
+                     keras_function=spec.keras_function, spec=spec)
 
 
 def _string(node: cst.CSTNode) -> Optional[str]:
@@ -183,10 +256,23 @@ def _loss_info(node: cst.BaseExpression, scope: Scope, resolver: Resolver) -> Lo
 
 
 def metric_ref(node: cst.BaseExpression, scope: Scope, resolver: Resolver) -> MetricRef:
+    if isinstance(node, ExternalElement):  # an element of another module's list: never edited here
+        return _external_ref(node.anchor, scope, node.spec, direct=False)
     text = resolver.string_value(node, scope)
     if text is not None:
         return MetricRef(node, scope, string=text)
     value = resolver.resolve(node, scope)
+    if isinstance(value, External) and value.export.kind == specs.METRIC and value.export.metric is not None:
+        return _external_ref(node, scope, value.export.metric, direct=True)  # `from .metrics import f1_m`
+    if isinstance(value, Instance) and isinstance(value.external, specs.MetricSpec):
+        ref = _external_ref(node, scope, value.external, direct=True)
+        ref.constructor = value.origin if isinstance(value.origin, cst.Call) else None
+        return ref
+    if isinstance(value, Instance) and value.kind == symbols.METRIC and value.local_class is not None and value.keras_class is None:
+        # the file's own `Metric` subclass: its key is its `name=`, else its class's default
+        spec = specs.MetricSpec(local_class=value.local_class.node.name.value,
+                                default_name=default_metric_name(value.local_class))
+        return MetricRef(node, scope, constructor=value.origin if isinstance(value.origin, cst.Call) else None, spec=spec)
     if isinstance(value, Instance) and value.kind == symbols.METRIC:
         leaf = value.keras_class.split(".")[-1] if value.keras_class else None
         constructor = value.origin if isinstance(value.origin, cst.Call) else None
@@ -314,3 +400,25 @@ def logits_reason(model: ModelInfo, info: CompileInfo) -> Optional[str]:
     if model.final_activation in ("sigmoid", "softmax"):
         return None
     return "`from_logits=True`"
+
+
+def default_metric_name(cls: "ClassValue") -> Optional[str]:
+    """The name a `Metric` subclass logs under when made without `name=`: the default of its
+    `__init__`'s `name` parameter, or the `name=` it passes to `super().__init__` as a string."""
+    init = next((b.node for b in cls.body.bindings.get("__init__", ()) if b.how == "function"), None)
+    if not isinstance(init, cst.FunctionDef):
+        return None
+    for param in list(init.params.params) + list(init.params.kwonly_params):
+        if param.name.value == "name":
+            default = param.default
+            if isinstance(default, cst.SimpleString) and isinstance(default.evaluated_value, str):
+                return default.evaluated_value
+            return None
+    for call in find_all(init.body, cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "__init__":
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value == "name" and isinstance(arg.value, cst.SimpleString):
+                    value = arg.value.evaluated_value
+                    return value if isinstance(value, str) else None
+    return None

@@ -7,22 +7,28 @@ values from unknown libraries) stays unknown, and rules stay silent on unknown r
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
 
 from ..keras import symbols
 from .collect import ModuleFacts, dotted_name
 from .entries import FIT_CALLS
-from .values import Binding, ClassValue, Derived, Dotted, FunctionValue, Instance, Scope, Value
+from ..project import specs
+from .values import Binding, ClassValue, Derived, Dotted, External, ExternalElement, FunctionValue, Instance, Scope, Value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..project.index import ProjectView
 
 _MISSING = object()
 OBJECT = "object"  # an instance of a user class that is not a Keras subclass (its attributes still resolve)
 
 
 class Resolver:
-    def __init__(self, facts: ModuleFacts) -> None:
+    def __init__(self, facts: ModuleFacts, project: Optional["ProjectView"] = None) -> None:
         self.facts = facts
+        # the project's other modules, as this file imports them (None: this file alone)
+        self.project = project
         # (id(expr), id(scope)) -> (expr, value); keeping `expr` alive keeps its id unique even
         # when a caller resolves a node that is not part of the tree.
         self._memo: Dict[Tuple[int, int], Tuple[cst.CSTNode, Optional[Value]]] = {}
@@ -94,9 +100,14 @@ class Resolver:
         return None
 
     def string_value(self, node: cst.BaseExpression, scope: Scope) -> Optional[str]:
-        """The text of a string literal, directly or through names that hold one."""
+        """The text of a string literal, directly or through names that hold one (another module's
+        string constant too)."""
         literal = self.string_literal(node, scope)
         if literal is None:
+            if isinstance(node, (cst.Name, cst.Attribute)):
+                value = self.resolve(node, scope)
+                if isinstance(value, External) and value.export.kind == specs.STRING:
+                    return value.export.string
             return None
         value = literal.evaluated_value
         return value if isinstance(value, str) else None
@@ -253,7 +264,9 @@ class Resolver:
     def _resolve_binding(self, binding: Binding) -> Optional[Value]:
         how = binding.how
         if how == "import":
-            return Dotted(binding.dotted or "")
+            dotted = binding.dotted or ""
+            external = self._external(dotted, binding.node)
+            return external if external is not None else Dotted(dotted)
         if how == "value" and binding.node is not None:
             return self.resolve(binding.node, binding.scope)
         if how == "element" and binding.node is not None:
@@ -284,6 +297,57 @@ class Resolver:
             if not given:
                 return None
             return self._merge(self.resolve(value, inner) for value, inner in given)
+        return None
+
+    # --- the project's other modules ---------------------------------------------------------------
+    def _external(self, dotted: str, origin: Optional[cst.CSTNode]) -> Optional[Value]:
+        """What a dotted name of the project's other modules holds, by their summaries."""
+        if self.project is None or not dotted or symbols.split_keras(dotted.lstrip(".")) is not None:
+            return None
+        found = self.project.lookup(dotted)
+        if found is None:
+            return None
+        export, module = found
+        kind = export.kind
+        if kind == specs.MODEL and export.model is not None:
+            return Instance(symbols.MODEL, origin=origin, external=export.model)
+        if kind == specs.METRIC and export.metric is not None and export.metric.keras_class:
+            return Instance(symbols.METRIC, keras_class=f"metrics.{export.metric.keras_class}", origin=origin,
+                            external=export.metric)
+        return External(export, module)
+
+    def _external_call(self, func: External, call: cst.Call) -> Optional[Value]:
+        export = func.export
+        if export.kind == specs.MODEL_FACTORY and export.model is not None:
+            return Instance(symbols.MODEL, origin=call, external=export.model)
+        if export.kind == specs.METRIC_CLASS and export.metric is not None:
+            return Instance(symbols.METRIC, origin=call, external=export.metric)
+        if export.kind == specs.CALLBACK_CLASS:
+            return Instance(symbols.CALLBACK, origin=call)
+        return None
+
+    def external_elements(self, node: cst.BaseExpression, scope: Scope) -> Optional[List[Tuple[object, Scope]]]:
+        """The elements of a list another module exports (`METRICS`), or returns (`get_metrics()`),
+        each as an `ExternalElement` anchored at `node`."""
+        value = self.resolve(node.func if isinstance(node, cst.Call) else node, scope)
+        if not isinstance(value, External):
+            return None
+        export = value.export
+        if isinstance(node, cst.Call):
+            lists = {specs.METRICS_FACTORY: export.metrics, specs.CALLBACKS_FACTORY: export.callbacks}
+        else:
+            lists = {specs.METRICS: export.metrics, specs.CALLBACKS: export.callbacks}
+        if export.kind not in lists:
+            return None
+        return [(ExternalElement(spec, node, value.module), scope) for spec in lists[export.kind]]
+
+    def _element_value(self, element: ExternalElement) -> Optional[Value]:
+        spec = element.spec
+        if isinstance(spec, specs.CallbackSpec):
+            return Instance(symbols.CALLBACK, keras_class=spec.keras_class, external=spec)
+        if isinstance(spec, specs.MetricSpec) and (spec.keras_class or spec.local_class):
+            keras_class = f"metrics.{spec.keras_class}" if spec.keras_class else None
+            return Instance(symbols.METRIC, keras_class=keras_class, external=spec)
         return None
 
     # --- receivers known by their use ------------------------------------------------------------
@@ -456,6 +520,8 @@ class Resolver:
         return None
 
     def _resolve(self, expr: cst.CSTNode, scope: Scope) -> Optional[Value]:
+        if isinstance(expr, ExternalElement):
+            return self._element_value(expr)
         if isinstance(expr, cst.Name):
             bindings = self._lookup(expr.value, scope)
             if not bindings:
@@ -475,7 +541,9 @@ class Resolver:
 
     def _attribute(self, owner: Optional[Value], attr: str, scope: Scope) -> Optional[Value]:
         if isinstance(owner, Dotted):
-            return Dotted(f"{owner.path}.{attr}")
+            path = f"{owner.path}.{attr}"
+            external = self._external(path, None)  # `import models` ... `models.build_model`
+            return external if external is not None else Dotted(path)
         if isinstance(owner, Instance):
             if owner.kind in (symbols.MODEL, symbols.LAYER) and attr == "metrics":
                 return Derived("metrics_list", owner)
@@ -509,6 +577,8 @@ class Resolver:
 
     def _call(self, call: cst.Call, scope: Scope) -> Optional[Value]:
         func = self.resolve(call.func, scope)
+        if isinstance(func, External):
+            return self._external_call(func, call)
         if isinstance(func, Derived) and func.what == "method":
             if func.owner.kind == symbols.MODEL and func.name in FIT_CALLS.names:
                 return Derived("history", func.owner, site=call)

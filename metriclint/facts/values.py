@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import libcst as cst
 
@@ -67,6 +67,8 @@ class Instance:
     keras_class: Optional[str] = None  # canonical Keras class, e.g. "metrics.AUC"
     local_class: Optional[ClassValue] = field(default=None, repr=False)  # the user's subclass, when it is one
     origin: Optional[cst.CSTNode] = field(default=None, repr=False)  # the expression that created it, when it is one
+    # made by another module of the project: its spec there (ModelSpec, MetricSpec, CallbackSpec)
+    external: Optional[Any] = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -79,4 +81,23 @@ class Derived:
     site: Optional[cst.Call] = None  # for "history"/"history_dict": the `fit(...)` call
 
 
-Value = Union[Dotted, ClassValue, FunctionValue, Instance, Derived]
+Value = Union[Dotted, ClassValue, FunctionValue, Instance, Derived, "External"]
+
+
+@dataclass(frozen=True, eq=False)
+class External:
+    """What a name imported from another module of the project holds (its summary's export)."""
+
+    export: Any  # project.specs.Export
+    module: str  # the module it comes from (dotted), for messages
+
+
+@dataclass(frozen=True, eq=False)
+class ExternalElement:
+    """An element of a list another module defines (`METRICS`, what `get_metrics()` returns), in
+    place of the expression this file does not have. `anchor` is what brought it here: the name or
+    call in this file, where a finding about it points (never edited: the element is elsewhere)."""
+
+    spec: Any  # project.specs.MetricSpec | CallbackSpec
+    anchor: cst.CSTNode
+    module: str

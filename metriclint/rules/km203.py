@@ -7,10 +7,9 @@ from typing import Dict, Iterator, Optional, Set
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.entries import COMPILE_METRICS, Words
+from ..facts.entries import COMPILE_METRICS, PROJECT_IMPORTS, AnyOf, Words
 from ..facts.metric_functions import BATCH_SUMS, is_batchwise_ratio
 from ..facts.models import model_facts
-from ..facts.values import FunctionValue
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import keras_module_reference
 
@@ -21,7 +20,8 @@ class BatchwiseRatioMetric(Rule):
     name = "batchwise-ratio-metric"
     summary = "A metric function that divides batch sums (F1, precision, recall) is averaged per batch: wrong and batch-size dependent"
     fix_safety = Safety.UNSAFE
-    needs = (COMPILE_METRICS, Words(BATCH_SUMS))
+    # the function's sums are in this file, or in a module it imports (the project index judges it)
+    needs = (COMPILE_METRICS, AnyOf((Words(BATCH_SUMS), PROJECT_IMPORTS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         memo: Dict[cst.FunctionDef, bool] = {}
@@ -29,16 +29,20 @@ class BatchwiseRatioMetric(Rule):
         for model in model_facts(ctx).values():
             for info in model.compiles:
                 for metric in info.metrics:
-                    function = metric.function
-                    if function is None or id(metric.node) in reported:
+                    if metric.node is None or id(metric.node) in reported:
                         continue
-                    if not is_batchwise_ratio(ctx.resolver, function, memo, set()):
+                    if metric.function is not None:
+                        if not is_batchwise_ratio(ctx.resolver, metric.function, memo, set()):
+                            continue
+                        name = metric.function.node.name.value
+                    elif metric.spec is not None and metric.spec.ratio and metric.spec.function and metric.direct:
+                        name = metric.spec.function  # `from .metrics import f1_m`: judged in its module
+                    else:
                         continue
                     reported.add(id(metric.node))
-                    yield self._finding(ctx, metric.node, function)
+                    yield self._finding(ctx, metric.node, name)
 
-    def _finding(self, ctx: RuleContext, node: cst.BaseExpression, function: FunctionValue) -> Finding:
-        name = function.node.name.value
+    def _finding(self, ctx: RuleContext, node: cst.BaseExpression, name: str) -> Finding:
         replacement = _replacement(name)
         message = (
             f"`{name}` divides sums over one batch; Keras logs the mean of the per-batch ratios, "

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import string
-from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.collect import CallSite, dotted_name, positional_args
-from ..facts.entries import COMPILE_CALLS, TRAINING_CALLS, Words
 from ..facts.arguments import UNKNOWN, Bound
+from ..facts.collect import CallSite, positional_args
+from ..facts.entries import COMPILE_CALLS, PROJECT_IMPORTS, TRAINING_CALLS, AnyOf, Words
 from ..facts.logkeys import CallbackUse, KeySet, callback_uses, keys_for_fit
+from ..facts.templates import template_pieces
 from ..facts.values import ClassValue, Derived
 from ..facts.walk import Walker, find_all
 from ..keras import symbols
@@ -203,7 +201,8 @@ class MissingLogKey(Rule):
     name = "missing-log-key"
     summary = "A callback, checkpoint file name or `history` read uses a log key the run does not produce (`val_acc` vs `val_accuracy`)"
     fix_safety = Safety.SAFE
-    needs = (TRAINING_CALLS, COMPILE_CALLS, _KEY_READS)
+    # the model is compiled here, or by a module of the project this file imports
+    needs = (TRAINING_CALLS, AnyOf((COMPILE_CALLS, PROJECT_IMPORTS)), _KEY_READS)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         reported: set = set()  # (template piece, key): a file name two checkpoints share is reported once
@@ -267,7 +266,7 @@ class MissingLogKey(Rule):
         given = use.argument(ctx, "filepath")
         if not isinstance(given, Bound):
             return
-        for piece in template_pieces(ctx, given.value, given.scope):
+        for piece in template_pieces(ctx.resolver, given.value, given.scope):
             for key in piece.keys():
                 if key in _FILEPATH_FIELDS_ALWAYS or (id(piece.node), key) in reported:
                     continue
@@ -323,64 +322,6 @@ class MissingLogKey(Rule):
         replacement = f"{prefix}{quote}{new_key}{quote}"
         return Finding(where, f"{message}; it logs `{new_key}`", FixPlan(
             Safety.SAFE, f"Use `{new_key}`", lambda loc: [loc.replace(literal, replacement)]))
-
-
-# --- checkpoint file name templates -------------------------------------------------------------
-_FIELD_END = r"(?=[.\[:!}])"
-
-
-@dataclass(frozen=True)
-class TemplatePiece:
-    """A literal part of a checkpoint file name: `ModelCheckpoint` formats the whole name with the
-    logs (`str.format(epoch=..., **logs)`), so each `{field}` in it must be a log key."""
-
-    node: cst.CSTNode  # a SimpleString, or the text part of an f-string
-    text: str  # the characters the run sees (escapes undone; `{{` of an f-string is `{`)
-
-    def keys(self) -> List[str]:
-        try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(self.text) if f]
-        except ValueError:
-            return []
-        return [field.split(".")[0].split("[")[0] for field in fields if field]
-
-    def renamed(self, key: str, new: str) -> str:
-        """The piece's code with the field `key` renamed: `"{val_acc:.2f}"` -> `"{val_accuracy:.2f}"`."""
-        code = self.node.value  # type: ignore[attr-defined]
-        brace = "{{" if isinstance(self.node, cst.FormattedStringText) else "{"
-        return re.sub(re.escape(brace + key) + _FIELD_END, lambda _: brace + new, code)
-
-
-def template_pieces(ctx: RuleContext, node: cst.BaseExpression, scope, depth: int = 0) -> Iterator[TemplatePiece]:
-    """The literal pieces of a file name expression: a string, an f-string's text, a name assigned
-    once, `a + b`, `os.path.join(...)`, `path / "name"`. Pieces of parts it cannot read are skipped
-    (their text reaches the file name unchanged, so what is read is sound); `"...".format(...)`
-    and `%` fill the fields themselves and are not read."""
-    if depth > 6:
-        return
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        if isinstance(value, str):
-            yield TemplatePiece(node, value)
-    elif isinstance(node, cst.ConcatenatedString):
-        yield from template_pieces(ctx, node.left, scope, depth + 1)
-        yield from template_pieces(ctx, node.right, scope, depth + 1)  # type: ignore[arg-type]
-    elif isinstance(node, cst.FormattedString):
-        for part in node.parts:
-            if isinstance(part, cst.FormattedStringText) and "{{" in part.value:
-                yield TemplatePiece(part, part.value.replace("{{", "{").replace("}}", "}"))
-    elif isinstance(node, cst.Name):
-        assigned = ctx.resolver.assigned_values(node, scope)
-        if assigned is not None and len(assigned) == 1:
-            value, inner = assigned[0]
-            yield from template_pieces(ctx, value, inner, depth + 1)  # type: ignore[arg-type]
-    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Divide)):
-        yield from template_pieces(ctx, node.left, scope, depth + 1)
-        yield from template_pieces(ctx, node.right, scope, depth + 1)
-    elif isinstance(node, cst.Call) and dotted_name(node.func) in ("os.path.join", "path.join", "join"):
-        for arg in node.args:
-            if arg.keyword is None and not arg.star:
-                yield from template_pieces(ctx, arg.value, scope, depth + 1)
 
 
 def _known(keys: KeySet) -> str:

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from ..diagnostics import Safety
-from ..facts.entries import COMPILE_CALLS, FIT_CALLS, Words
+from ..facts.entries import COMPILE_CALLS, PROJECT_IMPORTS, TRAINING_CALLS, AnyOf, Words
 from ..facts.arguments import UNKNOWN, Bound
 from ..facts.logkeys import CallbackUse, KeySource, callback_uses, keys_for_fit
 from ..locate import Locator
@@ -40,7 +40,8 @@ class ModeAgainstDirection(Rule):
     name = "monitor-mode-direction"
     summary = "Callback `mode` (or Keras 2's `auto` guess) minimises a metric that should grow, or the reverse"
     fix_safety = Safety.SAFE
-    needs = (FIT_CALLS, COMPILE_CALLS, Words(frozenset(name.split(".")[-1] for name in MONITOR_CALLBACKS)))
+    needs = (TRAINING_CALLS, AnyOf((COMPILE_CALLS, PROJECT_IMPORTS)),
+             Words(frozenset(name.split(".")[-1] for name in MONITOR_CALLBACKS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for use in callback_uses(ctx):
