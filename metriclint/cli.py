@@ -129,7 +129,7 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
     from .report import Report, render
     from .report.text import plural, show_fixes, statistics, statistics_rows, summary
     from .rules import known_codes
-    from .runner import Job, process_stdin, run_jobs, io_error
+    from .runner import Job, forget_project_index, io_error, process_stdin, run_jobs
     from .settings import ConfigError, Overrides, SettingsResolver, validate_selectors
     from .diagnostics import FileResult
     from .files import discover
@@ -150,6 +150,7 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
             extend_exclude=_split(opts.extend_exclude),
         )
         resolver = SettingsResolver(overrides, codes, opts.config_path)
+        forget_project_index()  # what another run read of the project may have changed since
         if "-" in paths and not use_stdin:
             raise ConfigError("`-` (stdin) cannot be mixed with other paths")
         if opts.add_noqa and use_stdin:

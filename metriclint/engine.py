@@ -50,8 +50,9 @@ def _trigger_pattern(codes: FrozenSet[str]) -> "re.Pattern[str]":
 
 
 def might_fire(text: str, codes: FrozenSet[str]) -> bool:
-    """Cheap text test: every rule needs a Keras import and one of its trigger identifiers."""
-    if not codes or "keras" not in text:
+    """Cheap text test: every rule needs one of its trigger identifiers (Keras may be imported by a
+    module of the project, not by the file itself)."""
+    if not codes:
         return False
     return _trigger_pattern(codes).search(text) is not None
 
@@ -245,7 +246,7 @@ def _verdict(text: str, tree: ast.AST, codes: FrozenSet[str], flavour: str) -> T
         return False, None
     summary = summarize(tree)
     summary.flavour = summary_flavour(summary, flavour)
-    if not summary.imports_keras:
+    if not (summary.imports_keras or summary.foreign_imports):  # Keras objects may come from project modules
         return False, summary
     rules = all_rules()
     return any(rules[code].could_fire(summary) for code in codes if summary.flavour in rules[code].flavours), summary
@@ -315,7 +316,7 @@ def _lint_text(text: str, path: str, settings: Settings, project: Optional["Proj
             Diagnostic("E999", "SyntaxError: too deeply nested to analyse", Position(1, 1), Position(1, 1), source_line=1)
             if tree is None else unparsable_diagnostic("nested too deeply for metriclint to analyse"),
             text, path, settings)
-    if not facts.imports_keras or not codes:
+    if not (facts.imports_keras or facts.imports_elsewhere) or not codes:
         return _suppress(LintOutput(), [], None, text, settings, noqa_codes)
     ctx = RuleContext(
         module=parsed.module,

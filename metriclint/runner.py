@@ -49,6 +49,11 @@ def project_index(summary_cache: Optional[str]) -> "ProjectIndex":
     return _INDEXES[summary_cache]
 
 
+def forget_project_index() -> None:
+    """Drop what this process read of the project (a new run in the same process must see edits)."""
+    _INDEXES.clear()
+
+
 def project_view(job: "Job") -> "ProjectView":
     return project_index(job.summary_cache).view(job.path, job.settings)
 

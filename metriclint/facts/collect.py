@@ -6,6 +6,7 @@ the expressions it asks about.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -14,6 +15,8 @@ import libcst as cst
 from ..keras.symbols import implied_flavour, split_keras
 from .values import Binding, ClassValue, FunctionValue, Scope
 from .walk import Walker
+
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__"}
 
 
 def dotted_name(node: cst.CSTNode) -> Optional[str]:
@@ -69,11 +72,19 @@ class ModuleFacts:
     attributes: Dict[str, List["AttributeSite"]] = field(default_factory=dict)
     # names assigned through a subscript (`d["k"] = v`, `m[0] = x`): their values change in place
     subscript_targets: set = field(default_factory=set)
+    relative_imports: int = 0  # `from .x import y` statements
 
     @property
     def imports_keras(self) -> bool:
         # `import tensorflow as tf` reaches Keras as `tf.keras`
         return any(split_keras(p) is not None or p.split(".")[0] == "tensorflow" for p in self.imported_paths)
+
+    @property
+    def imports_elsewhere(self) -> bool:
+        """Imports something that may be a module of the project (relative imports included):
+        Keras objects may come from there without `keras` in this file."""
+        return bool(self.relative_imports) or any(
+            p.split(".")[0] not in _STDLIB for p in self.imported_paths if split_keras(p) is None)
 
     @property
     def implied_flavour(self) -> Optional[str]:
@@ -269,6 +280,7 @@ class _Collector(Walker):
         self.facts.import_statement[node] = self.statement
         if node.relative or node.module is None:
             # relative imports: the project's own modules (never Keras); the project index reads them
+            self.facts.relative_imports += 1
             dots = "." * len(node.relative)
             package = dotted_name(node.module) if node.module is not None else ""
             names = node.names if not isinstance(node.names, cst.ImportStar) else []

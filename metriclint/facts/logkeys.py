@@ -23,7 +23,8 @@ from .collect import CallSite
 from .containers import elements
 from .entries import TRAINING_CALLS
 from .models import MetricRef, ModelInfo, model_info, model_key
-from .values import ClassValue, FunctionValue, Instance, Scope
+from ..project.specs import MODEL_FACTORY, CallbackSpec
+from .values import ClassValue, External, ExternalElement, FunctionValue, Instance, Scope
 
 # Keras metric functions exported under a short alias: the log key is the function's `__name__`
 # (measured on both flavours, tests/runtime/test_log_keys.py).
@@ -194,8 +195,10 @@ def trained_model(ctx, site: CallSite) -> Optional[Instance]:
     if not isinstance(hypermodel, Bound):
         return None
     build = ctx.resolver.resolve(hypermodel.value, hypermodel.scope)
+    if isinstance(build, External) and build.export.kind == MODEL_FACTORY and build.export.model is not None:
+        return Instance(symbols.MODEL, origin=tuner.origin, external=build.export.model)  # another module's builder
     if not isinstance(build, FunctionValue):
-        return None  # a HyperModel subclass, or a build function from elsewhere
+        return None  # a HyperModel subclass, or a build function the project does not show
     returns = [(r, ctx.facts.scope_of_function[build.node]) for r in ctx.facts.returns.get(build.node, [])]
     models = [ctx.resolver.instance(r, scope, symbols.MODEL) for r, scope in returns]
     return models[0] if len(models) == 1 and models[0] is not None else None
@@ -214,7 +217,7 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
         return KeySet(False)
     key = model_key(instance)
     model: Optional[ModelInfo] = model_info(ctx, instance)
-    if model is None or len(model.compiles) != 1 or (model.output_count not in (None, 1)):
+    if model is None or len(model.all_compiles) != 1 or (model.output_count not in (None, 1)):
         return KeySet(False)
     if model.external is not None and model.external.opaque:
         return KeySet(False)  # its module shows that it logs more than compile says
@@ -226,7 +229,7 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
         return KeySet(False)  # metric objects in attributes of a Layer/Model subclass are tracked and logged
     if ctx.facts.calls_by_method.get("add_metric"):
         return KeySet(False)  # `add_metric(name=...)` logs keys compile does not show
-    compile_info = model.compiles[0]
+    compile_info = model.all_compiles[0]
     if compile_info.weighted is not False:
         return KeySet(False)  # passed, or maybe passed through `**options`
     if compile_info.per_output_loss:
@@ -300,11 +303,14 @@ def _has_validation(ctx, site: CallSite) -> Optional[bool]:
 # --- callbacks ------------------------------------------------------------------------------------
 @dataclass
 class CallbackUse:
-    constructor: cst.Call
+    constructor: Optional[cst.Call]  # None: made in another module of the project (`spec`)
     scope: Scope
     keras_class: str  # canonical, e.g. "callbacks.EarlyStopping"; "" for a subclass of the file's own
     fits: List[CallSite] = field(default_factory=list)  # `fit` calls, and tuners' `search` calls
     local_class: Optional[ClassValue] = None  # the file's own `Callback` subclass
+    spec: Optional[CallbackSpec] = None  # what the other module's summary says of it
+    anchor: Optional[cst.CSTNode] = None  # then: what brought it here (`CALLBACKS`, `make_callbacks()`)
+    module: str = ""  # and where it is made
 
     def argument(self, ctx, parameter: str) -> Binding:
         """What the constructor passes to `parameter` (by keyword, position or `**options`)."""
@@ -316,7 +322,7 @@ def callback_uses(ctx) -> List[CallbackUse]:
     cached = ctx.cache.get("callback_uses")
     if cached is not None:
         return cached
-    uses: Dict[cst.Call, CallbackUse] = {}
+    uses: Dict[object, CallbackUse] = {}
     for site in TRAINING_CALLS.sites(ctx.facts):
         func = site.node.func
         if not isinstance(func, cst.Attribute) or trained_model(ctx, site) is None:
@@ -325,7 +331,12 @@ def callback_uses(ctx) -> List[CallbackUse]:
         given = keras_argument(ctx.resolver, site.node, site.scope, method, "callbacks", ctx.flavour)
         if not isinstance(given, Bound):
             continue
-        for element, scope in elements(ctx.resolver, given.value, given.scope) or ():
+        for position, (element, scope) in enumerate(elements(ctx.resolver, given.value, given.scope) or ()):
+            if isinstance(element, ExternalElement) and isinstance(element.spec, CallbackSpec):
+                external = uses.setdefault((id(element.anchor), position), CallbackUse(  # type: ignore[call-overload]
+                    None, scope, element.spec.keras_class, spec=element.spec, anchor=element.anchor, module=element.module))
+                external.fits.append(site)
+                continue
             instance = ctx.resolver.instance(element, scope, symbols.CALLBACK)
             if instance is None or not isinstance(instance.origin, cst.Call):
                 continue

@@ -73,10 +73,17 @@ class LayerInfo:
 @dataclass
 class ModelInfo:
     key: object
-    compiles: List[CompileInfo] = field(default_factory=list)
+    compiles: List[CompileInfo] = field(default_factory=list)  # the compile calls of this file
     final_layer: Optional[LayerInfo] = None
     output_count: Optional[int] = None
     external: Optional[specs.ModelSpec] = None  # built by another module of the project
+    # compiles another module does (its builder's, or `compile_model(model)`'s): their findings are
+    # that module's; only what they log is read here
+    elsewhere: List[CompileInfo] = field(default_factory=list)
+
+    @property
+    def all_compiles(self) -> List[CompileInfo]:
+        return self.elsewhere + self.compiles
 
     @property
     def final_activation(self) -> Optional[str]:
@@ -117,8 +124,8 @@ def model_info(ctx, instance: Instance) -> Optional[ModelInfo]:
 def external_model(key: object, spec: specs.ModelSpec, compiled_here: bool = False) -> ModelInfo:
     """A model another module builds: its compiles, unless this file compiles it again (the last
     compile is the one that counts, and this file's runs after the builder's)."""
-    compiles = [] if compiled_here else [_spec_compile(c) for c in spec.compiles]
-    return ModelInfo(key, compiles, None, spec.output_count, spec)
+    elsewhere = [] if compiled_here else [_spec_compile(c) for c in spec.compiles]
+    return ModelInfo(key, [], None, spec.output_count, spec, elsewhere)
 
 
 _ELSEWHERE = object()  # `metrics=` given in another module (not a Bound: there is no expression here)
@@ -192,7 +199,7 @@ def _compiled_elsewhere(facts: ModuleFacts, resolver: Resolver, models: Dict[obj
             continue
         if key not in models and isinstance(instance.external, specs.ModelSpec):  # type: ignore[union-attr]
             models[key] = external_model(key, instance.external, compiled_here=True)  # type: ignore[union-attr]
-        models.setdefault(key, ModelInfo(key)).compiles.append(_spec_compile(func.export.compile))
+        models.setdefault(key, ModelInfo(key)).elsewhere.append(_spec_compile(func.export.compile))
 
 
 # --- compile --------------------------------------------------------------------------------------

@@ -228,10 +228,10 @@ def _constructor_name(ctx: _Context, call: cst.Call, keras_class: Optional[str])
 
 # --- models -------------------------------------------------------------------------------------------
 def _model_spec(ctx: _Context, instance: Instance, model: ModelInfo) -> specs.ModelSpec:
-    if model.external is not None and not any(c.site is not None for c in model.compiles):
+    if model.external is not None and not model.compiles and not model.elsewhere:
         return model.external  # built and compiled in a third module: pass it on
     return specs.ModelSpec(
-        compiles=tuple(_compile_spec(ctx, info) for info in model.compiles),
+        compiles=tuple(_compile_spec(ctx, info) for info in model.all_compiles),
         output_count=model.output_count,
         final_activation=model.final_activation,
         final_units=model.final_units,

@@ -10,6 +10,7 @@ import libcst as cst
 from ..diagnostics import Safety
 from ..facts.arguments import Bound
 from ..facts.containers import metric_elements
+from ..facts.values import ExternalElement
 from ..facts.entries import COMPILE_ANY_METRICS, COMPILE_CALLS
 from ..facts.values import Dotted
 from ..keras import symbols
@@ -66,11 +67,28 @@ class UnknownMetricString(Rule):
                 if not isinstance(given, Bound):
                     continue
                 for literal, _ in metric_elements(ctx.resolver, given.value, given.scope) or ():
-                    if not isinstance(literal, cst.SimpleString):
+                    if isinstance(literal, ExternalElement):
+                        finding = self._elsewhere(ctx, literal, custom)
+                    elif isinstance(literal, cst.SimpleString):
+                        finding = self._finding(ctx, literal, custom)
+                    else:
                         continue
-                    finding = self._finding(ctx, literal, custom)
                     if finding is not None:
                         yield finding
+
+    def _elsewhere(self, ctx: RuleContext, element: ExternalElement, custom: bool) -> Optional[Finding]:
+        """A string in another module's metrics list: judged as here, reported where the list is
+        used (no fix: the string is in that module)."""
+        text = getattr(element.spec, "string", None)
+        if not isinstance(text, str) or (custom and ctx.flavour == "2"):
+            return None
+        entry = lookup(text)
+        if entry is not None and entry.key(ctx.flavour) is not None:
+            return None
+        meant = _intended(text) if entry is None else None
+        hint = f"; did you mean `\"{meant}\"`?" if meant is not None else _suggestions(text, ctx.flavour)
+        return Finding(element.anchor, f"`\"{text}\"` (in `{element.module}`'s metrics) is not a metric string "
+                       f"{_FLAVOUR[ctx.flavour]} knows ({_ERROR[ctx.flavour]} when `fit` starts){hint}")
 
     def _finding(self, ctx: RuleContext, literal: cst.SimpleString, custom: bool) -> Optional[Finding]:
         text = literal.evaluated_value

@@ -202,7 +202,8 @@ class MissingLogKey(Rule):
     summary = "A callback, checkpoint file name or `history` read uses a log key the run does not produce (`val_acc` vs `val_accuracy`)"
     fix_safety = Safety.SAFE
     # the model is compiled here, or by a module of the project this file imports
-    needs = (TRAINING_CALLS, AnyOf((COMPILE_CALLS, PROJECT_IMPORTS)), _KEY_READS)
+    # (and the callbacks, or the keys read, may come from such a module)
+    needs = (TRAINING_CALLS, AnyOf((COMPILE_CALLS, PROJECT_IMPORTS)), AnyOf((_KEY_READS, PROJECT_IMPORTS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         reported: set = set()  # (template piece, key): a file name two checkpoints share is reported once
@@ -211,10 +212,38 @@ class MissingLogKey(Rule):
                 yield from self._callback_logs(ctx, use, reported)
             if use.keras_class not in MONITOR_CALLBACKS:
                 continue
+            if use.spec is not None:
+                yield from self._made_elsewhere(ctx, use)
+                continue
             yield from self._monitor(ctx, use)
             if use.keras_class == "callbacks.ModelCheckpoint":
                 yield from self._filepath(ctx, use, reported)
         yield from self._history(ctx)
+
+    def _made_elsewhere(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
+        """A callback another module of the project makes (`from config import CALLBACKS`): its
+        keys are read in its summary, the finding points where it reaches this `fit`, and the
+        fix is that module's to make (a fix in one file never edits another)."""
+        spec = use.spec
+        name = use.keras_class.split(".")[-1]
+        where = f"{name}` (made in `{use.module}`" + (f", line {spec.line})" if spec.line else ")")
+        if spec.monitor != "":
+            key = spec.monitor if spec.monitor is not None else MONITOR_CALLBACKS[use.keras_class]
+            keys = _verdict(key, use.fits, ctx)
+            compares = True if use.keras_class != "callbacks.ModelCheckpoint" else spec.save_best_only
+            base = key[4:] if key.startswith("val_") else key
+            # without save_best_only only Keras 3's auto mode looks the key up (as for `_monitor`)
+            looked_up = ctx.flavour == "3" and spec.mode == "auto" and base != "loss"
+            if keys is not None and compares is not None and (compares or (looked_up and not keys.produces(base))):
+                yield self._finding(f"`{where} monitors `{key}`", key, keys, None, use.anchor,
+                                    "K3 raises ValueError after epoch 1 in auto mode, else it warns every epoch and never acts")
+        for key in spec.filepath_keys:
+            if key in _FILEPATH_FIELDS_ALWAYS:
+                continue
+            keys = _verdict(key, use.fits, ctx)
+            if keys is not None:
+                yield Finding(use.anchor, f"`{where}'s file name uses `{{{key}}}`, a log key the run does not produce "
+                                          f"(KeyError when the first checkpoint is written)" + _known(keys))
 
     def _callback_logs(self, ctx: RuleContext, use: CallbackUse, reported: set) -> Iterator[Finding]:
         """`logs["val_acc"]` in the `on_epoch_end` of the file's own callback: the logs are those of

@@ -41,11 +41,16 @@ class ModeAgainstDirection(Rule):
     summary = "Callback `mode` (or Keras 2's `auto` guess) minimises a metric that should grow, or the reverse"
     fix_safety = Safety.SAFE
     needs = (TRAINING_CALLS, AnyOf((COMPILE_CALLS, PROJECT_IMPORTS)),
-             Words(frozenset(name.split(".")[-1] for name in MONITOR_CALLBACKS)))
+             AnyOf((Words(frozenset(name.split(".")[-1] for name in MONITOR_CALLBACKS)), PROJECT_IMPORTS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for use in callback_uses(ctx):
             if use.keras_class not in MONITOR_CALLBACKS:
+                continue
+            if use.spec is not None:
+                finding = self._made_elsewhere(ctx, use)
+                if finding is not None:
+                    yield finding
                 continue
             _, key, _ = monitor_argument(ctx, use)
             if not key:
@@ -69,6 +74,34 @@ class ModeAgainstDirection(Rule):
                 return None
             found = source
         return found
+
+    def _made_elsewhere(self, ctx: RuleContext, use: CallbackUse) -> Optional[Finding]:
+        """A callback another module makes: its `mode` against the direction of the key it
+        monitors in this run (reported where it reaches `fit`; the fix is that module's)."""
+        spec = use.spec
+        if spec is None or spec.monitor == "" or spec.mode in ("", None):
+            return None
+        key = spec.monitor if spec.monitor is not None else MONITOR_CALLBACKS[use.keras_class]
+        source = self._source(ctx, use, key)
+        if source is None or source.direction is None:
+            return None
+        name = use.keras_class.split(".")[-1]
+        compares = use.keras_class != "callbacks.ModelCheckpoint" or spec.save_best_only
+        if not compares:
+            return None
+        if spec.mode in ("min", "max"):
+            if spec.mode == source.direction:
+                return None
+            return Finding(use.anchor, f"`{name}(monitor=\"{key}\", mode=\"{spec.mode}\")`, made in `{use.module}`: "
+                           f"`{key}` should be {'maximised' if source.direction == 'max' else 'minimised'}, so it keeps "
+                           f"the worst epoch; set `mode=\"{source.direction}\"` there")
+        if ctx.flavour == "2":
+            guess = keras2_auto_direction(use.keras_class, key)
+            if guess != source.direction:
+                return Finding(use.anchor, f"`{name}`, made in `{use.module}`, on Keras 2 guesses the direction of "
+                               f"`{key}` from its name and picks `{guess}`, but it should be `{source.direction}`; "
+                               f"set `mode=\"{source.direction}\"` there")
+        return None
 
     def _check_mode(self, ctx: RuleContext, use: CallbackUse, key: str, source: KeySource) -> Optional[Finding]:
         name = use.keras_class.split(".")[-1]

@@ -1,0 +1,1 @@
+"""segkit: a small segmentation package."""

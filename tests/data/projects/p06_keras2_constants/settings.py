@@ -1,0 +1,2 @@
+METRICS = ["accuracy", "auc"]
+BEST = "val_accuracy"
