@@ -9,6 +9,7 @@ import libcst as cst
 
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword
+from ..facts.containers import metric_elements
 from ..facts.entries import Calls
 from ..facts.values import Instance
 from ..keras import signatures, symbols
@@ -38,6 +39,8 @@ class UnknownModelKeyword(Rule):
         table = signatures.MODEL_METHOD_KEYWORDS[summary.flavour]
         if summary.flavour == "3" and not summary.called.isdisjoint(signatures.REMOVED_GENERATOR_METHODS):
             return True
+        if summary.flavour == "3" and summary.positional.get("compile", 0) >= 3:
+            return True  # the Keras 2 positional order of compile
         for method, keyword in summary.method_keywords:
             valid = table.get(method)
             if valid is not None and (keyword not in valid or (method, keyword) in signatures.KERAS2_NONE_ONLY):
@@ -60,7 +63,34 @@ class UnknownModelKeyword(Rule):
                 if method in signatures.REMOVED_GENERATOR_METHODS and ctx.flavour == "3":
                     yield self._removed_generator(site, method)
                 continue
+            if method == "compile" and ctx.flavour == "3":
+                finding = self._keras2_positional_order(ctx, site)
+                if finding is not None:
+                    yield finding
             yield from self._keywords(ctx, site, model, method, table[method])
+
+    def _keras2_positional_order(self, ctx: RuleContext, site: CallSite) -> Optional[Finding]:
+        """`compile("adam", "mse", ["mae"])`: tf_keras binds the third positional argument to
+        `metrics`, Keras 3 to `loss_weights`. When that argument is a list of metrics the code was
+        written for the Keras 2 order; naming the arguments keeps them where they were meant."""
+        positional = [a for a in site.node.args if a.keyword is None]
+        if any(a.star for a in positional) or len(positional) < 3:
+            return None
+        third = metric_elements(ctx.resolver, positional[2].value, site.scope)
+        if not third or not all(_metric_like(ctx, node, scope) for node, scope in third):
+            return None
+        keras2 = signatures.MODEL_METHOD_PARAMETERS["2"]["compile"]
+        named = [(arg, keras2[index]) for index, arg in enumerate(positional) if index >= 2]
+        if len(named) > len(keras2) - 2:
+            return None
+        args = ", ".join(f"`{name}=`" for _, name in named)
+        return Finding(
+            positional[2].value,
+            "`compile()` takes `loss_weights` third on Keras 3 (`metrics` on tf_keras): these metrics become "
+            "loss weights, and `fit` fails on its first step (ValueError: dtype='string' is not a valid dtype)",
+            FixPlan(Safety.SAFE, f"Pass them by name: {args}",
+                    lambda loc: [name_argument(loc, arg, name) for arg, name in named]),
+        )
 
     # --- removed *_generator methods (Keras 3) ------------------------------------------------
     def _removed_generator(self, site: CallSite, method: str) -> Finding:
@@ -173,6 +203,14 @@ class UnknownModelKeyword(Rule):
 
 
 # --- helpers ----------------------------------------------------------------------------------
+def _metric_like(ctx: RuleContext, node, scope) -> bool:
+    """A metric string, a Keras metric object or function, or a metric function of the file."""
+    from ..facts.models import metric_ref
+
+    ref = metric_ref(node, scope, ctx.resolver)
+    return bool(ref.string or ref.keras_class or ref.keras_function or ref.function or ref.spec)
+
+
 def _graph_mode_engine(ctx: RuleContext) -> bool:
     """Whether the file imports Keras 2's TF1 graph-mode engine (tf_keras's own `*_v1` modules)."""
     for path in ctx.facts.imported_paths:
