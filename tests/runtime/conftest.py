@@ -14,7 +14,6 @@ ran under the flavour it was meant for.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
+
+from tree import WRONG_COPY_EXIT, metriclint_command, tree_env
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
@@ -174,11 +175,11 @@ class LintRun:
 
 
 def _run_metriclint(*args: str, cwd: Path) -> LintRun:
-    """The installed metriclint, as `python -m metriclint ...` in a fresh process."""
-    env = dict(os.environ)
+    """This tree's metriclint (proven by the bootstrap of `tree.metriclint_command`) in a fresh process."""
+    env = tree_env()
     env["PYTHONIOENCODING"] = "utf-8"
     proc = subprocess.run(
-        [sys.executable, "-m", "metriclint", *args],
+        metriclint_command(*args),
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -188,20 +189,9 @@ def _run_metriclint(*args: str, cwd: Path) -> LintRun:
         check=False,
     )
     run = LintRun(args, proc.returncode, proc.stdout, proc.stderr)
+    assert run.returncode != WRONG_COPY_EXIT, run.describe()
     assert run.returncode != 2, "metriclint failed (usage or internal error)\n" + run.describe()
     return run
-
-
-def pytest_collection_modifyitems(config, items):
-    """Everything here trains real models: skip it cleanly where TensorFlow is missing."""
-    missing = [n for n in ("tensorflow", "tf_keras", "keras") if importlib.util.find_spec(n) is None]
-    if not missing:
-        return
-    skip = pytest.mark.skip(reason=f"runtime tests need {', '.join(missing)}")
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -222,5 +212,5 @@ def run_program(keras_home):
 
 @pytest.fixture(scope="session")
 def metriclint():
-    """`metriclint(*args, cwd=...) -> LintRun`: the installed metriclint in a fresh process."""
+    """`metriclint(*args, cwd=...) -> LintRun`: this tree's metriclint in a fresh process."""
     return _run_metriclint
