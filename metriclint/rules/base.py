@@ -49,14 +49,18 @@ class RuleContext:
 class Example:
     """A rule's own test case (as in Fixit): one harness runs every rule's examples.
 
-    For an invalid example, `count` diagnostics of the rule's code are expected, and when
-    `fixed` is given, `metriclint fix --unsafe-fixes` must turn `code` into exactly `fixed`.
+    For an invalid example, `count` diagnostics of the rule's code are expected, and `safety`
+    says what the fix does: "none" (no fix: even `fix --unsafe-fixes` leaves `code` as it is;
+    `fixed` is None or `code`), "safe" (`fix` alone turns `code` into exactly `fixed`) or
+    "unsafe" (`fix` leaves `code` as it is, `fix --unsafe-fixes` turns it into exactly `fixed`).
+    A valid example states neither.
     """
 
     code: str
     fixed: Optional[str] = None
     flavour: str = "3"
     count: int = 1
+    safety: Optional[str] = None  # "none" | "safe" | "unsafe", required on an invalid example
 
 
 class Rule:

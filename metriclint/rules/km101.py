@@ -329,22 +329,26 @@ UnknownModelKeyword.invalid = (
     Example(
         _MODEL + "model.fit(x, y, nb_epoch=3)\n",
         fixed=_MODEL + "model.fit(x, y, epochs=3)\n",
+        safety="safe",
     ),
     Example(
         _MODEL + "model.fit(x, y, nb_epoch=3, nb_val_samples=10, validation_data=(x, y))\n",
         fixed=_MODEL + "model.fit(x, y, epochs=3, validation_steps=10, validation_data=(x, y))\n",
         count=2,
+        safety="safe",
     ),
     # validation_metrics already in compile: removed (safe)
     Example(
         _MODEL + "model.fit(x, y, validation_metrics=['accuracy'], epochs=2)\n",
         fixed=_MODEL + "model.fit(x, y, epochs=2)\n",
+        safety="safe",
     ),
     # validation_metrics naming a metric compile lacks: moved into compile (unsafe)
     Example(
         _MODEL + "model.fit(x, y, epochs=2, validation_metrics=[keras.metrics.AUC()])\n",
         fixed=_MODEL.replace('metrics=["accuracy"]', 'metrics=["accuracy", keras.metrics.AUC()]')
         + "model.fit(x, y, epochs=2)\n",
+        safety="unsafe",
     ),
     # Keras 3: fit_generator is gone; positional arguments after the data become keywords
     Example(
@@ -352,32 +356,66 @@ UnknownModelKeyword.invalid = (
         "model.fit_generator(gen, 100, 5, workers=4, use_multiprocessing=True)\n",
         fixed="from tensorflow import keras\nmodel = keras.models.load_model('m.keras')\n"
         "model.fit(gen, steps_per_epoch=100, epochs=5)\n",
+        safety="safe",
     ),
     # Keras 3: data-loading options are not fit() arguments
-    Example(_MODEL + "model.fit(x, y, workers=4)\n", fixed=_MODEL + "model.fit(x, y)\n"),
+    Example(_MODEL + "model.fit(x, y, workers=4)\n", fixed=_MODEL + "model.fit(x, y)\n", safety="safe"),
     # samples_per_epoch -> steps_per_epoch changes units: unsafe, still offered with --unsafe-fixes
     Example(
         _MODEL + "model.fit(x, y, samples_per_epoch=1000)\n",
         fixed=_MODEL + "model.fit(x, y, steps_per_epoch=1000)\n",
+        safety="unsafe",
     ),
     # typos are reported with a suggestion, not fixed
-    Example(_MODEL + "model.fit(x, y, epoch=3)\n", fixed=_MODEL + "model.fit(x, y, epoch=3)\n"),
+    Example(
+        _MODEL + "model.fit(x, y, epoch=3)\n",
+        fixed=_MODEL + "model.fit(x, y, epoch=3)\n",
+        safety="none",
+    ),
     # every import spelling and receiver shape
-    Example("import tensorflow as tf\nm = tf.keras.Sequential()\nm.evaluate(x, y, show_accuracy=True)\n"),
-    Example("from tensorflow.keras.models import Model as M\nm = M(i, o)\nm.predict(x, nb_worker=2)\n"),
-    Example("from keras.models import *\nm = Sequential()\nm.compile(loss='mse', validation_metrics=['mae'])\n"),
-    Example("import tf_keras\nm = tf_keras.Sequential()\nm.compile(loss='mse', target_tensors=[t], cloning=False, foo=1)\n", flavour="2", count=2),
+    Example(
+        "import tensorflow as tf\nm = tf.keras.Sequential()\nm.evaluate(x, y, show_accuracy=True)\n",
+        safety="none",
+    ),
+    Example(
+        "from tensorflow.keras.models import Model as M\nm = M(i, o)\nm.predict(x, nb_worker=2)\n",
+        safety="none",
+    ),
+    Example(
+        "from keras.models import *\nm = Sequential()\nm.compile(loss='mse', validation_metrics=['mae'])\n",
+        safety="none",
+    ),
+    Example(
+        "import tf_keras\nm = tf_keras.Sequential()\nm.compile(loss='mse', target_tensors=[t], cloning=False, foo=1)\n",
+        flavour="2",
+        count=2,
+        safety="none",
+    ),
     # the same clone without the graph-mode engine runs eagerly on TF 2: target_tensors= raises
-    Example(_V1_ENGINE.replace("from tf_keras.src.engine import training_utils_v1\n", "import tf_keras\n"), flavour="2"),
+    Example(
+        _V1_ENGINE.replace("from tf_keras.src.engine import training_utils_v1\n", "import tf_keras\n"),
+        flavour="2",
+        safety="none",
+    ),
     # in the graph-mode engine, a keyword no compile takes is still one
-    Example(_V1_ENGINE.replace("target_tensors=targets", "target_tensor=targets"), flavour="2"),
+    Example(
+        _V1_ENGINE.replace("target_tensors=targets", "target_tensor=targets"),
+        flavour="2",
+        safety="none",
+    ),
     Example(_MODEL + "model.compile(loss='mse', experimental_steps_per_execution=4)\n",
-            fixed=_MODEL + "model.compile(loss='mse', steps_per_execution=4)\n"),
+            fixed=_MODEL + "model.compile(loss='mse', steps_per_execution=4)\n",
+            safety="safe",),
     Example(
         "import keras\n"
         "class Net(keras.Model):\n"
         "    def train(self, x):\n"
-        "        self.fit(x, nb_epoch=3)\n"
+        "        self.fit(x, nb_epoch=3)\n",
+        fixed="import keras\n"
+        "class Net(keras.Model):\n"
+        "    def train(self, x):\n"
+        "        self.fit(x, epochs=3)\n",
+        safety="safe",
     ),
     Example(
         "import keras\n"
@@ -385,7 +423,14 @@ UnknownModelKeyword.invalid = (
         "    m = keras.Sequential()\n"
         "    return m\n"
         "model = build()\n"
-        "model.fit(x, nb_epoch=1)\n"
+        "model.fit(x, nb_epoch=1)\n",
+        fixed="import keras\n"
+        "def build():\n"
+        "    m = keras.Sequential()\n"
+        "    return m\n"
+        "model = build()\n"
+        "model.fit(x, epochs=1)\n",
+        safety="safe",
     ),
     Example(
         "import keras\n"
@@ -393,6 +438,13 @@ UnknownModelKeyword.invalid = (
         "    def __init__(self):\n"
         "        self.model = keras.applications.ResNet50()\n"
         "    def run(self):\n"
-        "        self.model.fit(x, nb_epoch=1)\n"
+        "        self.model.fit(x, nb_epoch=1)\n",
+        fixed="import keras\n"
+        "class Trainer:\n"
+        "    def __init__(self):\n"
+        "        self.model = keras.applications.ResNet50()\n"
+        "    def run(self):\n"
+        "        self.model.fit(x, epochs=1)\n",
+        safety="safe",
     ),
 )
