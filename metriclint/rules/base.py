@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, FrozenSet, Iterator, List, Optional, Sequence
+from typing import Callable, ClassVar, FrozenSet, Iterator, List, Mapping, Optional, Sequence
 
 import libcst as cst
 
@@ -73,6 +73,9 @@ class Rule:
     fix_safety: ClassVar[Optional[Safety]] = None  # the best fix it can offer; None: report only
     # True for KM001: the engine computes it from the suppression comments, after the other rules
     from_suppressions: ClassVar[bool] = False
+    # The distinct rewrites the rule's fixes perform (name -> what it does), for a rule with
+    # several: tests/runtime/test_fixtures.py requires a fixture that runs each one.
+    rewrites: ClassVar[Mapping[str, str]] = {}
     valid: ClassVar[Sequence[Example]] = ()  # must stay silent
     invalid: ClassVar[Sequence[Example]] = ()  # must be reported (and fixed as given)
 

@@ -25,6 +25,18 @@ class UnknownModelKeyword(Rule):
     name = "unknown-model-keyword"
     summary = "Keyword argument that Keras `fit`/`evaluate`/`predict`/`compile` does not take, or a removed `*_generator` method"
     fix_safety = Safety.SAFE
+    rewrites = {
+        "nb_epoch": "`nb_epoch=` -> `epochs=`",
+        "nb_val_samples": "`nb_val_samples=` -> `validation_steps=` (unsafe)",
+        "samples_per_epoch": "`samples_per_epoch=` -> `steps_per_epoch=` (unsafe)",
+        "experimental_steps_per_execution": "`experimental_steps_per_execution=` -> `steps_per_execution=`",
+        "validation_metrics": "`validation_metrics=` removed (`compile` has its metrics)",
+        "validation_metrics_to_compile": "`validation_metrics=` removed, its missing metrics added to `compile` (unsafe)",
+        "dropped_data_option": "Keras 3: `workers=`/`use_multiprocessing=`/`max_queue_size=` removed",
+        "fit_generator": "Keras 3: `fit_generator(...)` -> `fit(...)`, arguments after the data as keywords",
+        "evaluate_generator": "Keras 3: `evaluate_generator(...)` -> `evaluate(...)`",
+        "predict_generator": "Keras 3: `predict_generator(...)` -> `predict(...)`",
+    }
 
     @classmethod
     def triggers(cls) -> FrozenSet[str]:
@@ -331,11 +343,11 @@ UnknownModelKeyword.invalid = (
         fixed=_MODEL + "model.fit(x, y, epochs=3)\n",
         safety="safe",
     ),
+    # nb_val_samples counted samples, validation_steps counts batches: renamed, unsafe
     Example(
-        _MODEL + "model.fit(x, y, nb_epoch=3, nb_val_samples=10, validation_data=(x, y))\n",
+        _MODEL + "model.fit(x, y, epochs=3, nb_val_samples=10, validation_data=(x, y))\n",
         fixed=_MODEL + "model.fit(x, y, epochs=3, validation_steps=10, validation_data=(x, y))\n",
-        count=2,
-        safety="safe",
+        safety="unsafe",
     ),
     # validation_metrics already in compile: removed (safe)
     Example(
