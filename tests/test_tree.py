@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,18 @@ def test_missing_keras_stack_fails_unless_explicitly_skipped(monkeypatch):
 def test_ci_never_opts_out_of_the_runtime_proof():
     script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert keras_stack.SKIP_RUNTIME_VARIABLE not in script
+
+
+def test_in_process_metriclint_is_this_trees_code():
+    """The tests that import metriclint run this tree's code: the tree itself (PYTHONPATH), or an
+    installed copy (CI's `pip install '.[test]'`) whose modules are byte for byte the tree's."""
+    import metriclint
+
+    imported = Path(metriclint.__file__).resolve().parent
+    tree = REPO / "metriclint"
+    if imported == tree:
+        return
+    mine = {p.relative_to(tree): p.read_bytes() for p in tree.rglob("*.py")}
+    theirs = {p.relative_to(imported): p.read_bytes() for p in imported.rglob("*.py")}
+    stale = sorted(str(name) for name in set(mine) | set(theirs) if mine.get(name) != theirs.get(name))
+    assert not stale, f"metriclint imported from {imported} differs from the tree in {stale[:10]}"
