@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -19,6 +18,7 @@ from metriclint.cli import main
 from metriclint.runner import Job, process_file
 from metriclint.settings import Settings
 from metriclint.source import SourceError, decode_source
+from tree import metriclint_command, tree_env
 
 FIT = """\
 from tensorflow import keras
@@ -289,9 +289,9 @@ def test_fifo_named_like_python_is_skipped_not_read(tmp_path):
     os.mkfifo(tmp_path / "pipe.py")
     (tmp_path / "good.py").write_text(FIT, encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "metriclint", "check", "."],
+        metriclint_command("check", "."),
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")]))),
+        env=tree_env(),
     )
     assert done.returncode == 1
     assert done.stdout.splitlines()[0] == f"good.py:4:17: {NB_EPOCH}"

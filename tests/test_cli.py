@@ -7,7 +7,6 @@ directory). The project has a `metriclint.toml` so nothing above the temporary d
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 
 from metriclint.cli import main
 from metriclint.suppression import build_noqa_map, is_suppressed, parse_noqa
+from tree import REPO, tree_env
 
 FIT = """\
 from tensorflow import keras
@@ -463,7 +463,10 @@ def test_rules_lists_every_rule(project):
 
 def test_python_dash_m_metriclint(project):
     write(project / "train.py", FIT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")])))
+    env = tree_env()  # `python -m` itself, as users type it; the tree's copy first on the path
+    where = subprocess.run([sys.executable, "-c", "import metriclint; print(metriclint.__file__)"],
+                           capture_output=True, text=True, env=env, cwd=project)
+    assert Path(where.stdout.strip()).resolve() == REPO / "metriclint" / "__init__.py", where.stderr
     version = subprocess.run([sys.executable, "-m", "metriclint", "--version"], capture_output=True, text=True, env=env)
     assert version.returncode == 0 and "0.1.0" in version.stdout
     checked = subprocess.run(

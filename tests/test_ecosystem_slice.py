@@ -12,14 +12,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
+from tree import metriclint_command, tree_env
 
 REPO = Path(__file__).resolve().parents[1]
 # Directories with metrics, callbacks and training code (where the rules fire, including fixes),
@@ -30,13 +29,12 @@ SLICE = {
                  "src/engine/training_v1.py", "src/engine/compile_utils.py"],
 }
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.keras_stack]  # keras_stack: fails where keras/tf_keras are missing
 
 
 def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)  # finds the package without importing it
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip(f"{name} is not installed (it is a test dependency)")
+    assert spec is not None and spec.submodule_search_locations, f"{name} is not installed (a test dependency)"
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -59,10 +57,7 @@ def real_sources(tmp_path_factory) -> Path:
 
 
 def metriclint(*args: str, cwd: Path) -> Tuple[int, str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.pop("METRICLINT_DEBUG", None)
-    done = subprocess.run([sys.executable, "-m", "metriclint", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+    done = subprocess.run(metriclint_command(*args), cwd=cwd, env=tree_env(), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=1800)
     return done.returncode, done.stdout, done.stderr
 

@@ -18,7 +18,6 @@ import faulthandler
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -31,6 +30,7 @@ import metriclint.runner as runner
 import metriclint.source as source_module
 from metriclint.cli import main
 from metriclint.rules import all_rules
+from tree import metriclint_command, tree_env
 
 REPO = Path(__file__).resolve().parents[1]
 FIT = """\
@@ -287,10 +287,7 @@ def test_ctrl_c_in_a_serial_run_leaves_every_file_whole(project, monkeypatch):
 
 
 def _subprocess_env() -> Dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.pop("METRICLINT_DEBUG", None)
-    return env
+    return tree_env()
 
 
 @pytest.mark.slow
@@ -303,7 +300,7 @@ def test_real_ctrl_c_leaves_every_file_whole(tmp_path, jobs):
     filler = "".join(f"def step_{i}(x):\n    return [x + {i} for _ in range(3)]\n\n" for i in range(150))
     paths = [write(tmp_path / f"m{index:03d}.py", FIT + filler) for index in range(400)]
     child = subprocess.Popen(
-        [sys.executable, "-m", "metriclint", "fix", "-j", jobs, "."],
+        metriclint_command("fix", "-j", jobs, "."),
         cwd=tmp_path, env=_subprocess_env(), start_new_session=True,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

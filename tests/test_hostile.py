@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
@@ -30,6 +29,7 @@ import metriclint.source as source_module
 from metriclint.runner import Job, process_file
 from metriclint.settings import Settings
 from metriclint.source import SourceError, read_bytes
+from tree import metriclint_command, tree_env
 
 REPO = Path(__file__).resolve().parents[1]
 FIT = """\
@@ -44,11 +44,8 @@ CONFIG = 'target-keras = "3"\nselect = ["KM101"]\n'
 
 
 def metriclint(*args: str, cwd: Path, timeout: float = 300, input: bytes = None) -> Tuple[int, str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.pop("METRICLINT_DEBUG", None)
     done = subprocess.run(
-        [sys.executable, "-m", "metriclint", *args], cwd=cwd, env=env, input=input,
+        metriclint_command(*args), cwd=cwd, env=tree_env(), input=input,
         stdin=None if input is not None else subprocess.DEVNULL, capture_output=True, timeout=timeout,
     )
     return done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")

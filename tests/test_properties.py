@@ -1,11 +1,15 @@
 """Property-based: Keras programs in arbitrary formatting go through `fix` safely.
 
-The programs are the rules' own bad examples (every rule with a fix, so the generator follows the
-rules as they are added), re-spelled token by token: comments and line breaks inside calls,
+The programs are the rules' own bad examples whose fix changes the code (safety "safe" or
+"unsafe": every rule with a fix, so the generator follows the rules as they are added), re-spelled
+token by token: comments and line breaks inside calls,
 backslash continuations, extra parentheses around statements, tabs or odd indentation, trailing
 blanks, unicode variable names, CRLF or CR line endings, a UTF-8 BOM. For each one, written to a
 file and fixed through the runner (as `metriclint fix --unsafe-fixes` does):
 
+* every rule whose example went into the program reports it, and the fix changes the file (no
+  program passes vacuously: a re-spelling the rule no longer sees, or a fix it no longer makes,
+  fails the test);
 * the fixed file still compiles and parses with libcst;
 * a second fix changes nothing;
 * the bytes outside the edits are the original bytes: the file is exactly the original with the
@@ -26,12 +30,12 @@ import os
 import re
 import tempfile
 import tokenize
-from typing import List, Tuple
+from typing import FrozenSet, List, Tuple
 from unittest import mock
 
 import libcst
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import metriclint.engine as engine
@@ -44,7 +48,7 @@ EXAMPLES = [
     (code, example.code, example.flavour)
     for code, rule in all_rules().items()
     for example in rule.invalid
-    if example.fixed is not None
+    if example.safety in ("safe", "unsafe")  # the fix changes the code (tests/test_rule_examples.py)
 ]
 NAMES = ["modèle", "μοντέλο", "模型", "ĥistorio", "метрика", "x_ñ", "Δloss"]
 COMMENTS = ["# note", "# noqa-like but not: KM999", "# ünïcode ✓", "#", "# (unbalanced [ { in a comment"]
@@ -81,6 +85,31 @@ def _assigned_names(code: str) -> List[str]:
     return sorted(names - imported - {"self"})
 
 
+def _suffix_names(code: str, suffix: str) -> str:
+    """`code` with the names it binds (assignments, module-level `def` and `class`) renamed;
+    attributes, keyword arguments and method names (an override's name is its meaning) kept."""
+    bound = set(_assigned_names(code)) | set(re.findall(r"^(?:def|class)\s+(\w+)", code, re.M))
+    out: List[Tuple[tokenize.TokenInfo, str]] = []
+    tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    depth = 0
+    for index, tok in enumerate(tokens):
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        if tok.type != tokenize.NAME or tok.string not in bound:
+            continue
+        before = tokens[index - 1].string if index else ""
+        after = tokens[index + 1].string if index + 1 < len(tokens) else ""
+        if before != "." and not (depth > 0 and after == "="):
+            out.append((tok, tok.string + suffix))
+    lines = code.splitlines(keepends=True)
+    for tok, new in reversed(out):  # same line: the later token first keeps the earlier offsets
+        (row, col), (_, end) = tok.start, tok.end
+        lines[row - 1] = lines[row - 1][:col] + new + lines[row - 1][end:]
+    return "".join(lines)
+
+
 def _is_expression_statement(toks: List[tokenize.TokenInfo]) -> bool:
     body = [t for t in toks if t.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT)]
     if not body or body[0].type != tokenize.NAME or keyword.iskeyword(body[0].string):
@@ -98,12 +127,18 @@ def _is_expression_statement(toks: List[tokenize.TokenInfo]) -> bool:
 
 
 @st.composite
-def programs(draw) -> Tuple[bytes, str, bool, str]:
-    """(file bytes, flavour, has BOM, newline) for one or two examples of one flavour, re-spelled."""
+def programs(draw) -> Tuple[bytes, str, bool, str, FrozenSet[str]]:
+    """(file bytes, flavour, has BOM, newline, rule codes) for one or two examples of one flavour,
+    re-spelled; the codes are the rules the examples were written for."""
     flavour = draw(st.sampled_from(sorted({f for _, _, f in EXAMPLES})))
-    pool = [code for _, code, f in EXAMPLES if f == flavour]
-    chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2))
-    code = "\n".join(chosen)
+    pool = [(rule, code) for rule, code, f in EXAMPLES if f == flavour]
+    # two examples come from two rules: one rule's example twice repeats its imports and bindings,
+    # where a rule rightly declines to fix what it can no longer tell apart
+    chosen = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique_by=lambda pair: pair[0]))
+    # The second example's own names get a suffix: rebinding the first one's `model` or `acc`
+    # would (rightly) make the rules unsure of what they resolve, and silent.
+    code = "\n".join(text if index == 0 else _suffix_names(text, "_2") for index, (_, text) in enumerate(chosen))
+    targets = frozenset(rule for rule, _ in chosen)
     rename = {}
     for name in _assigned_names(code):
         if draw(st.booleans()):
@@ -167,7 +202,7 @@ def programs(draw) -> Tuple[bytes, str, bool, str]:
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     text = text.replace("\n", newline)
     bom = draw(st.booleans())
-    return (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"), flavour, bom, newline
+    return (codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"), flavour, bom, newline, targets
 
 
 def _gap(draw, previous: tokenize.TokenInfo, tok: tokenize.TokenInfo, depth: int) -> str:
@@ -218,10 +253,12 @@ def _chain(original: str, final: str, calls: List[Tuple[str, List[Edit], str]]) 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(program=programs())
 def test_fix_is_safe_on_any_formatting(program):
-    data, flavour, bom, newline = program
+    data, flavour, bom, newline, targets = program
     text = data[len(codecs.BOM_UTF8):].decode("utf-8") if bom else data.decode("utf-8")
     assert _compiles(text), "generator bug: the program does not compile\n" + text
     settings_ = Settings(target_keras=flavour)
+    reported = {d.code for d in engine.lint_text(text, "train.py", settings_).diagnostics}
+    assert targets <= reported, f"the re-spelled program is not reported with {sorted(targets - reported)}\n{text}"
     calls: List[Tuple[str, List[Edit], str]] = []
     real_apply = engine.apply_edits
 
@@ -240,7 +277,13 @@ def test_fix_is_safe_on_any_formatting(program):
         assert result.write_error is None
         with open(path, "rb") as handle:
             written = handle.read()
+        # A fix whose result does not parse on some spelling is a rule bug (the engine drops it, so
+        # nothing is damaged, but nothing is fixed): only the known ones, reproduced below, may occur.
+        unknown = [m for m in result.rejected if m.split()[0] not in KNOWN_UNPARSABLE_FIXES]
+        assert not unknown, f"{unknown}\n{text}"
         if result.new_text is None:
+            # Nothing applied: each target's fix was declined (e.g. it would drop a comment) or is
+            # a known unparsable one; `test_check_and_fix_agree` holds `check` to the same answer.
             assert written == data
             return
         # 1. the result parses
@@ -268,17 +311,46 @@ def test_fix_is_safe_on_any_formatting(program):
 def test_check_and_fix_agree(program):
     """What `check` offers as fixes is what `fix` applies: a file with no fixable finding is not
     changed, and a file with one is (unless the fix would not parse, which is then reported)."""
-    data, flavour, bom, _ = program
+    data, flavour, bom, _, _ = program
     text = data[len(codecs.BOM_UTF8):].decode("utf-8") if bom else data.decode("utf-8")
     settings_ = Settings(target_keras=flavour)
     checked = engine.lint_text(text, "train.py", settings_)
-    assume(not checked.internal_error)
+    assert not checked.internal_error, [d.message for d in checked.diagnostics]  # a crash fails
     fixable = [d for d in checked.diagnostics if d.fix is not None]
     fixed = engine.fix_text(text, "train.py", settings_, unsafe=True)
     if not fixable:
         assert fixed.text == text
     else:
         assert fixed.text != text or fixed.rejected, [d.code for d in fixable]
+
+
+# Rule fixes that give a file that does not parse on a spelling the generator makes (measured;
+# the fix belongs in the rule's fix builder). Strict xfail: once fixed, the XPASS says to drop it.
+KNOWN_UNPARSABLE_FIXES = {
+    "KM109": (
+        "from tensorflow.keras.models import Sequential\nfrom tensorflow.keras.layers import LSTM\n"
+        "model = Sequential([LSTM(4, stateful=True)])\n(model.reset_states())\n",
+        "3",
+        "the `for layer in model.layers:` loop replaces the call inside the statement's parentheses",
+    ),
+    "KM112": (
+        "from keras import metrics\nclass Base(metrics.Metric):\n    def update_state(self, y_true, \\\ny_pred \\\n, ):\n"
+        "        pass\nm = Base()\nmodel.compile(metrics=[m])\n",
+        "3",
+        "with `y_pred` alone on a backslash-continued line, `sample_weight=None,` lands on a line of its own",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "code", [pytest.param(code, marks=pytest.mark.xfail(strict=True, reason=why)) for code, (_, _, why) in
+             KNOWN_UNPARSABLE_FIXES.items()]
+)
+def test_known_unparsable_fix(code):
+    source, flavour, _ = KNOWN_UNPARSABLE_FIXES[code]
+    assert code in {d.code for d in engine.lint_text(source, "train.py", Settings(target_keras=flavour)).diagnostics}
+    fixed = engine.fix_text(source, "train.py", Settings(select=(code,), target_keras=flavour), unsafe=True)
+    assert fixed.rejected == [] and fixed.text != source
 
 
 def test_fix_keeps_a_comment_inside_the_call():

@@ -12,11 +12,11 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Dict, Tuple
 
 import pytest
+from tree import metriclint_command, tree_env
 
 REPO = Path(__file__).resolve().parents[1]
 FIT = """\
@@ -29,10 +29,8 @@ FIXED = FIT.replace("nb_epoch", "epochs")
 
 
 def metriclint(*args: str, cwd: Path, env: Dict[str, str] = None, timeout: float = 300) -> Tuple[int, str, str]:
-    full = dict(os.environ if env is None else env)
-    full["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    full.pop("METRICLINT_DEBUG", None)
-    done = subprocess.run([sys.executable, "-m", "metriclint", *args], cwd=cwd, env=full, stdin=subprocess.DEVNULL,
+    full = tree_env(env)
+    done = subprocess.run(metriclint_command(*args), cwd=cwd, env=full, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)
     return done.returncode, done.stdout, done.stderr
 

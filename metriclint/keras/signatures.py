@@ -104,8 +104,11 @@ class KeywordMigration:
 
 KEYWORD_MIGRATIONS: Dict[str, KeywordMigration] = {
     "nb_epoch": KeywordMigration("epochs", Safety.SAFE, "Keras 1 name of `epochs`"),
+    # Keras 2's own converter warned: "Similarly `nb_val_samples`->`validation_steps` ... have changed".
     "nb_val_samples": KeywordMigration(
-        "validation_steps", Safety.SAFE, "Keras 1 name of `validation_steps`"
+        "validation_steps",
+        Safety.UNSAFE,
+        "Keras 1 counted samples; `validation_steps` counts batches, so divide the value by the batch size",
     ),
     "samples_per_epoch": KeywordMigration(
         "steps_per_epoch",

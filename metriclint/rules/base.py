@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, ClassVar, FrozenSet, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, ClassVar, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -50,14 +50,18 @@ class RuleContext:
 class Example:
     """A rule's own test case (as in Fixit): one harness runs every rule's examples.
 
-    For an invalid example, `count` diagnostics of the rule's code are expected, and when
-    `fixed` is given, `metriclint fix --unsafe-fixes` must turn `code` into exactly `fixed`.
+    For an invalid example, `count` diagnostics of the rule's code are expected, and `safety`
+    says what the fix does: "none" (no fix: even `fix --unsafe-fixes` leaves `code` as it is;
+    `fixed` is None or `code`), "safe" (`fix` alone turns `code` into exactly `fixed`) or
+    "unsafe" (`fix` leaves `code` as it is, `fix --unsafe-fixes` turns it into exactly `fixed`).
+    A valid example states neither.
     """
 
     code: str
     fixed: Optional[str] = None
     flavour: str = "3"
     count: int = 1
+    safety: Optional[str] = None  # "none" | "safe" | "unsafe", required on an invalid example
 
 
 class Rule:
@@ -70,6 +74,9 @@ class Rule:
     fix_safety: ClassVar[Optional[Safety]] = None  # the best fix it can offer; None: report only
     # True for KM001: the engine computes it from the suppression comments, after the other rules
     from_suppressions: ClassVar[bool] = False
+    # The distinct rewrites the rule's fixes perform (name -> what it does), for a rule with
+    # several: tests/runtime/test_fixtures.py requires a fixture that runs each one.
+    rewrites: ClassVar[Mapping[str, str]] = {}
     valid: ClassVar[Sequence[Example]] = ()  # must stay silent
     invalid: ClassVar[Sequence[Example]] = ()  # must be reported (and fixed as given)
     # What the check starts from (facts/entries.py), every one necessary for a finding. The check

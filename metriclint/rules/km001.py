@@ -49,12 +49,26 @@ UnusedNoqa.valid = (
 )
 
 UnusedNoqa.invalid = (
-    Example(_HEAD + "metric.reset_state()  # noqa: KM103\n", fixed=_HEAD + "metric.reset_state()\n"),
-    Example(_HEAD + "metric.reset_state()  # noqa: E501, KM103\n", fixed=_HEAD + "metric.reset_state()  # noqa: E501\n"),
+    Example(
+        _HEAD + "metric.reset_state()  # noqa: KM103\n",
+        fixed=_HEAD + "metric.reset_state()\n",
+        safety="safe",
+    ),
+    Example(
+        _HEAD + "metric.reset_state()  # noqa: E501, KM103\n",
+        fixed=_HEAD + "metric.reset_state()  # noqa: E501\n",
+        safety="safe",
+    ),
     Example(_HEAD + "metric.reset_state()  # noqa: KM999  # type: ignore\n",
-            fixed=_HEAD + "metric.reset_state()  # type: ignore\n"),
+            fixed=_HEAD + "metric.reset_state()  # type: ignore\n",
+            safety="safe",),
     Example(_HEAD + "metric.reset_state()  # noqa: KM103 -- Keras 2 only\n",
-            fixed=_HEAD + "metric.reset_state()  # -- Keras 2 only\n"),
-    Example(_HEAD + "# noqa: KM2\nmetric.reset_state()\n", fixed=_HEAD + "metric.reset_state()\n"),
-    Example("x = 1  # noqa: KM101, km101\n", fixed="x = 1\n"),
+            fixed=_HEAD + "metric.reset_state()  # -- Keras 2 only\n",
+            safety="safe",),
+    Example(
+        _HEAD + "# noqa: KM2\nmetric.reset_state()\n",
+        fixed=_HEAD + "metric.reset_state()\n",
+        safety="safe",
+    ),
+    Example("x = 1  # noqa: KM101, km101\n", fixed="x = 1\n", safety="safe"),
 )

@@ -29,6 +29,19 @@ class UnknownModelKeyword(Rule):
     summary = "Keyword argument that Keras `fit`/`evaluate`/`predict`/`compile` does not take, or a removed `*_generator` method"
     fix_safety = Safety.SAFE
     needs = (MODEL_METHOD_CALLS,)
+    rewrites = {
+        "nb_epoch": "`nb_epoch=` -> `epochs=`",
+        "nb_val_samples": "`nb_val_samples=` -> `validation_steps=` (unsafe)",
+        "samples_per_epoch": "`samples_per_epoch=` -> `steps_per_epoch=` (unsafe)",
+        "experimental_steps_per_execution": "`experimental_steps_per_execution=` -> `steps_per_execution=`",
+        "validation_metrics": "`validation_metrics=` removed (`compile` has its metrics)",
+        "validation_metrics_to_compile": "`validation_metrics=` removed, its missing metrics added to `compile` (unsafe)",
+        "dropped_data_option": "Keras 3: `workers=`/`use_multiprocessing=`/`max_queue_size=` removed",
+        "fit_generator": "Keras 3: `fit_generator(...)` -> `fit(...)`, arguments after the data as keywords",
+        "evaluate_generator": "Keras 3: `evaluate_generator(...)` -> `evaluate(...)`",
+        "predict_generator": "Keras 3: `predict_generator(...)` -> `predict(...)`",
+        "compile_positional_metrics": "Keras 3: compile's third positional argument named (`metrics=`, `loss_weights=`)",
+    }
 
     @classmethod
     def could_fire(cls, summary) -> bool:
@@ -371,22 +384,26 @@ UnknownModelKeyword.invalid = (
     Example(
         _MODEL + "model.fit(x, y, nb_epoch=3)\n",
         fixed=_MODEL + "model.fit(x, y, epochs=3)\n",
+        safety="safe",
     ),
+    # nb_val_samples counted samples, validation_steps counts batches: renamed, unsafe
     Example(
-        _MODEL + "model.fit(x, y, nb_epoch=3, nb_val_samples=10, validation_data=(x, y))\n",
+        _MODEL + "model.fit(x, y, epochs=3, nb_val_samples=10, validation_data=(x, y))\n",
         fixed=_MODEL + "model.fit(x, y, epochs=3, validation_steps=10, validation_data=(x, y))\n",
-        count=2,
+        safety="unsafe",
     ),
     # validation_metrics already in compile: removed (safe)
     Example(
         _MODEL + "model.fit(x, y, validation_metrics=['accuracy'], epochs=2)\n",
         fixed=_MODEL + "model.fit(x, y, epochs=2)\n",
+        safety="safe",
     ),
     # validation_metrics naming a metric compile lacks: moved into compile (unsafe)
     Example(
         _MODEL + "model.fit(x, y, epochs=2, validation_metrics=[keras.metrics.AUC()])\n",
         fixed=_MODEL.replace('metrics=["accuracy"]', 'metrics=["accuracy", keras.metrics.AUC()]')
         + "model.fit(x, y, epochs=2)\n",
+        safety="unsafe",
     ),
     # Keras 3: fit_generator is gone; positional arguments after the data become keywords
     Example(
@@ -394,32 +411,68 @@ UnknownModelKeyword.invalid = (
         "model.fit_generator(gen, 100, 5, workers=4, use_multiprocessing=True)\n",
         fixed="from tensorflow import keras\nmodel = keras.models.load_model('m.keras')\n"
         "model.fit(gen, steps_per_epoch=100, epochs=5)\n",
+        safety="safe",
     ),
     # Keras 3: data-loading options are not fit() arguments
-    Example(_MODEL + "model.fit(x, y, workers=4)\n", fixed=_MODEL + "model.fit(x, y)\n"),
+    Example(_MODEL + "model.fit(x, y, workers=4)\n", fixed=_MODEL + "model.fit(x, y)\n", safety="safe"),
     # samples_per_epoch -> steps_per_epoch changes units: unsafe, still offered with --unsafe-fixes
     Example(
         _MODEL + "model.fit(x, y, samples_per_epoch=1000)\n",
         fixed=_MODEL + "model.fit(x, y, steps_per_epoch=1000)\n",
+        safety="unsafe",
     ),
     # typos are reported with a suggestion, not fixed
-    Example(_MODEL + "model.fit(x, y, epoch=3)\n", fixed=_MODEL + "model.fit(x, y, epoch=3)\n"),
+    Example(
+        _MODEL + "model.fit(x, y, epoch=3)\n",
+        fixed=_MODEL + "model.fit(x, y, epoch=3)\n",
+        safety="none",
+    ),
     # every import spelling and receiver shape
-    Example("import tensorflow as tf\nm = tf.keras.Sequential()\nm.evaluate(x, y, show_accuracy=True)\n"),
-    Example("from tensorflow.keras.models import Model as M\nm = M(i, o)\nm.predict(x, nb_worker=2)\n"),
-    Example("from keras.models import *\nm = Sequential()\nm.compile(loss='mse', validation_metrics=['mae'])\n"),
-    Example("import tf_keras\nm = tf_keras.Sequential()\nm.compile(loss='mse', target_tensors=[t], cloning=False, foo=1)\n", flavour="2", count=2),
+    Example(
+        "import tensorflow as tf\nm = tf.keras.Sequential()\nm.evaluate(x, y, show_accuracy=True)\n",
+        safety="none",
+    ),
+    Example(
+        "from tensorflow.keras.models import Model as M\nm = M(i, o)\nm.predict(x, nb_worker=2)\n",
+        safety="none",
+    ),
+    # `validation_metrics=` given to compile itself: its metrics become compile's own
+    Example(
+        "from keras.models import *\nm = Sequential()\nm.compile(loss='mse', validation_metrics=['mae'])\n",
+        fixed="from keras.models import *\nm = Sequential()\nm.compile(loss='mse', metrics=['mae'])\n",
+        safety="unsafe",
+    ),
+    Example(
+        "import tf_keras\nm = tf_keras.Sequential()\nm.compile(loss='mse', target_tensors=[t], cloning=False, foo=1)\n",
+        flavour="2",
+        count=2,
+        safety="none",
+    ),
     # the same clone without the graph-mode engine runs eagerly on TF 2: target_tensors= raises
-    Example(_V1_ENGINE.replace("from tf_keras.src.engine import training_utils_v1\n", "import tf_keras\n"), flavour="2"),
+    Example(
+        _V1_ENGINE.replace("from tf_keras.src.engine import training_utils_v1\n", "import tf_keras\n"),
+        flavour="2",
+        safety="none",
+    ),
     # in the graph-mode engine, a keyword no compile takes is still one
-    Example(_V1_ENGINE.replace("target_tensors=targets", "target_tensor=targets"), flavour="2"),
+    Example(
+        _V1_ENGINE.replace("target_tensors=targets", "target_tensor=targets"),
+        flavour="2",
+        safety="none",
+    ),
     Example(_MODEL + "model.compile(loss='mse', experimental_steps_per_execution=4)\n",
-            fixed=_MODEL + "model.compile(loss='mse', steps_per_execution=4)\n"),
+            fixed=_MODEL + "model.compile(loss='mse', steps_per_execution=4)\n",
+            safety="safe",),
     Example(
         "import keras\n"
         "class Net(keras.Model):\n"
         "    def train(self, x):\n"
-        "        self.fit(x, nb_epoch=3)\n"
+        "        self.fit(x, nb_epoch=3)\n",
+        fixed="import keras\n"
+        "class Net(keras.Model):\n"
+        "    def train(self, x):\n"
+        "        self.fit(x, epochs=3)\n",
+        safety="safe",
     ),
     Example(
         "import keras\n"
@@ -427,7 +480,14 @@ UnknownModelKeyword.invalid = (
         "    m = keras.Sequential()\n"
         "    return m\n"
         "model = build()\n"
-        "model.fit(x, nb_epoch=1)\n"
+        "model.fit(x, nb_epoch=1)\n",
+        fixed="import keras\n"
+        "def build():\n"
+        "    m = keras.Sequential()\n"
+        "    return m\n"
+        "model = build()\n"
+        "model.fit(x, epochs=1)\n",
+        safety="safe",
     ),
     Example(
         "import keras\n"
@@ -435,6 +495,13 @@ UnknownModelKeyword.invalid = (
         "    def __init__(self):\n"
         "        self.model = keras.applications.ResNet50()\n"
         "    def run(self):\n"
-        "        self.model.fit(x, nb_epoch=1)\n"
+        "        self.model.fit(x, nb_epoch=1)\n",
+        fixed="import keras\n"
+        "class Trainer:\n"
+        "    def __init__(self):\n"
+        "        self.model = keras.applications.ResNet50()\n"
+        "    def run(self):\n"
+        "        self.model.fit(x, epochs=1)\n",
+        safety="safe",
     ),
 )

@@ -225,13 +225,18 @@ RemovedMetricsTensors.invalid = (
         fixed=_K2 + "for name in loss_names:\n    layer = model.get_layer(name)\n"
         "    loss = tf.reduce_mean(layer.output)\n    model.add_metric(loss, name=name)\n",
         flavour="2",
+        safety="unsafe",
     ),
     Example(
         "import keras.models as KM\nclass MaskRCNN:\n    def build(self):\n        self.keras_model = KM.Model(i, o)\n"
-        "    def compile(self):\n        self.keras_model.metrics_tensors.append(loss)\n"
+        "    def compile(self):\n        self.keras_model.metrics_tensors.append(loss)\n",
+        safety="none",
     ),
-    Example("import keras\nmodel = keras.Model(i, o)\nmodel.metrics_names.append('bce_loss')\n"),
-    Example("import keras\nmodel = keras.Model(i, o)\nn = len(model.metrics_tensors)\n"),
+    Example(
+        "import keras\nmodel = keras.Model(i, o)\nmodel.metrics_names.append('bce_loss')\n",
+        safety="none",
+    ),
+    Example("import keras\nmodel = keras.Model(i, o)\nn = len(model.metrics_tensors)\n", safety="none"),
     # Mask R-CNN as written: the model comes from a method (maybe wrapped in ParallelModel from
     # another module); the receiver's other uses (`get_layer`, `compile`) show it is the model
     Example(
@@ -241,9 +246,11 @@ RemovedMetricsTensors.invalid = (
         fixed=_MRCNN + "            loss = tf.reduce_mean(layer.output, keepdims=True)\n"
         "            self.keras_model.add_metric(loss, name=name)\n",
         flavour="2",
+        safety="unsafe",
     ),
     Example(_MRCNN + "            self.keras_model.metrics_names.append(name)\n"
-            "            self.keras_model.metrics_tensors.append(tf.reduce_mean(layer.output))\n", count=2),
+            "            self.keras_model.metrics_tensors.append(tf.reduce_mean(layer.output))\n", count=2,
+            safety="none",),
     # a VAE logging two losses: the n-th tensor goes with the n-th name
     Example(
         _K2 + "model.metrics_tensors.append(K.mean(rec))\nmodel.metrics_names.append('rec_loss')\n"
@@ -251,12 +258,14 @@ RemovedMetricsTensors.invalid = (
         fixed=_K2 + "model.add_metric(K.mean(rec), name='rec_loss')\nmodel.add_metric(K.mean(kl), name='kl_loss')\n",
         flavour="2",
         count=2,
+        safety="unsafe",
     ),
     # the fix edits only what changes: comments, layout and parentheses inside the call stay
     Example(
         _K2 + "model.metrics_names.append('rec')\nmodel.metrics_tensors.append(\n    (rec + 0.0)  # mean reconstruction\n)\n",
         fixed=_K2 + "model.add_metric(\n    (rec + 0.0), name='rec'  # mean reconstruction\n)\n",
         flavour="2",
+        safety="unsafe",
     ),
     # `extend` and unequal counts: reported, not fixed
     Example(
@@ -264,14 +273,17 @@ RemovedMetricsTensors.invalid = (
         fixed=_K2 + "model.metrics_tensors.extend([a, b])\nmodel.metrics_names.extend(['a', 'b'])\n",
         flavour="2",
         count=2,
+        safety="none",
     ),
     Example(
         _K2 + "model.metrics_tensors.append(a)\nmodel.metrics_tensors.append(b)\nmodel.metrics_names.append('a')\n",
         fixed=_K2 + "model.metrics_tensors.append(a)\nmodel.metrics_tensors.append(b)\nmodel.metrics_names.append('a')\n",
         flavour="2",
         count=3,
+        safety="none",
     ),
     # a callback's `self.model`
     Example("import keras\nclass Log(keras.callbacks.Callback):\n    def on_train_begin(self, logs=None):\n"
-            "        self.model.metrics_tensors += self.extra\n"),
+            "        self.model.metrics_tensors += self.extra\n",
+    safety="none",),
 )

@@ -68,28 +68,60 @@ MetricResetStates.invalid = (
     Example(
         _HEAD + "acc = keras.metrics.SparseCategoricalAccuracy()\nacc.reset_states()\n",
         fixed=_HEAD + "acc = keras.metrics.SparseCategoricalAccuracy()\nacc.reset_state()\n",
+        safety="safe",
     ),
     Example(
         "import tensorflow as tf\ntrain_loss = tf.keras.metrics.Mean(name='train_loss')\n"
         "for epoch in range(3):\n    train_loss.reset_states()\n",
         fixed="import tensorflow as tf\ntrain_loss = tf.keras.metrics.Mean(name='train_loss')\n"
         "for epoch in range(3):\n    train_loss.reset_state()\n",
+        safety="safe",
     ),
-    Example("from tensorflow.keras.metrics import AUC as A\nm = A()\nm.reset_states()\n"),
-    Example("from keras.metrics import *\nm = Precision()\nm.reset_states()\n"),
-    Example(_HEAD + "m = keras.metrics.get('auc')\nm.reset_states()\n"),
-    Example(_HEAD + "model = keras.Sequential()\nfor m in model.metrics:\n    m.reset_states()\n"),
-    Example(_HEAD + "model = keras.Sequential()\nmodel.metrics[0].reset_states()\n"),
+    Example(
+        "from tensorflow.keras.metrics import AUC as A\nm = A()\nm.reset_states()\n",
+        fixed="from tensorflow.keras.metrics import AUC as A\nm = A()\nm.reset_state()\n",
+        safety="safe",
+    ),
+    Example(
+        "from keras.metrics import *\nm = Precision()\nm.reset_states()\n",
+        fixed="from keras.metrics import *\nm = Precision()\nm.reset_state()\n",
+        safety="safe",
+    ),
+    Example(
+        _HEAD + "m = keras.metrics.get('auc')\nm.reset_states()\n",
+        fixed=_HEAD + "m = keras.metrics.get('auc')\nm.reset_state()\n",
+        safety="safe",
+    ),
+    Example(
+        _HEAD + "model = keras.Sequential()\nfor m in model.metrics:\n    m.reset_states()\n",
+        fixed=_HEAD + "model = keras.Sequential()\nfor m in model.metrics:\n    m.reset_state()\n",
+        safety="safe",
+    ),
+    Example(
+        _HEAD + "model = keras.Sequential()\nmodel.metrics[0].reset_states()\n",
+        fixed=_HEAD + "model = keras.Sequential()\nmodel.metrics[0].reset_state()\n",
+        safety="safe",
+    ),
     Example(
         _HEAD
         + "class Trainer:\n"
         "    def __init__(self):\n        self.loss_tracker = keras.metrics.Mean()\n"
-        "    def epoch(self):\n        self.loss_tracker.reset_states()\n"
+        "    def epoch(self):\n        self.loss_tracker.reset_states()\n",
+        fixed=_HEAD
+        + "class Trainer:\n"
+        "    def __init__(self):\n        self.loss_tracker = keras.metrics.Mean()\n"
+        "    def epoch(self):\n        self.loss_tracker.reset_state()\n",
+        safety="safe",
     ),
     Example(
         _HEAD
         + "class Base(keras.metrics.Metric):\n    pass\n"
         "class F1(Base):\n    def reset_state(self):\n        pass\n"
-        "f1 = F1()\nf1.reset_states()\n"
+        "f1 = F1()\nf1.reset_states()\n",
+        fixed=_HEAD
+        + "class Base(keras.metrics.Metric):\n    pass\n"
+        "class F1(Base):\n    def reset_state(self):\n        pass\n"
+        "f1 = F1()\nf1.reset_state()\n",
+        safety="safe",
     ),
 )

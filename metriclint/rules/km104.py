@@ -143,13 +143,18 @@ ResetStatesOverride.invalid = (
     Example(
         _HEAD + _CLS + "    def reset_states(self):\n        self.v.assign(0.0)\n",
         fixed=_HEAD + _CLS + "    def reset_state(self):\n        self.v.assign(0.0)\n",
+        safety="safe",
     ),
     Example(
         _HEAD + _CLS + "    def reset_states(self):\n        super().reset_states()\n        self.n = 0\n",
         fixed=_HEAD + _CLS + "    def reset_state(self):\n        super().reset_state()\n        self.n = 0\n",
+        safety="safe",
     ),
     Example(
         "from tensorflow.keras.metrics import Metric\nclass Base(Metric):\n    pass\n"
-        "class M(Base):\n    def reset_states(self):\n        pass\n"
+        "class M(Base):\n    def reset_states(self):\n        pass\n",
+        fixed="from tensorflow.keras.metrics import Metric\nclass Base(Metric):\n    pass\n"
+        "class M(Base):\n    def reset_state(self):\n        pass\n",
+        safety="safe",
     ),
 )

@@ -158,17 +158,21 @@ AddMetricRemoved.invalid = (
         _LAYER.format(call="self.add_metric(keras.ops.mean(x), name='activity_mean')"),
         fixed=_LAYER.replace("        self.scale = 2.0\n", "        self.activity_mean = keras.metrics.Mean(name='activity_mean')\n        self.scale = 2.0\n")
         .format(call="self.activity_mean.update_state(keras.ops.mean(x))"),
+        safety="unsafe",
     ),
     Example(
         _LAYER.format(call="self.add_metric(keras.ops.mean(x), name='scale', aggregation='mean')"),
         fixed=_LAYER.replace("        self.scale = 2.0\n", "        self.scale_tracker = keras.metrics.Mean(name='scale')\n        self.scale = 2.0\n")
         .format(call="self.scale_tracker.update_state(keras.ops.mean(x))"),
+        safety="unsafe",
     ),
     # not the simple shape: reported only
     Example("import keras\nmodel = keras.Model(i, o)\nmodel.add_metric(t, name='t')\n",
-            fixed="import keras\nmodel = keras.Model(i, o)\nmodel.add_metric(t, name='t')\n"),
+            fixed="import keras\nmodel = keras.Model(i, o)\nmodel.add_metric(t, name='t')\n",
+            safety="none",),
     Example(
         "from tensorflow import keras\nclass M(keras.Model):\n    def call(self, x):\n        self.add_metric(x, name=n)\n        return x\n",
         fixed="from tensorflow import keras\nclass M(keras.Model):\n    def call(self, x):\n        self.add_metric(x, name=n)\n        return x\n",
+        safety="none",
     ),
 )

@@ -169,20 +169,24 @@ AddWeightPositionalName.invalid = (
     Example(
         _HEAD + _METRIC + "        self.total = self.add_weight('total', initializer='zeros')\n",
         fixed=_HEAD + _METRIC + "        self.total = self.add_weight(name='total', initializer='zeros')\n",
+        safety="safe",
     ),
     Example(
         _HEAD + _METRIC + "        self.total = self.add_weight('total', (), initializer='zeros', aggregation=tf.VariableAggregation.SUM)\n",
         fixed=_HEAD + _METRIC + "        self.total = self.add_weight(name='total', shape=(), initializer='zeros')\n",
+        safety="safe",
     ),
     Example(
         _HEAD + _METRIC + "        self.n = self.add_weight(name='n', initializer='zeros', synchronization=s)\n",
         fixed=_HEAD + _METRIC + "        self.n = self.add_weight(name='n', initializer='zeros')\n",
+        safety="safe",
     ),
     Example(
         _HEAD + "class Dense(keras.layers.Layer):\n    def build(self, shape):\n"
         "        self.w = self.add_weight('kernel', (shape[-1], 4), 'float32', 'glorot_uniform')\n",
         fixed=_HEAD + "class Dense(keras.layers.Layer):\n    def build(self, shape):\n"
         "        self.w = self.add_weight(name='kernel', shape=(shape[-1], 4), dtype='float32', initializer='glorot_uniform')\n",
+        safety="safe",
     ),
     # Keras 3 Layer: synchronization= / use_resource= raise TypeError, a VariableAggregation raises ValueError
     Example(
@@ -192,18 +196,24 @@ AddWeightPositionalName.invalid = (
         fixed=_HEAD + "import tensorflow as tf\nclass L(keras.layers.Layer):\n    def build(self, s):\n"
         "        self.m = self.add_weight(name='m', shape=(2,),\n"
         "                                 aggregation=\"mean\", trainable=False)\n",
+        safety="safe",
     ),
     Example(
         _HEAD + "class L(keras.layers.Layer):\n    def build(self, s):\n        self.w = self.add_weight('w', (2,), use_resource=True)\n",
         fixed=_HEAD + "class L(keras.layers.Layer):\n    def build(self, s):\n        self.w = self.add_weight(name='w', shape=(2,))\n",
+        safety="safe",
     ),
     # positionals that may be Keras 3's (shape, initializer) order: reported, not fixed
     Example(
         _HEAD + _METRIC + "        self.n = self.add_weight((), 'zeros', aggregation='sum')\n",
         fixed=_HEAD + _METRIC + "        self.n = self.add_weight((), 'zeros', aggregation='sum')\n",
+        safety="none",
     ),
     Example(
         "from tensorflow.keras.metrics import Metric\nclass M(Metric):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.c = self.add_weight('c')\n"
+        "        super().__init__()\n        self.c = self.add_weight('c')\n",
+        fixed="from tensorflow.keras.metrics import Metric\nclass M(Metric):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.c = self.add_weight(name='c')\n",
+        safety="safe",
     ),
 )

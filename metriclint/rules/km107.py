@@ -122,20 +122,25 @@ StandaloneBackendMath.invalid = (
         "from keras import backend as K\ny = K.sum(K.round(K.clip(x, 0, 1)))\n",
         fixed="from keras import backend as K\nimport keras\ny = keras.ops.sum(keras.ops.round(keras.ops.clip(x, 0, 1)))\n",
         count=3,
+        safety="safe",
     ),
     Example(
         "import keras\nimport keras.backend as K\ny = K.argmax(p)\nz = K.mean(x, axis=1)\n",
         fixed="import keras\nimport keras.backend as K\ny = keras.ops.argmax(p, axis=-1)\nz = keras.ops.mean(x, axis=1)\n",
         count=2,
+        safety="safe",
     ),
     Example(
         "import keras\ndef f1(y_true, y_pred):\n    tp = keras.backend.sum(y_true * y_pred)\n    return tp / (keras.backend.sum(y_pred) + keras.backend.epsilon())\n",
         fixed="import keras\ndef f1(y_true, y_pred):\n    tp = keras.ops.sum(y_true * y_pred)\n    return tp / (keras.ops.sum(y_pred) + keras.backend.epsilon())\n",
         count=2,
+        safety="safe",
     ),
     # no same-signature twin: reported, not fixed
     Example("import keras\nfrom keras import backend as K\nn = K.int_shape(x)\n",
-            fixed="import keras\nfrom keras import backend as K\nn = K.int_shape(x)\n"),
+            fixed="import keras\nfrom keras import backend as K\nn = K.int_shape(x)\n",
+            safety="none",),
     Example("import keras\nfrom keras import backend as K\ny = K.switch(c, lambda: a, lambda: b)\n",
-            fixed="import keras\nfrom keras import backend as K\ny = K.switch(c, lambda: a, lambda: b)\n"),
+            fixed="import keras\nfrom keras import backend as K\ny = K.switch(c, lambda: a, lambda: b)\n",
+            safety="none",),
 )

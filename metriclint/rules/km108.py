@@ -219,12 +219,14 @@ MetricsNamesZip.invalid = (
     Example(
         _MODEL + "scores = dict(zip(model.metrics_names, model.evaluate(x, y, verbose=0)))\n",
         fixed=_MODEL + "scores = model.evaluate(x, y, verbose=0, return_dict=True)\n",
+        safety="safe",
     ),
     Example(
         "import tensorflow as tf\nmodel = tf.keras.models.load_model('m.keras')\n"
         "print(dict(zip(model.metrics_names, model.evaluate(ds))))\n",
         fixed="import tensorflow as tf\nmodel = tf.keras.models.load_model('m.keras')\n"
         "print(model.evaluate(ds, return_dict=True))\n",
+        safety="safe",
     ),
     # a multi-line call keeps its layout
     Example(
@@ -232,6 +234,7 @@ MetricsNamesZip.invalid = (
         "results = dict(\n    zip(\n        model.metrics_names,\n        model.evaluate(\n            x_test,\n            y_test,\n        ),\n    )\n)\n",
         fixed="from tensorflow.keras.models import Sequential\nmodel = Sequential()\n"
         "results = model.evaluate(\n            x_test,\n            y_test,\n            return_dict=True,\n        )\n",
+        safety="safe",
     ),
     # the result in a variable read only by the zip: the variable becomes the dict
     Example(
@@ -239,17 +242,20 @@ MetricsNamesZip.invalid = (
         "result = model.evaluate(test_ds, batch_size=32)\nprint(dict(zip(model.metrics_names, result)))\n",
         fixed="import keras\nmodel = keras.models.load_model('m.keras')\n"
         "result = model.evaluate(test_ds, batch_size=32, return_dict=True)\nprint(result)\n",
+        safety="safe",
     ),
     Example(
         "from tensorflow.keras.models import load_model\ndef main():\n    model = load_model('m.h5')\n"
         "    score = model.evaluate(x, y)\n    output = dict(zip(model.metrics_names, score))\n    return output\n",
         fixed="from tensorflow.keras.models import load_model\ndef main():\n    model = load_model('m.h5')\n"
         "    score = model.evaluate(x, y, return_dict=True)\n    output = score\n    return output\n",
+        safety="safe",
     ),
     # read elsewhere too (score[1]): report only
     Example(
         _MODEL + "score = model.evaluate(x, y)\nprint(score[1])\nd = dict(zip(model.metrics_names, score))\n",
         fixed=_MODEL + "score = model.evaluate(x, y)\nprint(score[1])\nd = dict(zip(model.metrics_names, score))\n",
+        safety="none",
     ),
     # zip in a loop: report only
     Example(
@@ -257,10 +263,12 @@ MetricsNamesZip.invalid = (
         "for name, value in zip(model.metrics_names, scores):\n    print(name, value)\n",
         fixed="from keras.models import Model\nmodel = Model(inp, out)\nscores = model.evaluate(x, y)\n"
         "for name, value in zip(model.metrics_names, scores):\n    print(name, value)\n",
+        safety="none",
     ),
     Example(
         _MODEL + "logs = dict(zip(model.metrics_names, model.train_on_batch(x, y)))\n",
         fixed=_MODEL + "logs = dict(zip(model.metrics_names, model.train_on_batch(x, y)))\n",
+        safety="none",
     ),
     # a callback's model
     Example(
@@ -270,5 +278,6 @@ MetricsNamesZip.invalid = (
         fixed="import keras\nclass Report(keras.callbacks.Callback):\n"
         "    def on_epoch_end(self, epoch, logs=None):\n"
         "        print(self.model.evaluate(self.x, self.y, verbose=0, return_dict=True))\n",
+        safety="safe",
     ),
 )

@@ -128,13 +128,14 @@ _LOOP = (
 )
 
 ModelResetStates.invalid = (
-    Example(_HEAD + _SEQ + "model.reset_states()\n", fixed=_HEAD + _SEQ + _LOOP),
+    Example(_HEAD + _SEQ + "model.reset_states()\n", fixed=_HEAD + _SEQ + _LOOP, safety="unsafe"),
     Example(
         "import tensorflow as tf\nmodel = tf.keras.models.load_model('m.keras')\n"
         "for seq in data:\n    model.reset_states()  # new sequence\n    model.predict(seq)\n",
         fixed="import tensorflow as tf\nmodel = tf.keras.models.load_model('m.keras')\n"
         "for seq in data:\n    for layer in model.layers:\n        if getattr(layer, \"stateful\", False):\n"
         "            layer.reset_states()  # new sequence\n    model.predict(seq)\n",
+        safety="unsafe",
     ),
     Example(
         "from tensorflow.keras.models import Sequential\nfrom tensorflow.keras.layers import LSTM\n"
@@ -143,6 +144,7 @@ ModelResetStates.invalid = (
         "model = Sequential([LSTM(4, stateful=True)])\nlayer = 3\n"
         "for stateful_layer in model.layers:\n    if getattr(stateful_layer, \"stateful\", False):\n"
         "        stateful_layer.reset_states()\nprint(layer)\n",
+        safety="unsafe",
     ),
     # a callback resetting its model each epoch
     Example(
@@ -151,13 +153,16 @@ ModelResetStates.invalid = (
         fixed="from keras.callbacks import Callback\nclass Reset(Callback):\n"
         "    def on_epoch_end(self, epoch, logs=None):\n        for layer in self.model.layers:\n"
         "            if getattr(layer, \"stateful\", False):\n                layer.reset_states()\n",
+        safety="unsafe",
     ),
     # inside a lambda: reported, not fixed
     Example(
         _HEAD + _SEQ + "cb = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: model.reset_states())\n",
         fixed=_HEAD + _SEQ + "cb = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: model.reset_states())\n",
+        safety="none",
     ),
     Example(
         "from keras.models import Model\nmodel = Model(inputs, outputs)\nif stateful: model.reset_states()\n",
+        safety="none",
     ),
 )

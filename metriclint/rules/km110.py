@@ -322,34 +322,40 @@ UnknownMetricString.invalid = (
     Example(
         "import keras\n" + _SEQ + _compile("['accuarcy']"),
         fixed="import keras\n" + _SEQ + _compile("['accuracy']"),
+        safety="unsafe",
     ),
     Example(
         "import keras\nimport tf_keras\nmodel = tf_keras.Sequential()\nmodel.compile(loss='bce', metrics=['recall'])\n",
         fixed="import keras\nimport tf_keras\nmodel = tf_keras.Sequential()\n"
         "model.compile(loss='bce', metrics=[tf_keras.metrics.Recall(name='recall')])\n",
         flavour="2",
+        safety="safe",
     ),
     Example(
         "import tf_keras as keras\n" + _SEQ + _compile('["binary_acuracy"]'),
         fixed="import tf_keras as keras\n" + _SEQ + _compile('["binary_accuracy"]'),
         flavour="2",
+        safety="unsafe",
     ),
     # "auc" on tf_keras: the class under the same key (safe)
     Example(
         "from tensorflow import keras\n" + _SEQ + _compile('["accuracy", "auc"]'),
         fixed="from tensorflow import keras\n" + _SEQ + _compile('["accuracy", keras.metrics.AUC(name="auc")]'),
         flavour="2",
+        safety="safe",
     ),
     Example(
         "import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.compile(loss='mse', metrics=['mae', 'root_mean_squared_error'])\n",
         fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\n"
         "model.compile(loss='mse', metrics=['mae', tf.keras.metrics.RootMeanSquaredError(name='root_mean_squared_error')])\n",
         flavour="2",
+        safety="safe",
     ),
     # a tf_keras string on Keras 3
     Example(
         "import keras\n" + _SEQ + _compile("['logcosh']"),
         fixed="import keras\n" + _SEQ + _compile("[keras.metrics.LogCoshError(name='logcosh')]"),
+        safety="safe",
     ),
     # only from-imports: the class is imported next to them
     Example(
@@ -360,24 +366,53 @@ UnknownMetricString.invalid = (
         "model.compile(loss='binary_crossentropy', metrics=[Precision(name='precision'), Recall(name='recall')])\n",
         flavour="2",
         count=2,
+        safety="safe",
     ),
     # report only: no single name is meant, a class needing arguments, crossentropy on Keras 3
-    Example("import keras\n" + _SEQ + _compile("['f1']"), fixed="import keras\n" + _SEQ + _compile("['f1']")),
-    Example("import keras\n" + _SEQ + _compile("['rmse']"), fixed="import keras\n" + _SEQ + _compile("['rmse']")),
-    Example("from keras import Model\nmodel = Model(i, o)\nmodel.compile(loss='mse', metrics=['mean_io_u'])\n"),
-    Example("from keras import Model\nmodel = Model(i, o)\nmodel.compile(loss='mse', metrics=['Mean'])\n"),
-    Example("import keras\n" + _SEQ + _compile("['crossentropy']"), fixed="import keras\n" + _SEQ + _compile("['crossentropy']")),
+    Example(
+        "import keras\n" + _SEQ + _compile("['f1']"),
+        fixed="import keras\n" + _SEQ + _compile("['f1']"),
+        safety="none",
+    ),
+    Example(
+        "import keras\n" + _SEQ + _compile("['rmse']"),
+        fixed="import keras\n" + _SEQ + _compile("['rmse']"),
+        safety="none",
+    ),
+    Example(
+        "from keras import Model\nmodel = Model(i, o)\nmodel.compile(loss='mse', metrics=['mean_io_u'])\n",
+        safety="none",
+    ),
+    Example(
+        "from keras import Model\nmodel = Model(i, o)\nmodel.compile(loss='mse', metrics=['Mean'])\n",
+        safety="none",
+    ),
+    Example(
+        "import keras\n" + _SEQ + _compile("['crossentropy']"),
+        fixed="import keras\n" + _SEQ + _compile("['crossentropy']"),
+        safety="none",
+    ),
     # per-output dicts, nested lists, weighted metrics, a list in a variable
     Example(
         "import keras\nmodel = keras.Model(inp, [a, b])\n"
         "model.compile(loss=['bce', 'mse'], metrics={'a': ['accuracy', 'aucc'], 'b': [['maee']]})\n",
         count=2,
+        safety="none",
     ),
-    Example("import keras\n" + _SEQ + "model.compile(loss='bce', weighted_metrics=['acuracy'])\n"),
-    Example("import keras\n" + _SEQ + "metrics = ['accuracy', 'precission']\nmodel.compile(loss='bce', metrics=metrics)\n"),
+    Example(
+        "import keras\n" + _SEQ + "model.compile(loss='bce', weighted_metrics=['acuracy'])\n",
+        fixed="import keras\n" + _SEQ + "model.compile(loss='bce', weighted_metrics=['accuracy'])\n",
+        safety="unsafe",
+    ),
+    Example(
+        "import keras\n" + _SEQ + "metrics = ['accuracy', 'precission']\nmodel.compile(loss='bce', metrics=metrics)\n",
+        fixed="import keras\n" + _SEQ + "metrics = ['accuracy', 'precision']\nmodel.compile(loss='bce', metrics=metrics)\n",
+        safety="unsafe",
+    ),
     # Keras 3 never looks metric strings up among custom objects
     Example(
         "import keras\nkeras.utils.get_custom_objects()['f1_metric'] = f1\n" + _SEQ + _compile("['f1_metric']"),
         fixed="import keras\nkeras.utils.get_custom_objects()['f1_metric'] = f1\n" + _SEQ + _compile("['f1_metric']"),
+        safety="none",
     ),
 )

@@ -303,11 +303,13 @@ FlatMetricsMultiOutput.invalid = (
     Example(
         _TWO + f"model.compile(optimizer='adam', {_LOSSES}, metrics=['accuracy'])\n",
         fixed=_TWO + f"model.compile(optimizer='adam', {_LOSSES}, metrics={{'cls': ['accuracy']}})\n",
+        safety="unsafe",
     ),
     Example(
         _TWO + "model.compile(optimizer='adam', loss=['binary_crossentropy', 'mse'], metrics=['accuracy', keras.metrics.AUC(), 'mae'])\n",
         fixed=_TWO + "model.compile(optimizer='adam', loss=['binary_crossentropy', 'mse'], "
         "metrics={'cls': ['accuracy', keras.metrics.AUC()], 'reg': ['mae']})\n",
+        safety="unsafe",
     ),
     # two classification heads: a string goes to both (what tf_keras did)
     Example(
@@ -322,6 +324,7 @@ FlatMetricsMultiOutput.invalid = (
         "model = keras.Model(inputs=inp, outputs=[a, b])\n"
         "model.compile(optimizer='adam', loss=['sparse_categorical_crossentropy', 'binary_crossentropy'], "
         "metrics={\"colour\": [\"accuracy\"], \"is_big\": [\"accuracy\"]})\n",
+        safety="unsafe",
     ),
     # report only: unnamed outputs, one loss for all, a metric fitting either, a custom function
     Example(
@@ -331,14 +334,17 @@ FlatMetricsMultiOutput.invalid = (
         fixed="from keras.models import Model\nfrom keras.layers import Dense, Input\ninp = Input((4,))\n"
         "model = Model(inp, [Dense(1, activation='sigmoid')(inp), Dense(1)(inp)])\n"
         "model.compile(loss='mse', metrics=['accuracy'])\n",
+        safety="none",
     ),
     Example(
         _TWO + "model.compile(optimizer='adam', loss='mse', metrics=['mae'])\n",
         fixed=_TWO + "model.compile(optimizer='adam', loss='mse', metrics=['mae'])\n",
+        safety="none",
     ),
     Example(
         _TWO + f"model.compile(optimizer='adam', {_LOSSES}, metrics=['accuracy', 'cosine_similarity', f1])\n",
         fixed=_TWO + f"model.compile(optimizer='adam', {_LOSSES}, metrics=['accuracy', 'cosine_similarity', f1])\n",
+        safety="none",
     ),
     # an object fitting two outputs: one instance cannot serve both
     Example(
@@ -350,8 +356,15 @@ FlatMetricsMultiOutput.invalid = (
         "b = keras.layers.Dense(1, activation='sigmoid', name='b')(inp)\nc = keras.layers.Dense(1, name='c')(inp)\n"
         "model = keras.Model(inp, [a, b, c])\n"
         "model.compile(loss=['bce', 'bce', 'mse'], metrics=[keras.metrics.AUC()])\n",
+        safety="none",
     ),
     # dict outputs
-    Example("import keras\nmodel = keras.Model(inp, {'x': a, 'y': b})\nmodel.compile(loss='mse', metrics=['mae'])\n"),
-    Example(_TWO + "model.compile(optimizer='adam', loss='mse', weighted_metrics=['mae', 'mse', 'mape'])\n"),
+    Example(
+        "import keras\nmodel = keras.Model(inp, {'x': a, 'y': b})\nmodel.compile(loss='mse', metrics=['mae'])\n",
+        safety="none",
+    ),
+    Example(
+        _TWO + "model.compile(optimizer='adam', loss='mse', weighted_metrics=['mae', 'mse', 'mape'])\n",
+        safety="none",
+    ),
 )

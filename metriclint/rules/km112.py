@@ -351,6 +351,7 @@ UpdateStateWithoutSampleWeight.invalid = (
         fixed="import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
         "        if sample_weight is not None:\n            y_pred = y_pred * sample_weight\n"
         "        self.total.assign_add(keras.ops.sum(y_pred))\n" + _COMPILE,
+        safety="safe",
     ),
     # misspelt and required; an attribute and a keyword of the same name are other names
     Example(
@@ -358,23 +359,28 @@ UpdateStateWithoutSampleWeight.invalid = (
         "        self.sample_weigth = sample_weigth\n        f(sample_weigth=sample_weigth)\n" + _COMPILE,
         fixed="import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weight):\n"
         "        self.sample_weigth = sample_weight\n        f(sample_weigth=sample_weight)\n" + _COMPILE,
+        safety="safe",
     ),
     # misspelt, but a nested function rebinds the name: renaming by hand; report only
     Example(
         "import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weights=None):\n"
         "        scale = lambda sample_weights: sample_weights * 2\n        self.total.assign_add(1.0)\n" + _COMPILE,
+        safety="none",
     ),
     # another required parameter: `sample_weight=None` alone would leave it unfilled; report only
-    Example("import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, weights):\n" + _BODY + _COMPILE),
+    Example("import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, weights):\n" + _BODY + _COMPILE,
+            safety="none"),
     Example(
         "import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred):\n" + _BODY + _COMPILE,
         fixed="import keras\n" + _HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n" + _BODY + _COMPILE,
+        safety="safe",
     ),
     # tf.keras, compiled in another module (no compile here): fires on the signature
     Example(
         "import tensorflow as tf\nclass F1(tf.keras.metrics.Metric):\n    def update_state(self, y_true, y_pred):\n        pass\n",
         fixed="import tensorflow as tf\nclass F1(tf.keras.metrics.Metric):\n"
         "    def update_state(self, y_true, y_pred, sample_weight=None):\n        pass\n",
+        safety="safe",
     ),
     # from-import, trailing comma, one parameter per line, comment kept
     Example(
@@ -382,6 +388,7 @@ UpdateStateWithoutSampleWeight.invalid = (
         "        y_true,\n        y_pred,  # probabilities\n    ):\n        pass\n",
         fixed="from tensorflow.keras.metrics import Metric\nclass M(Metric):\n    def update_state(\n        self,\n"
         "        y_true,\n        y_pred,  # probabilities\n        sample_weight=None,\n    ):\n        pass\n",
+        safety="safe",
     ),
     # tf_keras (Keras 2), multi-line without a trailing comma, compiled by weighted_metrics
     Example(
@@ -392,6 +399,7 @@ UpdateStateWithoutSampleWeight.invalid = (
         "        y_true,\n        y_pred,\n        sample_weight=None\n    ):\n        pass\n"
         "model = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(loss='mse', weighted_metrics=[M()])\n",
         flavour="2",
+        safety="safe",
     ),
     # a one-line trailing comma, and a subclass that inherits the method, compiled through a variable
     Example(
@@ -400,12 +408,14 @@ UpdateStateWithoutSampleWeight.invalid = (
         fixed="from keras import metrics\nclass Base(metrics.Metric):\n"
         "    def update_state(self, y_true, y_pred, sample_weight=None,):\n        pass\n"
         "class Child(Base):\n    pass\nchild = Child()\nmodel.compile(metrics=[child])\nchild.update_state(1, 2)\n",
+        safety="safe",
     ),
     # a keyword-only parameter with a default (libcst's position of a `Param` is its name only)
     Example(
         "import keras\nclass M(keras.metrics.Metric):\n    def update_state(self, y_true, y_pred, *, mask=None):\n        pass\n",
         fixed="import keras\nclass M(keras.metrics.Metric):\n"
         "    def update_state(self, y_true, y_pred, *, mask=None, sample_weight=None):\n        pass\n",
+        safety="safe",
     ),
     # one per line without a trailing comma: the comment stays on its line
     Example(
@@ -413,10 +423,12 @@ UpdateStateWithoutSampleWeight.invalid = (
         "        y_pred  # probabilities\n    ):\n        pass\n",
         fixed="import keras\nclass M(keras.metrics.Metric):\n    def update_state(\n        self,\n        y_true,\n"
         "        y_pred,  # probabilities\n        sample_weight=None\n    ):\n        pass\n",
+        safety="safe",
     ),
     # *args only: the parameter becomes keyword-only (positional calls unchanged)
     Example(
         "import keras\nclass M(keras.metrics.Metric):\n    def update_state(self, *args):\n        pass\n",
         fixed="import keras\nclass M(keras.metrics.Metric):\n    def update_state(self, *args, sample_weight=None):\n        pass\n",
+        safety="safe",
     ),
 )

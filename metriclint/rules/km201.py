@@ -149,20 +149,24 @@ ExactAccuracyOnProbabilities.invalid = (
     Example(
         _HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=[keras.metrics.Accuracy()])\n",
         fixed=_HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=[keras.metrics.BinaryAccuracy(name=\"accuracy\")])\n",
+        safety="safe",
     ),
     Example(
         "import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3, activation='softmax')])\n"
         "acc = tf.keras.metrics.Accuracy(name='acc')\nmodel.compile(loss='categorical_crossentropy', metrics=[acc])\n",
         fixed="import tensorflow as tf\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(3, activation='softmax')])\n"
         "acc = tf.keras.metrics.CategoricalAccuracy(name='acc')\nmodel.compile(loss='categorical_crossentropy', metrics=[acc])\n",
+        safety="safe",
     ),
     Example(
         _HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=[keras.metrics.Accuracy()])\n",
         fixed=_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=[keras.metrics.SparseCategoricalAccuracy(name=\"accuracy\")])\n",
+        safety="safe",
     ),
     Example(
         _HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[keras.metrics.Accuracy()])\n",
         fixed=_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")])\n",
+        safety="safe",
     ),
     # a name given positionally is kept as it is (`CategoricalAccuracy("acc", name=...)` would raise)
     Example(
@@ -172,21 +176,25 @@ ExactAccuracyOnProbabilities.invalid = (
         fixed="from keras import layers, metrics\nfrom keras.models import Sequential\n"
         "model = Sequential([layers.Dense(5, activation='relu'), layers.Dense(3, activation='softmax')])\n"
         "model.compile(loss='categorical_crossentropy', optimizer='sgd', metrics=[metrics.CategoricalAccuracy('acc')])\n",
+        safety="safe",
     ),
     # sigmoid output trained with MSE: probabilities all the same; report only
     Example(
         _HEAD + _SEQ + "model.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n",
         fixed=_HEAD + _SEQ + "model.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n",
+        safety="none",
     ),
     # regression: report only
     Example(
         _HEAD + "model = keras.Sequential()\nmodel.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n",
         fixed=_HEAD + "model = keras.Sequential()\nmodel.compile(loss='mse', metrics=[keras.metrics.Accuracy()])\n",
+        safety="none",
     ),
     # softmax output, unknown loss: report, no fix
     Example(
         "from keras.models import Sequential\nfrom keras.layers import Dense\nfrom keras.metrics import Accuracy\n"
         "model = Sequential()\nmodel.add(Dense(3, activation='softmax'))\nmodel.compile(loss=my_loss, metrics=[Accuracy()])\n",
+        safety="none",
     ),
     # the class imported by name: the replacement is imported next to it
     Example(
@@ -195,5 +203,6 @@ ExactAccuracyOnProbabilities.invalid = (
         fixed="from tensorflow.keras.metrics import Accuracy\nfrom tensorflow.keras.metrics import BinaryAccuracy\n"
         "from tensorflow.keras.models import Sequential\n"
         "model = Sequential()\nmodel.compile(loss='binary_crossentropy', metrics=[BinaryAccuracy(name=\"accuracy\")])\n",
+        safety="safe",
     ),
 )

@@ -99,12 +99,14 @@ ThresholdOnLogits.invalid = (
     Example(
         _HEAD + _LOGITS + f"model.compile({_BCE}, metrics=['accuracy'])\n",
         fixed=_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")])\n",
+        safety="safe",
     ),
     Example(
         _HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.AUC(name='auc'), keras.metrics.Precision(), keras.metrics.Recall()])\n",
         fixed=_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.AUC(name='auc', from_logits=True), "
         "keras.metrics.Precision(thresholds=0.0), keras.metrics.Recall(thresholds=0.0)])\n",
         count=3,
+        safety="safe",
     ),
     # tf.keras, `Dense(1)` added later, the loss as a keyword-less class
     Example(
@@ -113,21 +115,25 @@ ThresholdOnLogits.invalid = (
         fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.add(tf.keras.layers.Dense(1))\n"
         "model.compile('adam', tf.keras.losses.BinaryCrossentropy(from_logits=True), "
         "metrics=[tf.keras.metrics.BinaryAccuracy(threshold=0.0, name=\"acc\")])\n",
+        safety="safe",
     ),
     # other imports before `from tensorflow import keras` (the fixture's shape): still fixed
     Example(
         "import json\n\nimport numpy as np\nfrom tensorflow import keras\n\n" + _LOGITS + f"model.compile({_BCE}, metrics=['accuracy'])\n",
         fixed="import json\n\nimport numpy as np\nfrom tensorflow import keras\n\n" + _LOGITS
         + f"model.compile({_BCE}, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")])\n",
+        safety="safe",
     ),
     # F1Score: report only
     Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.F1Score()])\n",
-            fixed=_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.F1Score()])\n"),
+            fixed=_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.F1Score()])\n",
+            safety="none",),
     # functional model and a loss object in a variable
     Example(
         _HEAD + "inputs = keras.Input((4,))\noutputs = keras.layers.Dense(1)(inputs)\nmodel = keras.Model(inputs, outputs)\n"
         "bce = keras.losses.BinaryCrossentropy(from_logits=True)\nauc = keras.metrics.AUC()\nmodel.compile(loss=bce, metrics=[auc])\n",
         fixed=_HEAD + "inputs = keras.Input((4,))\noutputs = keras.layers.Dense(1)(inputs)\nmodel = keras.Model(inputs, outputs)\n"
         "bce = keras.losses.BinaryCrossentropy(from_logits=True)\nauc = keras.metrics.AUC(from_logits=True)\nmodel.compile(loss=bce, metrics=[auc])\n",
+        safety="safe",
     ),
 )

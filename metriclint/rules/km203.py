@@ -133,6 +133,7 @@ BatchwiseRatioMetric.invalid = (
         'keras.metrics.F1Score(average="micro", threshold=0.5, name="f1_m"), '
         'keras.metrics.Precision(name="precision_m"), keras.metrics.Recall(name="recall_m")])\n',
         count=3,
+        safety="unsafe",
     ),
     # the fixture's shape: other imports first, `tensorflow.keras.backend`, a sum over axis 0
     Example(
@@ -146,12 +147,14 @@ BatchwiseRatioMetric.invalid = (
         "    tp = K.sum(K.round(y_true * y_pred), axis=0)\n"
         "    return tp / (K.sum(y_true, axis=0) + K.epsilon())\n"
         "model = keras.Sequential()\nmodel.compile(loss='binary_crossentropy', metrics=[keras.metrics.Recall(name=\"recall\")])\n",
+        safety="unsafe",
     ),
     Example(
         "import tensorflow as tf\nfrom tensorflow import keras\n"
         "def dice(y_true, y_pred):\n    inter = tf.reduce_sum(y_true * y_pred)\n"
         "    return 2 * inter / (tf.reduce_sum(y_true) + tf.reduce_sum(y_pred))\n"
         "model = keras.Sequential()\nmodel.compile(loss='binary_crossentropy', metrics=[dice])\n",
+        safety="none",
     ),
     # a batch-wise Jaccard index: the IoU metrics are its twins (report only, no F1 rewrite)
     Example(
@@ -159,5 +162,6 @@ BatchwiseRatioMetric.invalid = (
         "def jaccard_index(y_true, y_pred):\n    inter = tf.reduce_sum(y_true * y_pred)\n"
         "    return inter / (tf.reduce_sum(y_true) + tf.reduce_sum(y_pred) - inter)\n"
         "model = keras.Sequential()\nmodel.compile(loss='binary_crossentropy', metrics=[jaccard_index])\n",
+        safety="none",
     ),
 )

@@ -242,12 +242,14 @@ StaleMetricState.invalid = (
     Example(
         _HEAD + "for epoch in range(3):\n    for x, y in ds:\n        acc.update_state(y, model(x))\n    print(acc.result())\n",
         fixed=_HEAD + "for epoch in range(3):\n    acc.reset_state()\n    for x, y in ds:\n        acc.update_state(y, model(x))\n    print(acc.result())\n",
+        safety="safe",
     ),
     Example(
         _HEAD + "for x, y in ds1:\n    acc.update_state(y, model(x))\nprint(acc.result())\n"
         "for x, y in ds2:\n    acc.update_state(y, model(x))\nprint(acc.result())\n",
         fixed=_HEAD + "for x, y in ds1:\n    acc.update_state(y, model(x))\nprint(acc.result())\nacc.reset_state()\n"
         "for x, y in ds2:\n    acc.update_state(y, model(x))\nprint(acc.result())\n",
+        safety="safe",
     ),
     # the keras-io custom training loop, without the reset
     Example(
@@ -263,5 +265,6 @@ StaleMetricState.invalid = (
         "    train_acc_metric.update_state(y, logits)\n"
         "for epoch in range(2):\n    train_acc_metric.reset_state()\n    for step, (x, y) in enumerate(train_dataset):\n        train_step(x, y)\n"
         "    train_acc = train_acc_metric.result()\n    print(float(train_acc))\n",
+        safety="safe",
     ),
 )

@@ -95,14 +95,19 @@ IgnoredSampleWeight.invalid = (
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
             "        def fix_rank(inputs):\n            return tf.ragged.constant(inputs)\n"
             "        y_true, y_pred = fix_rank(y_true), fix_rank(y_pred)\n"
-            "        self._total.assign_add(tf.reduce_sum(tf.edit_distance(y_pred, y_true)))\n"),
+            "        self._total.assign_add(tf.reduce_sum(tf.edit_distance(y_pred, y_true)))\n",
+    safety="none",),
     Example(_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
-            "        self.total.assign_add(keras.ops.sum(keras.ops.cast(y_true == y_pred, 'float32')))\n"),
+            "        self.total.assign_add(keras.ops.sum(keras.ops.cast(y_true == y_pred, 'float32')))\n",
+    safety="none",),
     Example("from tensorflow.keras.metrics import Metric\nclass M(Metric):\n"
-            "    def update_state(self, y_true, y_pred, *, sample_weight=None):\n        pass\n"),
+            "    def update_state(self, y_true, y_pred, *, sample_weight=None):\n        pass\n",
+    safety="none",),
     # two inputs with a default, or `*args`: `compile` can still call it with weights
     Example("import keras\nclass M(keras.metrics.Metric):\n"
-            "    def update_state(self, y_true, y_pred=None, sample_weight=None):\n        self.n.assign_add(1.0)\n"),
+            "    def update_state(self, y_true, y_pred=None, sample_weight=None):\n        self.n.assign_add(1.0)\n",
+    safety="none",),
     Example("import keras\nclass M(keras.metrics.Metric):\n"
-            "    def update_state(self, *inputs, sample_weight=None):\n        self.n.assign_add(1.0)\n"),
+            "    def update_state(self, *inputs, sample_weight=None):\n        self.n.assign_add(1.0)\n",
+    safety="none",),
 )

@@ -193,23 +193,28 @@ PythonStateInMetric.valid = (
 
 PythonStateInMetric.invalid = (
     Example(_HEAD + "        self.batches = 0\n"
-            "    def update_state(self, y_true, y_pred, sample_weight=None):\n        self.batches += 1\n"),
+            "    def update_state(self, y_true, y_pred, sample_weight=None):\n        self.batches += 1\n",
+    safety="none",),
     Example(_HEAD + "        self.values = []\n        self.total = 0.0\n"
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
             "        self.values.append(y_pred)\n        self.total = self.total + keras.ops.sum(y_pred)\n",
-            count=2),
+            count=2,
+            safety="none",),
     # cleared in reset_state, still counts traces in graph mode (fixtures/KM206_python_batch_counter)
     Example(_HEAD + "        self.total = self.add_weight(name='total', shape=(), initializer='zeros')\n        self.batches = 0\n"
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
             "        self.total.assign_add(keras.ops.mean(keras.ops.abs(y_true - y_pred)))\n        self.batches += 1\n"
             "    def result(self):\n        return self.total / max(self.batches, 1)\n"
-            "    def reset_state(self):\n        self.total.assign(0.0)\n        self.batches = 0\n"),
+            "    def reset_state(self):\n        self.total.assign(0.0)\n        self.batches = 0\n",
+    safety="none",),
     # `tf.py_function` elsewhere in the class does not make `update_state` eager
     Example(_TF_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n        self.values.append(y_pred)\n"
             "    def _compute(self):\n        return np.float32(len(self.values))\n"
-            "    def result(self):\n        return tf.py_function(self._compute, [], tf.float32)\n"),
+            "    def result(self):\n        return tf.py_function(self._compute, [], tf.float32)\n",
+    safety="none",),
     # only the part `tf.numpy_function` runs is eager: the counter next to it counts traces
     Example(_TF_HEAD + "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
             "        self.batches += 1\n"
-            "        tf.numpy_function(lambda p: self.values.append(p) or np.float32(0.0), [y_pred], tf.float32)\n"),
+            "        tf.numpy_function(lambda p: self.values.append(p) or np.float32(0.0), [y_pred], tf.float32)\n",
+    safety="none",),
 )

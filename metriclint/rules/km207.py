@@ -471,35 +471,42 @@ MissingLogKey.invalid = (
     Example(
         _HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_acc', patience=2)\nmodel.fit(x, y, validation_data=(x, y), callbacks=[es])\n",
         fixed=_HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_accuracy', patience=2)\nmodel.fit(x, y, validation_data=(x, y), callbacks=[es])\n",
+        safety="safe",
     ),
     Example(
         _HEAD + "history = model.fit(x, y, epochs=3)\nprint(history.history[\"acc\"][-1])\n",
         fixed=_HEAD + "history = model.fit(x, y, epochs=3)\nprint(history.history[\"accuracy\"][-1])\n",
+        safety="safe",
     ),
     Example(
         _HEAD + "cb = keras.callbacks.ModelCheckpoint('w-{epoch:02d}-{val_acc:.2f}.keras')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
         fixed=_HEAD + "cb = keras.callbacks.ModelCheckpoint('w-{epoch:02d}-{val_accuracy:.2f}.keras')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+        safety="safe",
     ),
     # val_ key without validation data: report only
     Example(
         _HEAD + "callbacks = [keras.callbacks.EarlyStopping(monitor='val_accuracy')]\nmodel.fit(x, y, callbacks=callbacks)\n",
         fixed=_HEAD + "callbacks = [keras.callbacks.EarlyStopping(monitor='val_accuracy')]\nmodel.fit(x, y, callbacks=callbacks)\n",
+        safety="none",
     ),
     # Keras 3 looks a ModelCheckpoint's metric up after epoch 1 in auto mode, save_best_only or not
     Example(
         _HEAD + "cb = keras.callbacks.ModelCheckpoint('m.keras', monitor='val_acc')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
         fixed=_HEAD + "cb = keras.callbacks.ModelCheckpoint('m.keras', monitor='val_accuracy')\nmodel.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+        safety="safe",
     ),
     # a guard on another key does not hide this one
     Example(
         _HEAD + "h = model.fit(x, y)\nif 'loss' in h.history:\n    print(h.history['acc'])\n",
         fixed=_HEAD + "h = model.fit(x, y)\nif 'loss' in h.history:\n    print(h.history['accuracy'])\n",
+        safety="safe",
     ),
     Example(
         "import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.compile(loss='mse', metrics=['mae'])\n"
         "hist = model.fit(x, y, validation_split=0.2)\nhist.history.get('val_mean_absolute_error')\n",
         fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.compile(loss='mse', metrics=['mae'])\n"
         "hist = model.fit(x, y, validation_split=0.2)\nhist.history.get('val_mae')\n",
+        safety="safe",
     ),
     # the file name template in a variable, with the monitor: every place the run reads the key
     Example(
@@ -510,6 +517,7 @@ MissingLogKey.invalid = (
         "cb = keras.callbacks.ModelCheckpoint(filepath, monitor='val_accuracy', save_best_only=True)\n"
         "model.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
         count=2,
+        safety="safe",
     ),
     # an f-string whose literal text is the template, and a joined path
     Example(
@@ -517,11 +525,13 @@ MissingLogKey.invalid = (
         "model.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
         fixed=_HEAD + "cb = keras.callbacks.ModelCheckpoint(f'{out_dir}/w-{{epoch:02d}}-{{val_accuracy:.2f}}.keras')\n"
         "model.fit(x, y, validation_split=0.1, callbacks=[cb])\n",
+        safety="safe",
     ),
     Example(
         "import os\n" + _HEAD + "name = os.path.join(out_dir, 'model-{epoch:03d}-{acc:.3f}.keras')\n"
         "model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint(name)])\n",
         fixed="import os\n" + _HEAD + "name = os.path.join(out_dir, 'model-{epoch:03d}-{accuracy:.3f}.keras')\n"
         "model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint(name)])\n",
+        safety="safe",
     ),
 )

@@ -197,28 +197,36 @@ ModeAgainstDirection.invalid = (
     Example(
         _program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy', mode='min', patience=2)"),
         fixed=_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy', mode='max', patience=2)"),
+        safety="safe",
     ),
     Example(
         _program("['mae']", "keras.callbacks.ModelCheckpoint('best.keras', save_best_only=True, mode='max')"),
         fixed=_program("['mae']", "keras.callbacks.ModelCheckpoint('best.keras', save_best_only=True, mode='min')"),
+        safety="safe",
     ),
     # Keras 2 auto guesses min for precision/recall/f1 and numbered names
     Example(
         _program("[keras.metrics.Precision()]", "keras.callbacks.EarlyStopping(monitor='val_precision')", head="import tf_keras as keras\n"),
         fixed=_program("[keras.metrics.Precision()]", "keras.callbacks.EarlyStopping(monitor='val_precision', mode=\"max\")", head="import tf_keras as keras\n"),
         flavour="2",
+        safety="safe",
     ),
     Example(
         _program("[keras.metrics.AUC()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_auc', save_best_only=True, mode='auto')", head="import tf_keras as keras\n"),
         fixed=_program("[keras.metrics.AUC()]", "keras.callbacks.ModelCheckpoint('m.h5', monitor='val_auc', save_best_only=True, mode='max')", head="import tf_keras as keras\n"),
         flavour="2",
+        safety="safe",
     ),
     # Keras 3: auto on a custom function metric raises
     Example(
         "import keras\ndef hit_rate(y_true, y_pred):\n    return keras.ops.mean(y_pred)\n"
         + _program("[hit_rate]", "keras.callbacks.EarlyStopping(monitor='val_hit_rate')", head=""),
+        safety="none",
     ),
     # ... and so on a Keras function that is not a loss; ModelCheckpoint looks the direction up
     # after epoch 1 even without save_best_only
-    Example(_program("[keras.metrics.binary_accuracy]", "keras.callbacks.ModelCheckpoint('m.keras', monitor='val_binary_accuracy')")),
+    Example(
+        _program("[keras.metrics.binary_accuracy]", "keras.callbacks.ModelCheckpoint('m.keras', monitor='val_binary_accuracy')"),
+        safety="none",
+    ),
 )

@@ -130,12 +130,17 @@ SharedMetricInstance.invalid = (
     Example(
         _HEAD + "a.compile(loss='bce', metrics=[auc])\nb.compile(loss='bce', metrics=[auc])\n",
         fixed=_HEAD + "a.compile(loss='bce', metrics=[auc])\nb.compile(loss='bce', metrics=[keras.metrics.AUC(name=\"auc\")])\n",
+        safety="safe",
     ),
     Example(
         _HEAD.replace("keras.metrics.AUC()", "keras.metrics.Precision(name='p')")
         + "a.compile(loss='bce', metrics=['accuracy', auc])\nb.compile(loss='bce', metrics=[auc])\n",
         fixed=_HEAD.replace("keras.metrics.AUC()", "keras.metrics.Precision(name='p')")
         + "a.compile(loss='bce', metrics=['accuracy', auc])\nb.compile(loss='bce', metrics=[keras.metrics.Precision(name='p')])\n",
+        safety="safe",
     ),
-    Example(_HEAD + "a.compile(loss='bce', metrics=[auc])\nfor xb, yb in ds:\n    auc.update_state(yb, a(xb))\n"),
+    Example(
+        _HEAD + "a.compile(loss='bce', metrics=[auc])\nfor xb, yb in ds:\n    auc.update_state(yb, a(xb))\n",
+        safety="none",
+    ),
 )

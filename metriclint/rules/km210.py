@@ -314,10 +314,12 @@ UnguardedResultDivision.invalid = (
     Example(
         _HEAD + "    def result(self):\n        return self.total / self.count\n",
         fixed=_HEAD + "    def result(self):\n        return tf.math.divide_no_nan(self.total, self.count)\n",
+        safety="safe",
     ),
     Example(
         _HEAD.replace("import tensorflow as tf\n", "") + "    def result(self):\n        p = self.total / (self.total + self.count)\n        return p\n",
         fixed=_HEAD.replace("import tensorflow as tf\n", "") + "    def result(self):\n        p = keras.ops.divide_no_nan(self.total, self.total + self.count)\n        return p\n",
+        safety="safe",
     ),
     # Keras 3's `add_variable` state, `from keras import ops`: the fix uses that name
     Example(
@@ -329,6 +331,7 @@ UnguardedResultDivision.invalid = (
         "        self.count = self.add_variable(name='count', shape=(), initializer='zeros')\n"
         "        self.sum = self.add_variable(name='sum', shape=(), initializer='zeros')\n"
         "    def result(self):\n        return ops.divide_no_nan(self.sum, self.count)\n",
+        safety="safe",
     ),
     # the call form, and TensorFlow imported as `tensorflow.compat.v2` (tf_keras's own style)
     Example(
@@ -336,16 +339,19 @@ UnguardedResultDivision.invalid = (
         + "    def result(self):\n        return tf.math.divide(self.total, self.count)\n",
         fixed=_HEAD.replace("import tensorflow as tf\n", "import tensorflow.compat.v2 as tf\n")
         + "    def result(self):\n        return tf.math.divide_no_nan(self.total, self.count)\n",
+        safety="safe",
     ),
     # `1 - ratio` that is not R² (an error rate over a count): still reported
     Example(
         _HEAD + "    def result(self):\n        return 1.0 - self.total / self.count\n",
         fixed=_HEAD + "    def result(self):\n        return 1.0 - tf.math.divide_no_nan(self.total, self.count)\n",
+        safety="safe",
     ),
     # the same states, but `result()` is a plain mean, not `1 - ss_res / ss_tot`: still reported
     Example(
         _R2_HEAD + "    def result(self):\n        return self.total_mse / self.count\n",
         fixed=_R2_HEAD + "    def result(self):\n        return tf.math.divide_no_nan(self.total_mse, self.count)\n",
+        safety="safe",
     ),
     # Keras 2: no `keras.ops`, and no TensorFlow import to borrow `divide_no_nan` from: report only
     Example(
@@ -353,5 +359,6 @@ UnguardedResultDivision.invalid = (
         "        self.n = self.add_weight(name='n', initializer='zeros')\n"
         "    def result(self):\n        return 1.0 / self.n\n",
         flavour="2",
+        safety="none",
     ),
 )

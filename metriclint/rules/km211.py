@@ -150,6 +150,7 @@ F1WithoutThreshold.invalid = (
     Example(
         "import keras\n" + _SIGMOID + f"model.compile({_BCE}, metrics=[keras.metrics.F1Score()])\n",
         fixed="import keras\n" + _SIGMOID + f"model.compile({_BCE}, metrics=[keras.metrics.F1Score(threshold=0.5)])\n",
+        safety="safe",
     ),
     # tf.keras, FBetaScore with arguments, model built with add()
     Example(
@@ -157,6 +158,7 @@ F1WithoutThreshold.invalid = (
         "model.compile('adam', 'binary_crossentropy', metrics=[tf.keras.metrics.FBetaScore(beta=2.0, name='f2')])\n",
         fixed="import tensorflow as tf\nmodel = tf.keras.Sequential()\nmodel.add(tf.keras.layers.Dense(1, activation=tf.keras.activations.sigmoid))\n"
         "model.compile('adam', 'binary_crossentropy', metrics=[tf.keras.metrics.FBetaScore(beta=2.0, name='f2', threshold=0.5)])\n",
+        safety="safe",
     ),
     # from-imports, functional model, a metric in a variable, explicit threshold=None
     Example(
@@ -166,6 +168,7 @@ F1WithoutThreshold.invalid = (
         fixed="from tensorflow.keras import Input, Model, layers\nfrom tensorflow.keras.metrics import F1Score\n"
         "inputs = Input((4,))\noutputs = layers.Dense(1, activation='sigmoid')(inputs)\nmodel = Model(inputs, outputs)\n"
         "f1 = F1Score(threshold=0.5)\nmodel.compile(loss='binary_crossentropy', metrics=[f1])\n",
+        safety="safe",
     ),
     # tf_keras (Keras 2), a linear unit trained with binary cross-entropy, weighted_metrics
     Example(
@@ -174,11 +177,13 @@ F1WithoutThreshold.invalid = (
         fixed="import tf_keras\nmodel = tf_keras.Sequential([tf_keras.layers.Dense(1)])\n"
         "model.compile(loss=tf_keras.losses.BinaryCrossentropy(), weighted_metrics=[tf_keras.metrics.F1Score(threshold=0.5)])\n",
         flavour="2",
+        safety="safe",
     ),
     # the Keras 3 string builds F1Score(): replaced, keeping the key
     Example(
         "from tensorflow import keras\n" + _SIGMOID + f"model.compile({_BCE}, metrics=['accuracy', 'f1_score'])\n",
         fixed="from tensorflow import keras\n" + _SIGMOID
         + f"model.compile({_BCE}, metrics=['accuracy', keras.metrics.F1Score(threshold=0.5, name=\"f1_score\")])\n",
+        safety="safe",
     ),
 )

@@ -131,6 +131,7 @@ PerBatchModelRun.invalid = (
         "        p = self.model.predict(self.x_val, verbose=0)\n",
         fixed=_HEAD + "class Eval(keras.callbacks.Callback):\n    def on_epoch_end(self, epoch, logs=None):\n"
         "        p = self.model.predict(self.x_val, verbose=0)\n",
+        safety="unsafe",
     ),
     # the body reads `batch`: the hook moves, the parameter keeps its name
     Example(
@@ -138,9 +139,11 @@ PerBatchModelRun.invalid = (
         "        self.seen[batch] = self.model.evaluate(self.x_val, self.y_val, verbose=0)\n",
         fixed=_HEAD + "class Eval(keras.callbacks.Callback):\n    def on_epoch_end(self, batch, logs=None):\n"
         "        self.seen[batch] = self.model.evaluate(self.x_val, self.y_val, verbose=0)\n",
+        safety="unsafe",
     ),
     Example(
         _HEAD + "class Eval(keras.callbacks.Callback):\n    def on_batch_end(self, batch, logs=None):\n        self.score()\n"
         "    def score(self):\n        logs = roc_auc_score(self.y, self.p)\n    def on_epoch_end(self, epoch, logs=None):\n        pass\n",
+        safety="none",
     ),
 )

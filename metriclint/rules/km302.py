@@ -216,6 +216,7 @@ EagerMetrics.invalid = (
     Example(
         _HEAD + "model.compile(loss='mse', metrics=['mae'], run_eagerly=True)\n",
         fixed=_HEAD + "model.compile(loss='mse', metrics=['mae'])\n",
+        safety="unsafe",
     ),
     Example(
         _HEAD + "def med(y_true, y_pred):\n    return np.median(np.abs(y_true.numpy() - y_pred.numpy()))\n"
@@ -223,22 +224,27 @@ EagerMetrics.invalid = (
         fixed=_HEAD + "def med(y_true, y_pred):\n    return np.median(np.abs(y_true.numpy() - y_pred.numpy()))\n"
         "model.compile(loss='mse', metrics=[med], run_eagerly=True)\n",
         count=2,
+        safety="none",
     ),
     # NumPy on the tensors themselves, next to static shape reads
     Example("import numpy as np\nimport keras\nclass M(keras.metrics.Metric):\n"
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
             "        n = len(y_true.get_shape().as_list())\n"
-            "        self.total.assign_add(np.mean(y_true, axis=n - 1))\n"),
+            "        self.total.assign_add(np.mean(y_true, axis=n - 1))\n",
+    safety="none",),
     Example("import numpy as np\nimport keras\nclass M(keras.metrics.Metric):\n"
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
-            "        self.total.assign_add(np.sum(y_pred.numpy() > 0.5))\n"),
+            "        self.total.assign_add(np.sum(y_pred.numpy() > 0.5))\n",
+    safety="none",),
     # `len()` of a tensor is not a static value (graph mode raises on it)
     Example("import numpy as np\nimport keras\nclass M(keras.metrics.Metric):\n"
             "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
-            "        self.total.assign_add(np.arange(len(y_true)).sum())\n"),
+            "        self.total.assign_add(np.arange(len(y_true)).sum())\n",
+    safety="none",),
     Example(
         "import keras\nfrom sklearn.metrics import f1_score\n"
         "class F1(keras.metrics.Metric):\n    def update_state(self, y_true, y_pred, sample_weight=None):\n"
         "        self.v.assign(f1_score(y_true, y_pred))\n",
+        safety="none",
     ),
 )

@@ -94,16 +94,25 @@ HeavyThresholdMetric.invalid = (
     Example(
         _MODEL + "model.compile(loss='bce', metrics=[keras.metrics.AUC(num_thresholds=10000)])\nmodel.fit(x, y)\n",
         fixed=_MODEL + "model.compile(loss='bce', metrics=[keras.metrics.AUC(num_thresholds=200)])\nmodel.fit(x, y)\n",
+        safety="unsafe",
     ),
     # through a METRICS list, as in the TensorFlow imbalanced-data tutorial's shape
     Example(
         "from tensorflow import keras\nfrom tensorflow.keras.metrics import PrecisionAtRecall\n"
         "METRICS = [keras.metrics.AUC(num_thresholds=20000, name='prc', curve='PR'), PrecisionAtRecall(0.9)]\n"
         "model = keras.Sequential()\nmodel.compile(loss='bce', metrics=METRICS)\nmodel.fit(x, y)\n",
+        fixed="from tensorflow import keras\nfrom tensorflow.keras.metrics import PrecisionAtRecall\n"
+        "METRICS = [keras.metrics.AUC(num_thresholds=200, name='prc', curve='PR'), PrecisionAtRecall(0.9)]\n"
+        "model = keras.Sequential()\nmodel.compile(loss='bce', metrics=METRICS)\nmodel.fit(x, y)\n",
+        safety="unsafe",
     ),
     Example(
         "from tensorflow.keras.metrics import PrecisionAtRecall\nfrom tensorflow import keras\n"
         "m = PrecisionAtRecall(0.9, num_thresholds=50000)\nmodel = keras.Sequential()\n"
         "model.compile(loss='bce', metrics={'out': [m]})\nmodel.train_on_batch(x, y)\n",
+        fixed="from tensorflow.keras.metrics import PrecisionAtRecall\nfrom tensorflow import keras\n"
+        "m = PrecisionAtRecall(0.9, num_thresholds=200)\nmodel = keras.Sequential()\n"
+        "model.compile(loss='bce', metrics={'out': [m]})\nmodel.train_on_batch(x, y)\n",
+        safety="unsafe",
     ),
 )

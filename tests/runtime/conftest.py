@@ -14,10 +14,10 @@ ran under the flavour it was meant for.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
+
+from tree import WRONG_COPY_EXIT, metriclint_command, tree_env
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
@@ -138,6 +140,86 @@ def _run_program(
     return ProgramRun(path, flavour, proc.returncode, proc.stdout, "".join(stderr_lines), loaded)
 
 
+SERVER_SCRIPT = Path(__file__).resolve().parent / "program_server.py"
+SERVER_START_TIMEOUT = 300  # importing TensorFlow with xdist workers competing
+
+
+class ProgramServer:
+    """Runs programs under one flavour in one long-lived process (tests/runtime/program_server.py).
+
+    Importing TensorFlow is most of a fresh run's time; the server pays it once per flavour and
+    xdist worker. Results are the same as `_run_program`'s (tests/runtime/test_runner.py checks
+    that against fresh processes). The server is restarted when a program left process-wide
+    state behind, timed out, or the server died; the two flavours never share a process.
+    """
+
+    def __init__(self, flavour: str, keras_home: Optional[Path], workdir: Path) -> None:
+        self.flavour = flavour
+        self._keras_home = keras_home
+        self._workdir = workdir
+        self._proc: Optional[subprocess.Popen] = None
+        self._log: Optional[Path] = None
+        self.starts = 0  # how many processes this server has started (the tests look at it)
+
+    def _start(self) -> None:
+        self.starts += 1
+        self._log = self._workdir / f"server-k{self.flavour}-{self.starts}.log"
+        log = open(self._log, "wb")
+        self._proc = subprocess.Popen(
+            [sys.executable, str(SERVER_SCRIPT), self.flavour],
+            cwd=self._workdir,
+            env=flavour_env(self.flavour, self._keras_home),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            encoding="utf-8",
+        )
+        log.close()
+        ready = self._receive(SERVER_START_TIMEOUT)
+        assert ready.get("ready"), f"program server did not start: {ready}"
+
+    def _receive(self, timeout: float) -> Dict[str, Any]:
+        assert self._proc is not None and self._proc.stdout is not None
+        readable, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        line = self._proc.stdout.readline() if readable else ""
+        if not line:
+            self.close()
+            reason = "timed out" if not readable else "died"
+            log = self._log.read_text(encoding="utf-8", errors="replace")[-4000:] if self._log else ""
+            raise AssertionError(f"program server (Keras {self.flavour}) {reason}\n--- its stderr ---\n{log}")
+        return json.loads(line)
+
+    def run(self, path: Path, cwd: Path, args: Sequence[str] = ()) -> ProgramRun:
+        if self._proc is None or self._proc.poll() is not None:
+            self._start()
+        assert self._proc is not None and self._proc.stdin is not None
+        request = {"path": str(path), "cwd": str(cwd), "args": list(args)}
+        self._proc.stdin.write(json.dumps(request) + "\n")
+        self._proc.stdin.flush()
+        answer = self._receive(PROGRAM_TIMEOUT)
+        if answer["dirty"]:  # state a reset cannot undo: the next program gets a new process
+            self.close()
+        return ProgramRun(path, self.flavour, answer["returncode"], answer["stdout"], answer["stderr"], answer["loaded"])
+
+    def close(self) -> None:
+        if self._proc is None:
+            return
+        proc, self._proc = self._proc, None
+        if proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
 _EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
 
 
@@ -174,11 +256,11 @@ class LintRun:
 
 
 def _run_metriclint(*args: str, cwd: Path) -> LintRun:
-    """The installed metriclint, as `python -m metriclint ...` in a fresh process."""
-    env = dict(os.environ)
+    """This tree's metriclint (proven by the bootstrap of `tree.metriclint_command`) in a fresh process."""
+    env = tree_env()
     env["PYTHONIOENCODING"] = "utf-8"
     proc = subprocess.run(
-        [sys.executable, "-m", "metriclint", *args],
+        metriclint_command(*args),
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -188,20 +270,9 @@ def _run_metriclint(*args: str, cwd: Path) -> LintRun:
         check=False,
     )
     run = LintRun(args, proc.returncode, proc.stdout, proc.stderr)
+    assert run.returncode != WRONG_COPY_EXIT, run.describe()
     assert run.returncode != 2, "metriclint failed (usage or internal error)\n" + run.describe()
     return run
-
-
-def pytest_collection_modifyitems(config, items):
-    """Everything here trains real models: skip it cleanly where TensorFlow is missing."""
-    missing = [n for n in ("tensorflow", "tf_keras", "keras") if importlib.util.find_spec(n) is None]
-    if not missing:
-        return
-    skip = pytest.mark.skip(reason=f"runtime tests need {', '.join(missing)}")
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -222,5 +293,23 @@ def run_program(keras_home):
 
 @pytest.fixture(scope="session")
 def metriclint():
-    """`metriclint(*args, cwd=...) -> LintRun`: the installed metriclint in a fresh process."""
+    """`metriclint(*args, cwd=...) -> LintRun`: this tree's metriclint in a fresh process."""
     return _run_metriclint
+
+
+@pytest.fixture(scope="session")
+def run_fixture_program(keras_home, tmp_path_factory):
+    """`run_fixture_program(path, flavour, cwd) -> ProgramRun`: like run_program, in the flavour's
+    long-lived program server (one per flavour and xdist worker)."""
+    servers: Dict[str, ProgramServer] = {}
+    workdir = tmp_path_factory.mktemp("program_servers")
+
+    def run(path: Path, flavour: str, cwd: Path, args: Sequence[str] = ()) -> ProgramRun:
+        if flavour not in servers:
+            servers[flavour] = ProgramServer(flavour, keras_home, workdir)
+        return servers[flavour].run(path, cwd, args)
+
+    run.servers = servers  # type: ignore[attr-defined]
+    yield run
+    for server in servers.values():
+        server.close()

@@ -1,6 +1,8 @@
 """Every rule is proven, not believed: run each `fixtures/<CODE>_<slug>/` for real.
 
-See fixtures/README.md for the layout and the fixture.toml format. Per folder and flavour:
+See fixtures/README.md for the layout and the fixture.toml format. The programs run in one
+long-lived process per flavour (`run_fixture_program`; tests/runtime/test_runner.py keeps it
+honest against fresh processes). Per folder and flavour:
 static (check flags bad.py with the code, not fixed.py; silent on other flavours), bad run
 (the program really fails as stated), fix and run (the fix gives fixed.py byte for byte, and
 that program trains and reports the right numbers; on a `report_only` flavour: the fix leaves
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.runtime
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 ALL_FLAVOURS = ("3", "2")
-OUTCOMES = ("raises", "wrong", "warns", "ok")
+OUTCOMES = ("raises", "wrong", "warns", "ok", "costly")
 _FOLDER = re.compile(r"^(?P<code>[A-Z]+\d{3})_(?P<slug>[a-z0-9_]+)$")
 
 
@@ -45,7 +47,9 @@ class Fixture:
     other_codes: Tuple[str, ...]
     report_only: Tuple[str, ...] = ()  # target flavours where the rule reports but offers no fix
     manual_fix: bool = False  # report-only rule: fixed.py is the hand-written recommended pattern
+    rewrites: Tuple[str, ...] = ()  # which of the rule's declared rewrites the fix performs here
     bad: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    fixed: Dict[str, Dict[str, Any]] = field(default_factory=dict)  # [fixed.F]: cost of the fixed program
 
     @property
     def name(self) -> str:
@@ -75,7 +79,9 @@ def _load(folder: Path) -> Fixture:
         other_codes=tuple(data.get("other_codes", ())),
         report_only=tuple(data.get("report_only", ())),
         manual_fix=bool(data.get("manual_fix", False)),
+        rewrites=tuple(data.get("rewrites", ())),
         bad=dict(data.get("bad", {})),
+        fixed=dict(data.get("fixed", {})),
     )
 
 
@@ -152,6 +158,30 @@ def _diff(expected: bytes, got: bytes, name: str) -> str:
     )
 
 
+def _check_costs(fx: Fixture, flavour: str) -> None:
+    """A costly [bad.F] states `cost` (what bad.py measures) and [fixed.F] the fixed program's
+    figures for the same keys, each strictly lower: the fix removes the costly mechanism."""
+    bad_cost = fx.bad[flavour].get("cost")
+    assert isinstance(bad_cost, dict) and bad_cost, f"[bad.{flavour}] costly needs a `cost` table"
+    assert flavour in fx.flavours and flavour not in fx.report_only, "costly: the fix must run on this flavour"
+    fixed_cost = fx.fixed.get(flavour, {}).get("cost")
+    assert isinstance(fixed_cost, dict), f"costly [bad.{flavour}] needs [fixed.{flavour}] cost = {{...}}"
+    assert fixed_cost.keys() == bad_cost.keys(), f"[fixed.{flavour}] cost must measure the same things"
+    for key, value in bad_cost.items():
+        assert fixed_cost[key] < value, f"{key}: the fixed program must do less ({fixed_cost[key]} vs {value})"
+
+
+def _check_cost(fx: Fixture, flavour: str, result: Dict[str, Any], which: str, run) -> None:
+    """The program's own measurement (`cost` in its result line) equals the declared one exactly."""
+    table = fx.bad if which == "bad" else fx.fixed
+    declared = table.get(flavour, {}).get("cost")
+    if declared is None:
+        return
+    assert result.get("cost") == declared, (
+        f"{which} program measured cost {result.get('cost')}, fixture.toml says {declared}\n" + run.describe()
+    )
+
+
 # --- layout -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("folder", _folders(), ids=lambda p: p.name)
 def test_layout(folder: Path):
@@ -187,12 +217,21 @@ def test_layout(folder: Path):
             assert spec.get("exception"), f"[bad.{flavour}] raises needs `exception`"
         if outcome == "warns":
             assert spec.get("match"), f"[bad.{flavour}] warns needs `match`"
+        if outcome == "costly":
+            _check_costs(fx, flavour)
         if flavour not in fx.flavours:
             assert outcome in ("ok", "warns"), (
                 f"[bad.{flavour}]: the rule is silent on Keras {flavour}, so bad.py must run fine there"
             )
         if "match" in spec:
             re.compile(spec["match"])
+    for flavour in fx.fixed:
+        assert fx.bad.get(flavour, {}).get("outcome") == "costly", f"[fixed.{flavour}] belongs to a costly [bad.{flavour}]"
+    declared = rules[fx.code].rewrites
+    unknown = sorted(set(fx.rewrites) - set(declared))
+    assert not unknown, f"rewrites {unknown} are not declared by {fx.code} (its `rewrites`: {sorted(declared)})"
+    if fx.rewrites:
+        assert not fx.manual_fix and set(fx.report_only) < set(fx.flavours), "a fixture's rewrites must really run"
     for extra in folder.glob("fixed_*.py"):
         stem = extra.stem[len("fixed_"):]
         assert stem in fx.flavours and stem not in fx.report_only, f"{extra.name}: not a fixable target flavour"
@@ -228,11 +267,11 @@ def test_static(fx: Fixture, flavour: str, tmp_path: Path, metriclint):
 
 # --- 2. the bad program really fails ----------------------------------------------------------
 @pytest.mark.parametrize("fx,flavour", list(_params("bad_run")))
-def test_bad_program(fx: Fixture, flavour: str, tmp_path: Path, run_program):
+def test_bad_program(fx: Fixture, flavour: str, tmp_path: Path, run_fixture_program):
     spec = fx.bad[flavour]
     outcome = spec["outcome"]
     pattern: Optional[str] = spec.get("match")
-    run = run_program(fx.bad_py, flavour, tmp_path)
+    run = run_fixture_program(fx.bad_py, flavour, tmp_path)
     run.check_flavour()
     if outcome == "raises":
         assert run.returncode != 0, f"expected {spec['exception']}, but it ran\n" + run.describe()
@@ -261,13 +300,14 @@ def test_bad_program(fx: Fixture, flavour: str, tmp_path: Path, run_program):
             assert _max_diff(reported, expected) >= float(min_diff), (
                 f"bad.py's numbers differ by less than {min_diff} ({reported} vs {expected})\n" + run.describe()
             )
-    else:  # ok, warns
+    else:  # ok, warns, costly
         assert fx.close(reported, expected), f"reported {reported} != expected {expected}\n" + run.describe()
+        _check_cost(fx, flavour, result, "bad", run)
 
 
 # --- 3. the fix gives fixed.py, and fixed.py is right -----------------------------------------
 @pytest.mark.parametrize("fx,flavour", list(_params("target")))
-def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_program):
+def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_fixture_program):
     base = ["fix", "--extend-select", fx.code, "--target-keras", flavour]
     if flavour in fx.report_only:  # reported, never fixed: even --unsafe-fixes leaves bad.py alone
         work = _copy(fx.bad_py, tmp_path / "fix")
@@ -289,7 +329,7 @@ def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_
             + "\n"
             + run.describe()
         )
-        program = run_program(_copy(fx.fixed_py(flavour), tmp_path / "manual"), flavour, tmp_path)
+        program = run_fixture_program(_copy(fx.fixed_py(flavour), tmp_path / "manual"), flavour, tmp_path)
         program.check_flavour()
         assert program.returncode == 0, "the hand-written fixed program fails\n" + program.describe()
         result = program.result()
@@ -297,6 +337,7 @@ def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_
             f"hand-written {fx.fixed_py(flavour).name}: reported {result['reported']} != expected "
             f"{result['expected']} (atol={fx.atol}, rtol={fx.rtol})\n" + program.describe()
         )
+        _check_cost(fx, flavour, result, "fixed", program)
         return
 
     want_path = fx.fixed_py(flavour)
@@ -319,7 +360,7 @@ def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_
         + run.describe()
     )
 
-    program = run_program(work, flavour, tmp_path)
+    program = run_fixture_program(work, flavour, tmp_path)
     program.check_flavour()
     assert program.returncode == 0, "the fixed program fails\n" + program.describe()
     result = program.result()
@@ -327,7 +368,92 @@ def test_fix_and_run(fx: Fixture, flavour: str, tmp_path: Path, metriclint, run_
         f"fixed program: reported {result['reported']} != expected {result['expected']} "
         f"(atol={fx.atol}, rtol={fx.rtol})\n" + program.describe()
     )
+    _check_cost(fx, flavour, result, "fixed", program)
 
 
 def test_there_are_fixtures():
     assert _fixtures(), f"no fixture folders in {FIXTURES}"
+
+
+# Rules a runtime fixture cannot prove: KM001 is about `# noqa` comments, not Keras.
+NOT_KERAS_RULES = {"KM001"}
+
+
+def test_every_keras_rule_has_a_fixture():
+    from metriclint.rules import all_rules
+
+    proven = {fx.code for fx in _fixtures()}
+    missing = sorted(set(all_rules()) - NOT_KERAS_RULES - proven)
+    assert not missing, f"rules without a fixtures/<CODE>_<slug>/ folder: {missing}"
+
+
+def test_every_declared_rewrite_is_run_by_a_fixture():
+    """Each rewrite a rule declares is named by a fixture whose fixed program runs (test_fix_and_run)."""
+    from metriclint.rules import all_rules
+
+    run: Dict[str, set] = {}
+    for fx in _fixtures():
+        if not fx.manual_fix and set(fx.report_only) < set(fx.flavours):
+            run.setdefault(fx.code, set()).update(fx.rewrites)
+    for code, rule in all_rules().items():
+        missing = sorted(set(rule.rewrites) - run.get(code, set()))
+        assert not missing, f"{code}: no fixture runs the rewrites {missing}"
+
+
+def test_km101_declares_every_rewrite_of_its_tables():
+    """KM101's fixes come from tables; a new table entry must be declared (and so run by a fixture)."""
+    from metriclint.keras import signatures
+    from metriclint.rules import all_rules
+
+    renames = {k for k, m in signatures.KEYWORD_MIGRATIONS.items() if m.new is not None and m.safety is not None}
+    from_tables = renames | set(signatures.REMOVED_GENERATOR_METHODS) | {
+        "validation_metrics", "validation_metrics_to_compile", "dropped_data_option",
+        "compile_positional_metrics",  # MODEL_METHOD_PARAMETERS: compile's positional orders differ
+    }
+    assert set(all_rules()["KM101"].rewrites) == from_tables
+
+
+# --- 4. the message names the exception the bad program really raises ---------------------------
+# (fixture, flavour) -> what the message says instead. Strict xfail: once the message names the
+# exception, the XPASS fails the run and the entry must go.
+MESSAGE_MISSES_EXCEPTION = {
+    ("KM108_metrics_names_zip", "3"): "KM108 talks of labels `compile_metrics`/dropped, not of the KeyError "
+    "the lookup `dict(zip(metrics_names, ...))['accuracy']` raises",
+    ("KM201_accuracy_on_sparse_labels", "3"): "KM201 says 'fails in the first training step (incompatible "
+    "shapes)', not InvalidArgumentError",
+    ("KM201_accuracy_on_sparse_labels", "2"): "KM201 says 'fails in the first training step (incompatible "
+    "shapes)', not ValueError",
+}
+
+
+def _raising_params():
+    for fx in _fixtures():
+        for flavour in fx.flavours:
+            if fx.bad.get(flavour, {}).get("outcome") != "raises":
+                continue
+            known = MESSAGE_MISSES_EXCEPTION.get((fx.name, flavour))
+            marks = [pytest.mark.xfail(strict=True, reason=known)] if known else []
+            yield pytest.param(fx, flavour, id=f"{fx.name}-k{flavour}", marks=marks)
+
+
+@pytest.mark.parametrize("fx,flavour", list(_raising_params()))
+def test_message_names_the_exception_raised(fx: Fixture, flavour: str):
+    """Where bad.py raises under F (test_bad_program proves which exception), the rule's message
+    for bad.py under F names that exception class."""
+    from metriclint.engine import lint_text
+    from metriclint.settings import Settings
+
+    exception = fx.bad[flavour]["exception"].rsplit(".", 1)[-1]
+    settings = Settings(select=(fx.code,), target_keras=flavour)
+    messages = [d.message for d in lint_text(fx.bad_py.read_text(encoding="utf-8"), "bad.py", settings).diagnostics
+                if d.code == fx.code]
+    assert messages, f"{fx.code} does not report bad.py on Keras {flavour}"
+    assert any(re.search(rf"\b{re.escape(exception)}\b", message) for message in messages), (
+        f"no {fx.code} message on bad.py names {exception} (Keras {flavour}):\n" + "\n".join(messages)
+    )
+
+
+def test_known_message_misses_are_real_fixtures():
+    names = {(fx.name, flavour) for fx in _fixtures() for flavour in fx.flavours
+             if fx.bad.get(flavour, {}).get("outcome") == "raises"}
+    assert set(MESSAGE_MISSES_EXCEPTION) <= names
