@@ -39,7 +39,7 @@ class UnknownModelKeyword(Rule):
         "dropped_data_option": "Keras 3: `workers=`/`use_multiprocessing=`/`max_queue_size=` removed",
         "fit_generator": "Keras 3: `fit_generator(...)` -> `fit(...)`, arguments after the data as keywords",
         "evaluate_generator": "Keras 3: `evaluate_generator(...)` -> `evaluate(...)`",
-        "predict_generator": "Keras 3: `predict_generator(...)` -> `predict(...)`",
+        "predict_generator": "Keras 3: `predict_generator(...)` -> `predict(...)` (unsafe: bare-batch generators)",
         "compile_positional_metrics": "Keras 3: compile's third positional argument named (`metrics=`, `loss_weights=`)",
     }
 
@@ -119,13 +119,19 @@ class UnknownModelKeyword(Rule):
         removed = (f" and remove {', '.join(f'`{name}=`' for name in dropped)} (Keras 3 reads data through "
                    "`keras.utils.PyDataset`, whose `workers`/`use_multiprocessing`/`max_queue_size` replace them)"
                    if dropped else "")
+        quiet = " with `verbose=0` (its default; Keras 3's is a progress bar)" if _keeps_quiet(call, method) else ""
+        # Keras 2's `predict_generator` took generators of bare input batches; Keras 3's `predict`
+        # wants tuples (ValueError: ... the generator must return a tuple): a human must look
+        safety = Safety.UNSAFE if method == "predict_generator" else Safety.SAFE
+        caveat = ("; `predict()` wants the generator to yield tuples `(x,)`, where `predict_generator` also "
+                  "took bare batches" if method == "predict_generator" else "")
         return Finding(
             node=func.attr,
             message=(
                 f"`Model.{method}()` was removed in Keras 3 (AttributeError); "
-                f"`{replacement}()` takes generators and datasets directly"
+                f"`{replacement}()` takes generators and datasets directly{caveat}"
             ),
-            fix=FixPlan(Safety.SAFE, f"Replace `{method}` with `{replacement}`{removed}", build),
+            fix=FixPlan(safety, f"Replace `{method}` with `{replacement}`{removed}{quiet}", build),
         )
 
     # --- keywords ----------------------------------------------------------------------------
@@ -325,7 +331,24 @@ def _generator_call_to(loc: Locator, call: cst.Call, method: str, replacement: s
                 removed.append(arg)
             elif arg.keyword.value == "generator":
                 edits.append(loc.replace(arg.keyword, "x"))
+    if _keeps_quiet(call, method):  # `verbose=0` right after the data, whatever else moves
+        first = call.args[0]
+        _, end = loc.span(first.value)
+        edits.append(Edit(end, end, ", verbose=0"))
     return edits + remove_args(loc, call, removed)
+
+
+def _keeps_quiet(call: cst.Call, method: str) -> bool:
+    """`evaluate_generator`/`predict_generator` default to `verbose=0`; Keras 3's `evaluate`/`predict`
+    to a progress bar: the fix passes `verbose=0` when the call leaves it out (and has the data first)."""
+    if method not in ("evaluate_generator", "predict_generator") or not call.args:
+        return False
+    order = signatures.GENERATOR_POSITIONAL_ORDER[method]
+    positional = sum(1 for a in call.args if a.keyword is None and not a.star)
+    given = any(a.keyword is not None and a.keyword.value == "verbose" for a in call.args)
+    first = call.args[0]
+    return (not given and positional <= order.index("verbose") and first.keyword is None and not first.star
+            and not any(a.star for a in call.args))
 
 
 # --- examples (run by tests/test_rule_examples.py) ---------------------------------------------

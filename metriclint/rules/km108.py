@@ -23,7 +23,8 @@ _EVALUATE_POSITIONALS_BEFORE_RETURN_DICT = 7
 _WHY = (
     "`metrics_names` is `['loss', 'compile_metrics']` on Keras 3 (all compiled metrics sit in one "
     "container), so zipping it with the result list labels the first metric `compile_metrics` and drops "
-    "the others (with several outputs the labels shift onto the wrong values)"
+    "the others: reading a metric by its name then raises KeyError (with several outputs the labels "
+    "shift onto the wrong values)"
 )
 
 _ZIP_CALLS = Calls(("zip",))  # `dict(zip(...))` is a zip call too
@@ -69,7 +70,10 @@ class MetricsNamesZip(Rule):
                 # drop `dict(zip(model.metrics_names, ` and `))` around the call: it keeps its text
                 start, end = loc.span(dict_call)
                 inner_start, inner_end = loc.span(evaluate)
-                return [Edit(start, inner_start, ""), Edit(inner_end, end, ""), *_with_return_dict(loc, evaluate)]
+                # a call over several lines keeps brackets around it (its line breaks may need them)
+                keep = "\n" in loc.lines.text[inner_start:inner_end] or "\r" in loc.lines.text[inner_start:inner_end]
+                return [Edit(start, inner_start, "(" if keep else ""), Edit(inner_end, end, ")" if keep else ""),
+                        *_with_return_dict(loc, evaluate)]
 
             return Finding(
                 zip_site.node, message, FixPlan(Safety.SAFE, "Use `evaluate(..., return_dict=True)`", build)

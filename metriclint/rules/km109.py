@@ -73,7 +73,8 @@ class ModelResetStates(Rule):
                 f"{indent}{unit}if getattr({loop_name}, \"stateful\", False):{nl}"
                 f"{indent}{unit}{unit}{loop_name}.reset_states()"
             )
-            return [loc.replace(call, text)]
+            # the whole expression statement: `(model.reset_states())` keeps no bracket around the loop
+            return [loc.replace(statement.body[0], text)]
 
         return Finding(
             func.attr,

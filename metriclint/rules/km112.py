@@ -296,7 +296,8 @@ def _add_parameter(loc: Locator, function: cst.FunctionDef) -> List[Edit]:
     own_line = loc.start(last).column - 1 == len(indent)  # nothing but indentation before it
     comma = getattr(last, "comma", cst.MaybeSentinel.DEFAULT)
     has_comma = isinstance(comma, cst.Comma)
-    if multiline and own_line:
+    backslashes = "\\" in loc.lines.text[loc.span(function.params)[0]:loc.span(function.params)[1] + 1]
+    if multiline and own_line and not backslashes:  # (lines joined by `\` take the parameter on the line)
         offset = loc.lines.starts[last_line]  # the start of the line after the last parameter
         new_line = Edit(offset, offset, f"{indent}{_PARAM}{',' if has_comma else ''}{loc.newline}")
         return [new_line] if has_comma else [Edit(last_end, last_end, ","), new_line]

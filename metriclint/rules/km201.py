@@ -22,7 +22,8 @@ _EVIDENCE = {
     "accuracy was 0.9475)",
     CATEGORICAL: "on probabilities it reads about 0 (in metriclint's test program a softmax model with one-hot labels "
     "logged 0.0 where its accuracy was 0.8075)",
-    SPARSE: "with integer labels and probability rows it fails in the first training step (incompatible shapes)",
+    SPARSE: "with integer labels and probability rows it fails in the first training step (incompatible "
+    "shapes: InvalidArgumentError on Keras 3, ValueError on tf_keras)",
 }
 
 

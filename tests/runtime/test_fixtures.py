@@ -416,14 +416,7 @@ def test_km101_declares_every_rewrite_of_its_tables():
 # --- 4. the message names the exception the bad program really raises ---------------------------
 # (fixture, flavour) -> what the message says instead. Strict xfail: once the message names the
 # exception, the XPASS fails the run and the entry must go.
-MESSAGE_MISSES_EXCEPTION = {
-    ("KM108_metrics_names_zip", "3"): "KM108 talks of labels `compile_metrics`/dropped, not of the KeyError "
-    "the lookup `dict(zip(metrics_names, ...))['accuracy']` raises",
-    ("KM201_accuracy_on_sparse_labels", "3"): "KM201 says 'fails in the first training step (incompatible "
-    "shapes)', not InvalidArgumentError",
-    ("KM201_accuracy_on_sparse_labels", "2"): "KM201 says 'fails in the first training step (incompatible "
-    "shapes)', not ValueError",
-}
+MESSAGE_MISSES_EXCEPTION: dict = {}
 
 
 def _raising_params():
