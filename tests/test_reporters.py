@@ -569,7 +569,7 @@ def test_text_fix_summary(project):
         "a.py:3:27: KM101 `Model.fit()` does not take `epoch=` (TypeError at run time); did you mean `epochs=`?",
         "Found 3 errors (2 fixed, 1 remaining).",
     ]
-    assert path.read_text(encoding="utf-8").endswith("epochs=3, epoch=2)\nmodel.evaluate(gen, steps=5)\n")
+    assert path.read_text(encoding="utf-8").endswith("epochs=3, epoch=2)\nmodel.evaluate(gen, verbose=0, steps=5)\n")
 
 
 def test_statistics(findings):

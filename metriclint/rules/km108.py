@@ -70,8 +70,12 @@ class MetricsNamesZip(Rule):
                 # drop `dict(zip(model.metrics_names, ` and `))` around the call: it keeps its text
                 start, end = loc.span(dict_call)
                 inner_start, inner_end = loc.span(evaluate)
-                # a call over several lines keeps brackets around it (its line breaks may need them)
-                keep = "\n" in loc.lines.text[inner_start:inner_end] or "\r" in loc.lines.text[inner_start:inner_end]
+                # a line break before the call's own brackets (`model.evaluate\n(...)`) needs the ones
+                # around it to stay: keep a pair
+                _, func_end = loc.span(evaluate.func)
+                opening = loc.lines.text.index("(", func_end)
+                head = loc.lines.text[inner_start:opening]
+                keep = "\n" in head or "\r" in head
                 return [Edit(start, inner_start, "(" if keep else ""), Edit(inner_end, end, ")" if keep else ""),
                         *_with_return_dict(loc, evaluate)]
 
