@@ -540,6 +540,7 @@ def _worker_init() -> None:  # pragma: no cover - runs in the workers
     import signal
 
     signal.signal(signal.SIGINT, _worker_interrupted)
+    signal.signal(signal.SIGTERM, _worker_terminated)
 
 
 def _worker_interrupted(signum, frame) -> None:  # pragma: no cover - runs in the workers
@@ -550,11 +551,26 @@ def _worker_interrupted(signum, frame) -> None:  # pragma: no cover - runs in th
         raise KeyboardInterrupt
 
 
+class _Terminated(BaseException):
+    """Raised in a busy worker by SIGTERM so that the file being written is cleaned up."""
+
+
+def _worker_terminated(signum, frame) -> None:  # pragma: no cover - runs in the workers
+    # When one worker dies the pool terminates the others (SIGTERM). A worker in the middle of
+    # an atomic write would leave its temporary file behind: unwind first, then exit for real
+    # (surviving would leave the parent waiting for it forever).
+    if _busy:
+        raise _Terminated
+    os._exit(128 + signum)
+
+
 def _process_chunk(jobs: List[Job]) -> List[FileResult]:
     global _busy
     _busy = True
     try:
         return [process_file(job) for job in jobs]
+    except _Terminated:
+        os._exit(128 + 15)  # as if SIGTERM had killed it
     finally:
         _busy = False
 
