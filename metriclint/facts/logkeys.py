@@ -47,6 +47,11 @@ class KeySet:
     validation: Optional[bool] = None  # None: cannot tell
     # key (no val_) -> the metric that produces it, for direction
     sources: Dict[str, "KeySource"] = field(default_factory=dict)
+    # A model with several outputs: the prefixes of their keys (`cls` in `val_cls_accuracy`), and
+    # the prefix the other flavour would use where it differs (tf_keras's layer name for a dict
+    # output's key) -> this flavour's
+    prefixes: Tuple[str, ...] = ()
+    other_prefixes: Dict[str, str] = field(default_factory=dict)
 
     def _base_known(self, base: str) -> bool:
         return base in self.exact or base in CALLBACK_KEYS or any(p.fullmatch(base) for p in self.patterns)
@@ -69,6 +74,29 @@ class KeySet:
         if self.validation:
             keys += ["val_" + k for k in sorted(self.exact)]
         return keys
+
+    def output_prefix(self, key: str) -> Optional[str]:
+        """The output a key belongs to on a model with several (`val_cls_loss` -> `cls`)."""
+        base = key[4:] if key.startswith("val_") else key
+        for prefix in sorted(self.prefixes, key=len, reverse=True):
+            if base.startswith(prefix + "_"):
+                return prefix
+        return None
+
+    def k3_auto_mode_fails(self, key: str) -> bool:
+        """Keras 3's auto mode finds a monitored key's direction among the compiled metric objects
+        by name (`loss` aside): a key that names none, or one output's key (its metrics are kept per
+        output), raises ValueError after epoch 1 (keras/src/callbacks/monitor_callback.py; measured)."""
+        base = key[4:] if key.startswith("val_") else key
+        return base != "loss" and (not self._base_known(base) or self.output_prefix(base) is not None)
+
+    def other_flavour(self, base: str) -> Optional[str]:
+        """`cls_layer_accuracy` on Keras 3 for a dict output `cls` made by layer `cls_layer`: the key
+        this flavour would log for what the other flavour calls `base` (no `val_`), when it differs."""
+        for other, prefix in sorted(self.other_prefixes.items(), key=lambda item: -len(item[0])):
+            if base.startswith(other + "_") and not self._base_known(base):
+                return prefix + base[len(other):]
+        return None
 
     def source(self, key: str) -> Optional["KeySource"]:
         base = key[4:] if key.startswith("val_") else key
@@ -217,8 +245,9 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
         return KeySet(False)
     key = model_key(instance)
     model: Optional[ModelInfo] = model_info(ctx, instance)
-    if model is None or len(model.all_compiles) != 1 or (model.output_count not in (None, 1)):
+    if model is None or len(model.all_compiles) != 1:
         return KeySet(False)
+    several = model.output_count is not None and model.output_count > 1
     if model.external is not None and model.external.opaque:
         return KeySet(False)  # its module shows that it logs more than compile says
     if model.output_count is None and model.external is None and isinstance(key, cst.Call):
@@ -232,25 +261,93 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     compile_info = model.all_compiles[0]
     if compile_info.weighted is not False:
         return KeySet(False)  # passed, or maybe passed through `**options`
-    if compile_info.per_output_loss:
-        return KeySet(False)  # one loss per output
     keys = KeySet(True, exact={"loss"}, sources={"loss": KeySource("min", "loss")})
     if compile_info.metrics_given is UNKNOWN:
         return KeySet(False)
-    if compile_info.metrics_given is not None:
-        if not compile_info.metrics_complete:
+    if compile_info.metrics_given is not None and not compile_info.metrics_complete:
+        return KeySet(False)
+    if several:
+        if not _output_keys(ctx, model, compile_info, keys):
             return KeySet(False)
+    else:
+        if compile_info.per_output_loss or compile_info.metrics_by_output is not None or compile_info.metrics_mixed:
+            return KeySet(False)  # one loss or metric list per output of a model whose outputs are not seen
         for ref in compile_info.metrics:
-            produced = _metric_keys(ctx, ref)
-            if produced is None:
+            if not _add_metric_keys(ctx, ref, "", keys):
                 return KeySet(False)
-            for name, numbered, source in produced:
-                keys.exact.add(name)
-                keys.sources[name] = source
-                if numbered:
-                    keys.patterns.append(re.compile(re.escape(name) + r"_\d+"))
     keys.validation = _has_validation(ctx, site)
     return keys
+
+
+def _add_metric_keys(ctx, ref: MetricRef, prefix: str, keys: KeySet) -> bool:
+    produced = _metric_keys(ctx, ref)
+    if produced is None:
+        return False
+    for name, numbered, source in produced:
+        keys.exact.add(prefix + name)
+        keys.sources[prefix + name] = source
+        if numbered:
+            keys.patterns.append(re.compile(re.escape(prefix + name) + r"_\d+"))
+    return True
+
+
+def _output_keys(ctx, model: ModelInfo, compile_info, keys: KeySet) -> bool:
+    """The keys of a functional model with several outputs: `loss`, then `<output>_loss` and
+    `<output>_<metric>` for each output (measured on both flavours: tests/runtime/test_log_keys.py).
+    False when an output's name, or which metrics it gets, is not known."""
+    outputs = model.outputs
+    if not outputs or len(outputs) != model.output_count:
+        return False
+    names = [output.log_name(ctx.flavour) for output in outputs]
+    addresses = [output.address for output in outputs]
+    if None in names or None in addresses or len(set(names)) != len(names):
+        return False  # a layer without `name=`: its automatic name depends on what was built before
+    position = {address: index for index, address in enumerate(addresses)}
+
+    def output_of(address) -> Optional[int]:
+        if isinstance(address, int):
+            return address if address < len(outputs) else None
+        return position.get(address)
+
+    if compile_info.per_output_loss:
+        losses = compile_info.losses_by_output
+        if losses is None or sorted(output_of(a) for a, _ in losses if output_of(a) is not None) != list(range(len(outputs))):
+            return False  # a loss for only some outputs, or for a name that is not an output
+    for name in names:
+        keys.exact.add(f"{name}_loss")
+        keys.sources[f"{name}_loss"] = KeySource("min", "loss")
+    keys.prefixes = tuple(names)  # type: ignore[arg-type]
+    for output, name in zip(outputs, names):
+        other = output.other_log_name(ctx.flavour)
+        if other is not None and other != name:
+            keys.other_prefixes[other] = name  # type: ignore[index]
+    if compile_info.metrics_given is None or not compile_info.metrics:
+        return not compile_info.metrics_mixed
+    by_output = compile_info.metrics_by_output
+    if by_output is None and compile_info.metrics_mixed:
+        return False
+    if by_output is None and ctx.flavour == "3":
+        # A flat list: Keras 3 gives its elements to the outputs one each when there are as many,
+        # else rejects it (KM111)
+        if len(compile_info.metrics) != len(outputs):
+            return False
+        by_output = [(index, [ref]) for index, ref in enumerate(compile_info.metrics)]
+    elif by_output is None:
+        # tf_keras gives each output its own copy of every metric of a flat list (strings and
+        # functions: `cls_accuracy`, `reg_accuracy`; objects: numbered copies, not predicted)
+        if any(ref.string is None and ref.function is None for ref in compile_info.metrics):
+            return False
+        by_output = [(index, compile_info.metrics) for index in range(len(outputs))]
+    elif all(isinstance(address, int) for address, _ in by_output) and len(by_output) != len(outputs):
+        return False  # a list per output, but not one for each
+    for address, refs in by_output:
+        index = output_of(address)
+        if index is None:
+            return False  # Keras rejects a name that is not an output
+        for ref in refs:
+            if not _add_metric_keys(ctx, ref, f"{names[index]}_", keys):
+                return False
+    return True
 
 
 def opaque_model(ctx, instance: Instance) -> bool:

@@ -7,7 +7,7 @@ facts pass's call sites: nothing walks the tree again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import libcst as cst
 
@@ -16,7 +16,7 @@ from ..keras.metrics import BINARY, LOSS_FAMILY
 from .collect import CallSite, ModuleFacts, find_keyword, positional_args
 from ..project import specs
 from .arguments import UNKNOWN, Binding, Bound, bind
-from .containers import elements
+from .containers import elements, items, metric_elements
 from .entries import COMPILE_LOSS, COMPILE_METRICS, COMPILE_WEIGHTED_METRICS, MODEL_SETUP_CALLS
 from .walk import find_all
 from .resolve import Resolver
@@ -54,6 +54,12 @@ class CompileInfo:
     metrics_complete: bool  # every element is known (a list through names, helpers and `+`)
     weighted: Optional[bool] = False  # `weighted_metrics=` given (None: maybe, through `**options`)
     per_output_loss: bool = False  # one loss per output (a dict or list)
+    # The same metrics as `metrics`, by the output they are given to: a dict keyed by output name
+    # or a list of lists (an int address). None: one flat list (or not known).
+    metrics_by_output: Optional[List[Tuple[Union[str, int], List["MetricRef"]]]] = None
+    metrics_mixed: bool = False  # lists and metrics side by side in one list: Keras rejects it
+    # One loss per output (a dict by name, a list by position), when `per_output_loss`; None: not known
+    losses_by_output: Optional[List[Tuple[Union[str, int], LossInfo]]] = None
 
     @property
     def has_metrics(self) -> Optional[bool]:
@@ -71,6 +77,31 @@ class LayerInfo:
 
 
 @dataclass
+class OutputInfo:
+    """One output of a functional model with several."""
+
+    dict_key: Optional[str]  # `keras.Model(inputs, {"cls": a, ...})`: "cls"; None for a list
+    layer_name: Optional[str]  # the `name=` of the layer that makes it, when the file shows it
+    layer: Optional[LayerInfo]
+
+    @property
+    def address(self) -> Optional[str]:
+        """How `compile`'s dicts name it, on both flavours: a dict output by its key, a list's by its layer."""
+        return self.dict_key if self.dict_key is not None else self.layer_name
+
+    def log_name(self, flavour: str) -> Optional[str]:
+        """The prefix of its log keys (`cls_loss`, `val_cls_accuracy`). Keras 3 names a dict
+        output's keys after its dict key, tf_keras after its layer; both name a list's after the
+        layer (measured on both flavours, tests/runtime/test_log_keys.py)."""
+        if self.dict_key is not None and flavour == "3":
+            return self.dict_key
+        return self.layer_name
+
+    def other_log_name(self, flavour: str) -> Optional[str]:
+        return self.log_name("2" if flavour == "3" else "3")
+
+
+@dataclass
 class ModelInfo:
     key: object
     compiles: List[CompileInfo] = field(default_factory=list)  # the compile calls of this file
@@ -80,6 +111,7 @@ class ModelInfo:
     # compiles another module does (its builder's, or `compile_model(model)`'s): their findings are
     # that module's; only what they log is read here
     elsewhere: List[CompileInfo] = field(default_factory=list)
+    outputs: Optional[List[OutputInfo]] = None  # a functional model's several outputs, in order
 
     @property
     def all_compiles(self) -> List[CompileInfo]:
@@ -178,6 +210,8 @@ def _build(facts: ModuleFacts, resolver: Resolver, flavour: str) -> Dict[object,
     for key, info in models.items():
         if isinstance(key, cst.Call) and info.external is None:
             info.final_layer, info.output_count = _architecture(key, adds.get(key, []), facts, resolver)
+            if info.output_count is not None and info.output_count > 1:
+                info.outputs = _outputs(key, facts, resolver)
     return models
 
 
@@ -209,19 +243,70 @@ def compile_info(site: CallSite, resolver: Resolver, flavour: str) -> CompileInf
     loss = _loss_info(loss_given.value, loss_given.scope, resolver) if isinstance(loss_given, Bound) else None
     weighted_given = COMPILE_WEIGHTED_METRICS.bind(resolver, call, site.scope, flavour)
     weighted = None if weighted_given is UNKNOWN else weighted_given is not None
-    per_output_loss = isinstance(loss_given, Bound) and isinstance(loss_given.value, (cst.Dict, cst.List))
+    per_output_loss = isinstance(loss_given, Bound) and isinstance(loss_given.value, (cst.Dict, cst.List, cst.Tuple))
+    losses = None
+    if per_output_loss:
+        value, scope = loss_given.value, loss_given.scope  # type: ignore[union-attr]
+        keyed = items(resolver, value, scope) if isinstance(value, cst.Dict) else None
+        listed = elements(resolver, value, scope) if not isinstance(value, cst.Dict) else None
+        if keyed is not None:
+            losses = [(key, _loss_info(node, inner, resolver)) for key, node, inner, _ in keyed]
+        elif listed is not None:
+            losses = [(position, _loss_info(node, inner, resolver)) for position, (node, inner) in enumerate(listed)]
     given = COMPILE_METRICS.bind(resolver, call, site.scope, flavour)
     metrics: List[MetricRef] = []
     complete = given is None
+    by_output = None
+    mixed = False
     if isinstance(given, Bound):
-        found = elements(resolver, given.value, given.scope)
+        found = metric_elements(resolver, given.value, given.scope)
         complete = found is not None
         inside = set(map(id, find_all(call, cst.CSTNode))) if found else set()
+        refs: Dict[int, MetricRef] = {}
         for node, scope in found or ():
             ref = metric_ref(node, scope, resolver)
             ref.direct = id(node) in inside
+            refs[id(node)] = ref
             metrics.append(ref)
-    return CompileInfo(site, loss, metrics, given, complete, weighted, per_output_loss)
+        per_metric = _by_output(resolver, given.value, given.scope) if found else None
+        if per_metric is not None:
+            by_output = [(address, [refs[id(node)] for node, _ in nodes if id(node) in refs]) for address, nodes in per_metric]
+        elif found is not None:
+            mixed = _mixed(resolver, given.value, given.scope)
+    return CompileInfo(site, loss, metrics, given, complete, weighted, per_output_loss, by_output, mixed, losses)
+
+
+def _by_output(resolver: Resolver, node: cst.BaseExpression, scope: Scope
+               ) -> Optional[List[Tuple[Union[str, int], List[Tuple[cst.BaseExpression, Scope]]]]]:
+    """A `compile` argument given per output: a dict keyed by output name, or a list with a list
+    (or `None`) per output. The values of each output, by its name or position; None when the
+    value is one flat list, a single value, or not known."""
+    if not isinstance(node, (cst.List, cst.Tuple, cst.BinaryOperation)):
+        keyed = items(resolver, node, scope)
+        if keyed is not None:
+            return [(key, _per_output_values(resolver, value, inner)) for key, value, inner, _ in keyed]
+    listed = elements(resolver, node, scope)
+    if not listed or not all(_is_output_entry(value) for value, _ in listed):
+        return None
+    return [(position, _per_output_values(resolver, value, inner)) for position, (value, inner) in enumerate(listed)]
+
+
+def _is_output_entry(value: cst.BaseExpression) -> bool:
+    return isinstance(value, (cst.List, cst.Tuple)) or (isinstance(value, cst.Name) and value.value == "None")
+
+
+def _per_output_values(resolver: Resolver, value: cst.BaseExpression, scope: Scope) -> List[Tuple[cst.BaseExpression, Scope]]:
+    if isinstance(value, cst.Name) and value.value == "None":
+        return []
+    if isinstance(value, (cst.List, cst.Tuple)):
+        return list(elements(resolver, value, scope) or ())
+    return [(value, scope)]  # `{"cls": "accuracy"}`: one metric (or one loss) for that output
+
+
+def _mixed(resolver: Resolver, node: cst.BaseExpression, scope: Scope) -> bool:
+    """`[["accuracy"], "mae"]`: some elements lists, some not."""
+    listed = elements(resolver, node, scope) or []
+    return any(_is_output_entry(value) for value, _ in listed)
 
 
 def _external_ref(node: cst.BaseExpression, scope: Scope, spec: specs.MetricSpec, direct: bool) -> MetricRef:
@@ -335,6 +420,38 @@ def _architecture(
     return None, None
 
 
+def _outputs(origin: cst.Call, facts: ModuleFacts, resolver: Resolver) -> Optional[List[OutputInfo]]:
+    """The outputs of `keras.Model(inputs, [a, b])` or `keras.Model(inputs, {"cls": a, ...})`,
+    each with the layer that makes it when the file shows it."""
+    site = facts.site_of.get(origin)
+    if site is None:
+        return None
+    keyword = find_keyword(origin, "outputs")
+    args = positional_args(origin)
+    node = keyword.value if keyword is not None else (args[1].value if len(args) > 1 else None)
+    if node is None:
+        return None
+    keyed = items(resolver, node, site.scope) if not isinstance(node, (cst.List, cst.Tuple)) else None
+    if keyed is not None:
+        entries: List[Tuple[Optional[str], cst.BaseExpression, Scope]] = [(key, value, inner) for key, value, inner, _ in keyed]
+    else:
+        listed = elements(resolver, node, site.scope)
+        if listed is None:
+            return None
+        entries = [(None, value, inner) for value, inner in listed]
+    out = []
+    for key, value, inner in entries:
+        layer = _tensor_layer(value, inner, resolver, 0)
+        name = None
+        if layer is not None:
+            given = find_keyword(layer.call, "name")
+            layer_site = facts.site_of.get(layer.call)
+            if given is not None and layer_site is not None:
+                name = resolver.string_value(given.value, layer_site.scope)
+        out.append(OutputInfo(key, name, layer))
+    return out
+
+
 def _tensor_layer(node: cst.BaseExpression, scope: Scope, resolver: Resolver, depth: int) -> Optional[LayerInfo]:
     """The layer that produced a functional tensor: `Dense(1, activation="sigmoid")(x)`."""
     if depth > 8:
@@ -387,6 +504,50 @@ def _activation(keras_class: str, call: cst.Call, scope: Scope, resolver: Resolv
     return None
 
 
+@dataclass
+class MetricGroup:
+    """Metrics with what they are computed on: the loss and the output layer of their output."""
+
+    loss: Optional[LossInfo]  # None: not known
+    activation: Optional[str]  # of the output's last layer; None: not known
+    metrics: List[MetricRef]
+
+
+def metric_groups(model: ModelInfo, info: CompileInfo) -> List[MetricGroup]:
+    """The compile's metrics grouped by output. One model output: one group with the compile's
+    loss. Several: a group per output that `metrics=` addresses (a dict by output name, a list per
+    output), with that output's loss (`loss=` per output, or the one loss they share) and last
+    layer; what cannot be paired gets `None`, so rules stay silent on it."""
+    several = model.output_count is not None and model.output_count > 1
+    if not several and info.metrics_by_output is None and not info.per_output_loss:
+        return [MetricGroup(info.loss, model.final_activation, info.metrics)]
+    if not several or not model.outputs or info.metrics_by_output is None:
+        return [MetricGroup(None, None, info.metrics)]
+    outputs = model.outputs
+    addresses = [output.address for output in outputs]
+
+    def index_of(address: Union[str, int]) -> Optional[int]:
+        if isinstance(address, int):
+            return address if address < len(outputs) else None
+        return addresses.index(address) if address in addresses else None
+
+    losses: Dict[int, LossInfo] = {}
+    for address, loss in info.losses_by_output or ():
+        index = index_of(address)
+        if index is not None:
+            losses[index] = loss
+    groups = []
+    for address, refs in info.metrics_by_output:
+        index = index_of(address)
+        if index is None:
+            groups.append(MetricGroup(None, None, refs))
+            continue
+        loss = losses.get(index) if info.per_output_loss else info.loss
+        layer = outputs[index].layer
+        groups.append(MetricGroup(loss, layer.activation if layer is not None else None, refs))
+    return groups
+
+
 def logits_reason(model: ModelInfo, info: CompileInfo) -> Optional[str]:
     """Why the model's output is a logit, or None.
 
@@ -399,12 +560,17 @@ def logits_reason(model: ModelInfo, info: CompileInfo) -> Optional[str]:
       metrics equal numpy on `predict() > 0.5`, while `threshold=0.0` would call everything
       positive. Not logits either: silent.
     """
-    loss = info.loss
+    return group_logits_reason(MetricGroup(info.loss, model.final_activation, info.metrics))
+
+
+def group_logits_reason(group: MetricGroup) -> Optional[str]:
+    """`logits_reason` for one output's metrics."""
+    loss = group.loss
     if loss is None or loss.family != BINARY:
         return None  # sparse/categorical CE with logits and "accuracy" is right (argmax)
     if loss.from_logits is not True:
         return None
-    if model.final_activation in ("sigmoid", "softmax"):
+    if group.activation in ("sigmoid", "softmax"):
         return None
     return "`from_logits=True`"
 

@@ -9,7 +9,7 @@ import libcst as cst
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
 from ..facts.entries import COMPILE_METRICS, Words
-from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
+from ..facts.models import MetricGroup, MetricRef, metric_groups, model_facts
 from ..keras.metrics import ACCURACY_FOR_FAMILY, BINARY, CATEGORICAL, REGRESSION, SPARSE
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
@@ -37,16 +37,17 @@ class ExactAccuracyOnProbabilities(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():
             for compile_info in model.compiles:
-                for metric in compile_info.metrics:
-                    if metric.keras_class == "Accuracy" and metric.constructor is not None:
-                        finding = self._finding(ctx, model, compile_info, metric)
-                        if finding is not None:
-                            yield finding
+                for group in metric_groups(model, compile_info):  # one per output the metrics are given to
+                    for metric in group.metrics:
+                        if metric.keras_class == "Accuracy" and metric.constructor is not None:
+                            finding = self._finding(ctx, group, metric)
+                            if finding is not None:
+                                yield finding
 
-    def _finding(self, ctx: RuleContext, model: ModelInfo, info: CompileInfo, metric: MetricRef) -> Optional[Finding]:
-        loss = info.loss
+    def _finding(self, ctx: RuleContext, group: MetricGroup, metric: MetricRef) -> Optional[Finding]:
+        loss = group.loss
         family = loss.family if loss is not None else None
-        activation = model.final_activation
+        activation = group.activation
         if family == REGRESSION and activation in _PROBABILITY_ACTIVATIONS:
             # sigmoid/softmax trained with MSE (old tutorials): still probabilities; the labels'
             # encoding is not known for sure, so no fix
@@ -128,6 +129,9 @@ _HEAD = "import keras\n"
 _SEQ = "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
 
 ExactAccuracyOnProbabilities.valid = (
+    # several outputs: `Accuracy()` on an output whose loss and layer say nothing (a custom loss)
+    Example(_HEAD + "inp = keras.Input((4,))\na = keras.layers.Dense(3, name='kind')(inp)\nb = keras.layers.Dense(1, name='size')(inp)\n"
+            "model = keras.Model(inp, [a, b])\nmodel.compile(loss=[my_loss, 'mse'], metrics=[[keras.metrics.Accuracy()], []])\n"),
     Example(_HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=[keras.metrics.BinaryAccuracy()])\n"),
     # Accuracy fed class indices by hand is right
     Example(_HEAD + "acc = keras.metrics.Accuracy()\nacc.update_state(y, keras.ops.argmax(p, axis=-1))\n"),
@@ -146,7 +150,20 @@ ExactAccuracyOnProbabilities.valid = (
             "model.compile(loss='sparse_categorical_crossentropy', metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])\n"),
 )
 
+_TWO = (
+    "inp = keras.Input((4,))\n"
+    "a = keras.layers.Dense(3, activation='softmax', name='kind')(inp)\n"
+    "b = keras.layers.Dense(1, name='size')(inp)\n"
+    "model = keras.Model(inp, [a, b])\n"
+)
+
 ExactAccuracyOnProbabilities.invalid = (
+    # several outputs: the metric given to the softmax output, by position
+    Example(
+        _HEAD + _TWO + "model.compile(loss=['categorical_crossentropy', 'mse'], metrics=[[keras.metrics.Accuracy()], ['mae']])\n",
+        fixed=_HEAD + _TWO + "model.compile(loss=['categorical_crossentropy', 'mse'], metrics=[[keras.metrics.CategoricalAccuracy(name=\"accuracy\")], ['mae']])\n",
+        safety="safe",
+    ),
     Example(
         _HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=[keras.metrics.Accuracy()])\n",
         fixed=_HEAD + _SEQ + "model.compile(loss='binary_crossentropy', metrics=[keras.metrics.BinaryAccuracy(name=\"accuracy\")])\n",

@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
 from ..facts.entries import COMPILE_METRICS, Words
-from ..facts.models import MetricRef, logits_reason, model_facts
+from ..facts.models import MetricRef, group_logits_reason, metric_groups, model_facts
 from ..keras.metrics import ACCURACY_STRINGS
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import add_keyword, keras_module_reference
@@ -33,13 +33,14 @@ class ThresholdOnLogits(Rule):
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for model in model_facts(ctx).values():
             for info in model.compiles:
-                why = logits_reason(model, info)
-                if why is None:
-                    continue
-                for metric in info.metrics:
-                    finding = self._finding(ctx, metric, why)
-                    if finding is not None:
-                        yield finding
+                for group in metric_groups(model, info):  # one per output the metrics are given to
+                    why = group_logits_reason(group)
+                    if why is None:
+                        continue
+                    for metric in group.metrics:
+                        finding = self._finding(ctx, metric, why)
+                        if finding is not None:
+                            yield finding
 
     def _finding(self, ctx: RuleContext, metric: MetricRef, why: str) -> Optional[Finding]:
         head = f"the model outputs logits ({why}), but this metric thresholds at 0.5"
@@ -74,7 +75,20 @@ _HEAD = "import keras\n"
 _LOGITS = "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
 _BCE = "loss=keras.losses.BinaryCrossentropy(from_logits=True)"
 
+_TWO = (
+    "inp = keras.Input((4,))\n"
+    "a = keras.layers.Dense(1, name='cls')(inp)\n"
+    "b = keras.layers.Dense(1, name='reg')(inp)\n"
+    "model = keras.Model(inp, {'cls': a, 'reg': b})\n"
+)
+
 ThresholdOnLogits.valid = (
+    # several outputs: the metric belongs to the output whose loss takes probabilities
+    Example(_HEAD + _TWO + "model.compile(loss={'cls': keras.losses.BinaryCrossentropy(from_logits=True), 'reg': 'binary_crossentropy'},"
+            " metrics={'reg': ['accuracy']})\n"),
+    # metrics given to an output the file does not show (a name that is not an output): unknown
+    Example(_HEAD + _TWO + "model.compile(loss={'cls': keras.losses.BinaryCrossentropy(from_logits=True), 'reg': 'mse'},"
+            " metrics={'other': ['accuracy']})\n"),
     # sparse categorical CE on logits with "accuracy" is right: argmax
     Example(_HEAD + "model = keras.Sequential()\nmodel.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=['accuracy'])\n"),
     Example(_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0), keras.metrics.AUC(from_logits=True)])\n"),
@@ -96,6 +110,12 @@ ThresholdOnLogits.valid = (
 )
 
 ThresholdOnLogits.invalid = (
+    Example(
+        _HEAD + _TWO + "model.compile(loss={'cls': keras.losses.BinaryCrossentropy(from_logits=True), 'reg': 'mse'}, metrics={'cls': ['accuracy']})\n",
+        fixed=_HEAD + _TWO + "model.compile(loss={'cls': keras.losses.BinaryCrossentropy(from_logits=True), 'reg': 'mse'}, "
+        "metrics={'cls': [keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")]})\n",
+        safety="safe",
+    ),
     Example(
         _HEAD + _LOGITS + f"model.compile({_BCE}, metrics=['accuracy'])\n",
         fixed=_HEAD + _LOGITS + f"model.compile({_BCE}, metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name=\"accuracy\")])\n",

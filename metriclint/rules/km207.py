@@ -41,11 +41,21 @@ def _normal(key: str) -> str:
     return _ALIASES.get(key, key)
 
 
+def _normal_key(key: str, prefixes) -> str:
+    """`_normal` after the output's prefix of a model with several outputs (`cls_acc` -> `cls_accuracy`)."""
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if key.startswith(prefix + "_"):
+            return prefix + "_" + _normal(key[len(prefix) + 1:])
+    return _normal(key)
+
+
 def intended_key(key: str, keys: KeySet) -> Optional[str]:
-    """The produced key the author evidently meant (`val_acc` -> `val_accuracy`), if exactly one."""
+    """The produced key the author evidently meant (`val_acc` -> `val_accuracy`; the other
+    flavour's name of an output: `val_cls_layer_accuracy` -> `val_cls_accuracy`), if exactly one."""
     prefix = "val_" if key.startswith("val_") else ""
     base = key[len(prefix):]
-    matches = sorted(k for k in keys.exact if _normal(k) == _normal(base) and k != base)
+    wanted = _normal_key(keys.other_flavour(base) or base, keys.prefixes)
+    matches = sorted(k for k in keys.exact if _normal_key(k, keys.prefixes) == wanted and k != base)
     if len(matches) != 1:
         return None
     candidate = prefix + matches[0]
@@ -231,12 +241,12 @@ class MissingLogKey(Rule):
             key = spec.monitor if spec.monitor is not None else MONITOR_CALLBACKS[use.keras_class]
             keys = _verdict(key, use.fits, ctx)
             compares = True if use.keras_class != "callbacks.ModelCheckpoint" else spec.save_best_only
-            base = key[4:] if key.startswith("val_") else key
             # without save_best_only only Keras 3's auto mode looks the key up (as for `_monitor`)
-            looked_up = ctx.flavour == "3" and spec.mode == "auto" and base != "loss"
-            if keys is not None and compares is not None and (compares or (looked_up and not keys.produces(base))):
-                yield self._finding(f"`{where} monitors `{key}`", key, keys, None, use.anchor,
-                                    "K3 raises ValueError after epoch 1 in auto mode, else it warns every epoch and never acts")
+            looked_up = ctx.flavour == "3" and spec.mode == "auto" and keys is not None and keys.k3_auto_mode_fails(key)
+            if keys is not None and compares is not None and (compares or looked_up):
+                consequence = ("Keras 3 raises ValueError after epoch 1 (auto mode)" if looked_up
+                               else "it warns every epoch and never acts")
+                yield self._finding(f"`{where} monitors `{key}`", key, keys, None, use.anchor, consequence)
         for key in spec.filepath_keys:
             if key in _FILEPATH_FIELDS_ALWAYS:
                 continue
@@ -275,7 +285,11 @@ class MissingLogKey(Rule):
         if keys is None:
             return
         name = use.keras_class.split(".")[-1]
-        consequence = "K3 raises ValueError after epoch 1 in auto mode, else it warns every epoch and never acts"
+        explicit = _explicit_mode(ctx, use)
+        if ctx.flavour == "3" and not explicit and keys.k3_auto_mode_fails(key):
+            consequence = "Keras 3 raises ValueError after epoch 1 (auto mode)"
+        else:
+            consequence = "it warns every epoch and never acts"
         compares = checkpoint_uses_monitor(ctx, use) if use.keras_class == "callbacks.ModelCheckpoint" else True
         if compares is None:
             return
@@ -284,9 +298,9 @@ class MissingLogKey(Rule):
             # mode still looks the metric up (after epoch 1) and raises when no compiled metric
             # has that name; `loss` and the names of compiled metrics are found.
             base = key[4:] if key.startswith("val_") else key
-            if ctx.flavour != "3" or _explicit_mode(ctx, use) or base == "loss" or keys.produces(base):
+            if ctx.flavour != "3" or explicit or not keys.k3_auto_mode_fails(key):
                 return
-            consequence = "K3 raises ValueError after epoch 1 in auto mode, even without save_best_only"
+            consequence = "Keras 3 raises ValueError after epoch 1 in auto mode, even without save_best_only"
         where = node if node is not None else use.constructor.func
         what = f"`{name}` monitors `{key}`" + (" (the default)" if node is None else "")
         yield self._finding(what, key, keys, literal, where, consequence)
@@ -343,7 +357,7 @@ class MissingLogKey(Rule):
             return Finding(where, f"{what}, but `fit` gets no `validation_data`/`validation_split`, so there is "
                            f"no `{key}` ({consequence}); add validation data or use `{base}`")
         new_key = intended_key(key, keys)
-        message = f"{what}, a key this run does not log ({consequence})"
+        message = f"{what}, a key this run does not log ({consequence})" + _flavour_note(base, keys)
         if new_key is None or literal is None:
             return Finding(where, message + _known(keys))
         quote = literal.quote
@@ -351,6 +365,14 @@ class MissingLogKey(Rule):
         replacement = f"{prefix}{quote}{new_key}{quote}"
         return Finding(where, f"{message}; it logs `{new_key}`", FixPlan(
             Safety.SAFE, f"Use `{new_key}`", lambda loc: [loc.replace(literal, replacement)]))
+
+
+def _flavour_note(base: str, keys: KeySet) -> str:
+    """Why a key of a dict output differs between the flavours, when `base` is the other's."""
+    translated = keys.other_flavour(base)
+    if translated is None or not (keys.produces(translated) or intended_key(base, keys)):
+        return ""
+    return "; Keras 3 names a dict output's keys after its dict key, tf_keras after the layer that makes it"
 
 
 def _known(keys: KeySet) -> str:
@@ -420,6 +442,15 @@ _HEAD = (
     "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
 )
 
+_TWO = (
+    "import keras\n"
+    "inp = keras.Input((4,))\n"
+    "a = keras.layers.Dense(1, activation='sigmoid', name='cls_layer')(inp)\n"
+    "b = keras.layers.Dense(1, name='reg_layer')(inp)\n"
+    "model = keras.Model(inp, {'cls': a, 'reg': b})\n"
+    "model.compile(optimizer='adam', loss={'cls': 'binary_crossentropy', 'reg': 'mse'}, metrics={'cls': ['accuracy']})\n"
+)
+
 MissingLogKey.valid = (
     Example(_HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_accuracy')\nmodel.fit(x, y, validation_split=0.2, callbacks=[es])\n"),
     # "acc" compiled, "acc" read: consistent
@@ -461,6 +492,15 @@ MissingLogKey.valid = (
     Example(_HEAD + "h = model.fit(x, y)\nif 'acc' in h.history:\n    print(h.history['acc'])\n"
             "acc = h.history['acc'] if 'acc' in h.history else h.history['accuracy']\n"),
     Example(_HEAD + "h = model.fit(x, y)\ntry:\n    acc = h.history['acc']\nexcept KeyError:\n    acc = h.history['accuracy']\n"),
+    # several outputs: each output's keys, named as the flavour names them
+    Example(_TWO + "es = keras.callbacks.EarlyStopping(monitor='val_cls_accuracy', mode='max')\n"
+            "h = model.fit(x, ys, validation_split=0.2, callbacks=[es])\nprint(h.history['reg_loss'])\n"),
+    Example(_TWO.replace("import keras", "import tf_keras as keras") + "es = keras.callbacks.EarlyStopping(monitor='val_cls_layer_accuracy')\n"
+            "h = model.fit(x, ys, validation_split=0.2, callbacks=[es])\nprint(h.history['reg_layer_loss'])\n", flavour="2"),
+    # outputs made by layers without `name=`: their automatic names cannot be known
+    Example(_TWO.replace(", name='cls_layer'", "").replace("{'cls': a, 'reg': b}", "[a, b]")
+            .replace("{'cls': 'binary_crossentropy', 'reg': 'mse'}", "['binary_crossentropy', 'mse']")
+            .replace("{'cls': ['accuracy']}", "[['accuracy'], []]") + "h = model.fit(x, ys)\nprint(h.history['dense_accuracy'])\n"),
     # code written for both spellings: each read only when the other key is missing
     Example(_HEAD + "h = model.fit(x, y, validation_split=0.2)\n"
             "acc = h.history.get('acc') or h.history['accuracy']\n"
@@ -468,6 +508,20 @@ MissingLogKey.valid = (
 )
 
 MissingLogKey.invalid = (
+    # a dict output's keys: tf_keras's name (the layer's) on Keras 3, and the reverse
+    Example(
+        _TWO + "es = keras.callbacks.EarlyStopping(monitor='val_cls_layer_accuracy', mode='max')\n"
+        "model.fit(x, ys, validation_split=0.2, callbacks=[es])\n",
+        fixed=_TWO + "es = keras.callbacks.EarlyStopping(monitor='val_cls_accuracy', mode='max')\n"
+        "model.fit(x, ys, validation_split=0.2, callbacks=[es])\n",
+        safety="safe",
+    ),
+    Example(
+        _TWO.replace("import keras", "import tf_keras as keras") + "h = model.fit(x, ys, validation_split=0.2)\nprint(h.history['val_cls_acc'])\n",
+        fixed=_TWO.replace("import keras", "import tf_keras as keras") + "h = model.fit(x, ys, validation_split=0.2)\nprint(h.history['val_cls_layer_accuracy'])\n",
+        safety="safe",
+        flavour="2",
+    ),
     Example(
         _HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_acc', patience=2)\nmodel.fit(x, y, validation_data=(x, y), callbacks=[es])\n",
         fixed=_HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_accuracy', patience=2)\nmodel.fit(x, y, validation_data=(x, y), callbacks=[es])\n",

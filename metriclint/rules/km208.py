@@ -58,7 +58,7 @@ class ModeAgainstDirection(Rule):
             source = self._source(ctx, use, key)
             if source is None:
                 continue
-            finding = self._check_mode(ctx, use, key, source)
+            finding = self._check_mode(ctx, use, key, source, self._per_output(ctx, use, key))
             if finding is not None:
                 yield finding
 
@@ -74,6 +74,11 @@ class ModeAgainstDirection(Rule):
                 return None
             found = source
         return found
+
+    @staticmethod
+    def _per_output(ctx: RuleContext, use: CallbackUse, key: str) -> bool:
+        """The key is one output's (`val_cls_accuracy`) in every run the callback is given to."""
+        return bool(use.fits) and all(keys_for_fit(ctx, site).output_prefix(key) is not None for site in use.fits)
 
     def _made_elsewhere(self, ctx: RuleContext, use: CallbackUse) -> Optional[Finding]:
         """A callback another module makes: its `mode` against the direction of the key it
@@ -103,7 +108,8 @@ class ModeAgainstDirection(Rule):
                                f"set `mode=\"{source.direction}\"` there")
         return None
 
-    def _check_mode(self, ctx: RuleContext, use: CallbackUse, key: str, source: KeySource) -> Optional[Finding]:
+    def _check_mode(self, ctx: RuleContext, use: CallbackUse, key: str, source: KeySource,
+                    per_output: bool) -> Optional[Finding]:
         name = use.keras_class.split(".")[-1]
         given = use.argument(ctx, "mode")
         if given is UNKNOWN:
@@ -130,6 +136,18 @@ class ModeAgainstDirection(Rule):
             )
         if mode != "auto":
             return None
+        if ctx.flavour == "3" and per_output:
+            # Keras 3 looks the key up among the compiled metric objects, which a model with several
+            # outputs keeps per output: not found, even for `val_<output>_loss` (measured, fixture
+            # KM208_multi_output_auto_mode); every monitoring callback does, save_best_only or not
+            where = mode_value if mode_value is not None else use.constructor.func
+            message = (f"`{name}` in auto mode on `{key}`, one output's key: Keras 3 cannot find its direction "
+                       "(the metrics of a model with several outputs are kept per output) and raises ValueError "
+                       "at the end of the first epoch")
+            if direction is None:
+                return Finding(where, message + "; pass `mode=\"max\"` or `mode=\"min\"`")
+            return Finding(where, f"{message}; `{key}` should be {'maximised' if direction == 'max' else 'minimised'}",
+                           _set_mode(use.constructor, mode_arg, direction))
         if ctx.flavour == "2" and compares:
             guess = keras2_auto_direction(use.keras_class, key)
             if direction is None or guess == direction:
@@ -176,7 +194,22 @@ def _program(metrics: str, callback: str, fit: str = "validation_data=(x, y)", h
     )
 
 
+_TWO = (
+    "import keras\n"
+    "inp = keras.Input((4,))\n"
+    "a = keras.layers.Dense(1, activation='sigmoid', name='cls')(inp)\n"
+    "b = keras.layers.Dense(1, name='reg')(inp)\n"
+    "model = keras.Model(inp, [a, b])\n"
+    "model.compile(optimizer='adam', loss=['binary_crossentropy', 'mse'], metrics=[['accuracy'], []])\n"
+)
+
 ModeAgainstDirection.valid = (
+    # several outputs: one output's key with its mode given; tf_keras guesses from the name
+    Example(_TWO + "cb = keras.callbacks.EarlyStopping(monitor='val_cls_accuracy', mode='max')\nmodel.fit(x, ys, validation_split=0.2, callbacks=[cb])\n"),
+    Example(_TWO.replace("import keras", "import tf_keras as keras") + "cb = keras.callbacks.EarlyStopping(monitor='val_cls_accuracy')\n"
+            "model.fit(x, ys, validation_split=0.2, callbacks=[cb])\n", flavour="2"),
+    # the total loss is found in auto mode
+    Example(_TWO + "cb = keras.callbacks.EarlyStopping(monitor='val_loss')\nmodel.fit(x, ys, validation_split=0.2, callbacks=[cb])\n"),
     Example(_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy', mode='max')")),
     Example(_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_loss', mode='min')")),
     Example(_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy')")),
@@ -194,6 +227,12 @@ ModeAgainstDirection.valid = (
 )
 
 ModeAgainstDirection.invalid = (
+    # Keras 3 auto mode cannot find one output's key among the per-output metric objects
+    Example(
+        _TWO + "cb = keras.callbacks.ReduceLROnPlateau(monitor='val_reg_loss', patience=2)\nmodel.fit(x, ys, validation_split=0.2, callbacks=[cb])\n",
+        fixed=_TWO + "cb = keras.callbacks.ReduceLROnPlateau(monitor='val_reg_loss', patience=2, mode=\"min\")\nmodel.fit(x, ys, validation_split=0.2, callbacks=[cb])\n",
+        safety="safe",
+    ),
     Example(
         _program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy', mode='min', patience=2)"),
         fixed=_program("['accuracy']", "keras.callbacks.EarlyStopping(monitor='val_accuracy', mode='max', patience=2)"),

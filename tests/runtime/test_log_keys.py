@@ -69,8 +69,8 @@ def _sequential(metrics: str, fit: str = "", defs: str = "") -> str:
 _VAL = ", validation_data=(x, y)"
 _SPLIT = ", validation_split=0.25"
 
-# Two named outputs (functional). metriclint does not predict their keys (incomplete); the test
-# measures the format instead.
+# Two named outputs (functional): `<output>_<metric>`, `<output>_loss` next to `loss`; the output's
+# name is its layer's, or for a dict output its dict key on Keras 3.
 _TWO_OUTPUTS = (
     _HEAD
     + "inp = keras.Input((4,))\n"
@@ -84,6 +84,25 @@ _TWO_OUTPUTS = (
 _TWO_OUTPUTS_FLAT = _TWO_OUTPUTS.replace(
     '{"out_a": ["accuracy", keras.metrics.AUC()], "out_b": ["mae"]}', '["accuracy"]'
 )
+_Y2 = "[y, x.sum(axis=1)]"
+
+
+def _two_outputs(outputs: str, loss: str, metrics: str, y: str = _Y2, layers=('"cls_layer"', '"reg_layer"')) -> str:
+    """A functional model with a sigmoid and a linear output, made by layers named `layers`."""
+    named = [f", name={name}" if name else "" for name in layers]
+    return (
+        _HEAD
+        + "inp = keras.Input((4,))\n"
+        + f'a = keras.layers.Dense(1, activation="sigmoid"{named[0]})(inp)\n'
+        + f"b = keras.layers.Dense(1{named[1]})(inp)\n"
+        + f"model = keras.Model(inp, {outputs})\n"
+        + f'model.compile(optimizer="adam", loss={loss}, metrics={metrics})\n'
+        + f"history = model.fit(x, {y}, epochs=1, batch_size=32, verbose=0, validation_split=0.25)\n"
+    )
+
+
+_DICT_Y = '{"cls": y, "reg": x.sum(axis=1)}'
+_LIST_LOSS = '["binary_crossentropy", "mse"]'
 
 # name -> program. Every program's last statement is `history = model.fit(...)`.
 SPECS: Dict[str, str] = {
@@ -114,6 +133,20 @@ SPECS: Dict[str, str] = {
     "no_metrics_val": _sequential("None", _VAL).replace(", metrics=None", ""),
     "two_outputs_dict_val": _TWO_OUTPUTS,
     "two_outputs_flat_val": _TWO_OUTPUTS_FLAT,
+    # dict outputs: Keras 3 names the keys after the dict keys, tf_keras after the layers
+    "outputs_dict_keys": _two_outputs('{"cls": a, "reg": b}', '{"cls": "binary_crossentropy", "reg": "mse"}',
+                                      '{"cls": ["acc", keras.metrics.AUC(name="prc")], "reg": "mae"}', _DICT_Y),
+    "outputs_dict_single_loss": _two_outputs('{"cls": a, "reg": b}', '"mse"', '{"cls": "accuracy"}', _DICT_Y),
+    "outputs_list_of_lists": _two_outputs("[a, b]", _LIST_LOSS, '[["accuracy"], ["mse", keras.metrics.AUC()]]'),
+    "outputs_tuple_none": _two_outputs("(a, b)", _LIST_LOSS, '[None, ["mae"]]'),
+    "outputs_by_layer_name": _two_outputs("[a, b]", '{"cls_layer": "binary_crossentropy", "reg_layer": "mse"}',
+                                          '{"reg_layer": ["mae"]}'),
+    "outputs_no_metrics": _two_outputs("[a, b]", '"mse"', "None").replace(", metrics=None", ""),
+    # a flat list: tf_keras gives each output a copy of every element, Keras 3 one element each
+    # (as many as outputs; else it rejects the list, as `two_outputs_flat_val`)
+    "outputs_flat_strings": _two_outputs("[a, b]", _LIST_LOSS, '["mae", "acc"]'),
+    # layers without `name=`: their automatic names depend on what was built before (incomplete)
+    "outputs_unnamed": _two_outputs("[a, b]", _LIST_LOSS, '[["accuracy"], ["mae"]]', layers=(None, None)),
 }
 
 # Programs a flavour rejects (measured): the prediction must be incomplete there.
@@ -238,15 +271,31 @@ def test_log_keys_prediction_matches_the_run(measured, name):
 
 
 def test_log_keys_complete_where_expected():
-    """The single-output specs are predicted completely on both flavours (else the test above proves little)."""
+    """Every spec but the unknowable ones is predicted completely on both flavours (else the test
+    above proves little)."""
+    unknowable = {"outputs_unnamed"}  # automatic layer names
     for flavour in FLAVOURS:
         incomplete = sorted(
             name for name in SPECS
-            if name not in REJECTED[flavour] and not name.startswith("two_outputs") and not predict(SPECS[name], flavour).complete
+            if name not in REJECTED[flavour] | unknowable and not predict(SPECS[name], flavour).complete
         )
         assert not incomplete, f"Keras {flavour}: no complete prediction for {incomplete}"
-        for name in ("two_outputs_dict_val", "two_outputs_flat_val"):
-            assert not predict(SPECS[name], flavour).complete, f"{name}: several outputs must be incomplete"
+        for name in unknowable:
+            assert not predict(SPECS[name], flavour).complete, f"{name}: must be incomplete"
+
+
+# What each flavour calls the outputs of `outputs_dict_keys` (measured): Keras 3 the dict keys,
+# tf_keras the layers' names.
+DICT_OUTPUT_KEYS = {
+    "3": ["cls_acc", "cls_loss", "cls_prc", "loss", "reg_loss", "reg_mae"],
+    "2": ["cls_layer_acc", "cls_layer_loss", "cls_layer_prc", "loss", "reg_layer_loss", "reg_layer_mae"],
+}
+
+
+def test_log_keys_dict_output_names(measured):
+    flavour, data = measured
+    train, val = _split(data["specs"]["outputs_dict_keys"]["keys"])
+    assert sorted(train) == DICT_OUTPUT_KEYS[flavour] and val == train
 
 
 def test_log_keys_two_output_format(measured):
