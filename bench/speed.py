@@ -141,6 +141,16 @@ def main() -> None:
     shutil.copytree(corpus, warm)
     single.mkdir()
     (single / "train.py").write_text(SMALL_FILE)
+    # A project of several modules (train.py imports its model, metrics and config): the file a
+    # pre-commit hook checks after an edit, with the other modules' summaries in the cache.
+    project = work / "project"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "tests" / "data" / "projects" / "p01_scripts", project)
+    staged = project / "train.py"
+    staged_text = staged.read_text()
+    edits = iter(range(10**6))
+
+    def edit_staged() -> None:  # a new text each run: its own result is never cached, the summaries are
+        staged.write_text(staged_text + f"# edit {next(edits)}\n")
     metriclint_cmd = [sys.executable, "-m", "metriclint", "check", "--exit-zero", "--target-keras", "3"]
     # (name, argv, directory it runs in)
     commands: Dict[str, tuple] = {
@@ -149,8 +159,10 @@ def main() -> None:
         "metriclint warm": (metriclint_cmd + ["."], warm),
         "metriclint one file": (metriclint_cmd + ["--no-cache", "train.py"], single),
         "metriclint one file, cached": (metriclint_cmd + ["train.py"], single),
+        "metriclint project file, edited": (metriclint_cmd + ["train.py"], project),
         "python -c import libcst, click": ([sys.executable, "-c", "import libcst, click"], single),
     }
+    before = {"metriclint project file, edited": edit_staged}
     ruff = find("ruff", args.peers_bin)
     if ruff:
         commands["ruff --select ALL --no-cache"] = (
@@ -161,12 +173,14 @@ def main() -> None:
         if path:
             slow[tool] = ([path, *argv, "."], cold)
 
-    for name in ("metriclint warm", "metriclint one file, cached"):  # prime the caches
+    for name in ("metriclint warm", "metriclint one file, cached", "metriclint project file, edited"):  # prime the caches
         argv, cwd = commands[name]
         subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     runs: Dict[str, List[Dict[str, float]]] = {name: [] for name in list(commands) + list(slow)}
     for repeat in range(args.repeats):
         for name, (argv, cwd) in commands.items():
+            if name in before:
+                before[name]()
             runs[name].append(run_once(argv, cwd))
         if repeat < args.peer_repeats:
             for name, (argv, cwd) in slow.items():
@@ -182,10 +196,11 @@ def main() -> None:
     cold_wall = medians["metriclint cold"]["wall"]
     peaks = [medians[n]["tree_rss_mb"] for n in ("metriclint cold", "metriclint cold -j1")]
     targets = {
-        "cold / ruff cold <= 5": (cold_wall / ruff_wall) if ruff_wall else None,
+        "cold / ruff cold <= 3": (cold_wall / ruff_wall) if ruff_wall else None,
         "fixit / cold >= 10": (medians["fixit"]["wall"] / cold_wall) if "fixit" in medians else None,
         "warm / ruff cold < 1": (medians["metriclint warm"]["wall"] / ruff_wall) if ruff_wall else None,
         "one file / import libcst,click <= 1.5": medians["metriclint one file"]["wall"] / base,
+        "project file, edited / import libcst,click <= 1.5": medians["metriclint project file, edited"]["wall"] / base,
         "peak memory, whole process tree, MB < 500": max(peaks),
         "-j1 / -j2 >= 1.7": medians["metriclint cold -j1"]["wall"] / cold_wall,
     }

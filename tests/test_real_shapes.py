@@ -131,6 +131,12 @@ SHAPES = {
         HEAD.replace("from tensorflow import keras", "import tf_keras as keras")
         + "model.compile('adam', 'binary_crossentropy', ['accuracy', 'AUC'])\n",
     ),
+    "a helper returning one of two models that log the same keys": (
+        "from tensorflow import keras\n" + 'def build(kind):\n    if kind == "small":\n        small = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])\n        small.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])\n        return small\n    large = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1, activation="sigmoid")])\n    large.compile(optimizer="adam", loss="binary_crossentropy", metrics=[LAST])\n    return large\nmodel = build("small")\nmodel.fit(x, y, validation_split=0.1, callbacks=[keras.callbacks.EarlyStopping(monitor="val_acc")])\n'.replace("LAST", '"accuracy"'),
+        ("3", "2"), [("KM207", 11)],
+        # the two models log different keys (`acc` and `accuracy`): which one runs is not known
+        "from tensorflow import keras\n" + 'def build(kind):\n    if kind == "small":\n        small = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])\n        small.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])\n        return small\n    large = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1, activation="sigmoid")])\n    large.compile(optimizer="adam", loss="binary_crossentropy", metrics=[LAST])\n    return large\nmodel = build("small")\nmodel.fit(x, y, validation_split=0.1, callbacks=[keras.callbacks.EarlyStopping(monitor="val_acc")])\n'.replace("LAST", '"acc"'),
+    ),
 }
 
 

@@ -22,7 +22,7 @@ from .arguments import UNKNOWN, Binding, Bound, bind, constructor_argument, kera
 from .collect import CallSite
 from .containers import elements
 from .entries import TRAINING_CALLS
-from .models import MetricRef, ModelInfo, model_info, model_key
+from .models import MetricRef, ModelInfo, model_info, model_key, setup_of_unknown_model
 from ..project.specs import MODEL_FACTORY, CallbackSpec
 from .values import ClassValue, External, ExternalElement, FunctionValue, Instance, Scope
 
@@ -239,6 +239,35 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     instance = trained_model(ctx, site)
     if instance is None:
         return KeySet(False)
+    if model_key(instance) is None and instance.alternatives:
+        keys = _agreed_keys(ctx, instance.alternatives)
+    else:
+        keys = _keys_of_model(ctx, instance)
+    if keys.complete:
+        keys.validation = _has_validation(ctx, site)
+    return keys
+
+
+def _agreed_keys(ctx, models: Tuple[Instance, ...]) -> KeySet:
+    """The keys of a model that is one of several (`return small` or `return large`): known when
+    every one of them logs the same keys, and nothing in the file compiles one of them unseen."""
+    if setup_of_unknown_model(ctx):
+        return KeySet(False)
+    found = [_keys_of_model(ctx, model) for model in models]
+    first = found[0]
+    if not all(keys.complete and _same_keys(keys, first) for keys in found):
+        return KeySet(False)
+    return first
+
+
+def _same_keys(a: KeySet, b: KeySet) -> bool:
+    return (a.exact == b.exact and a.sources == b.sources and a.prefixes == b.prefixes
+            and a.other_prefixes == b.other_prefixes
+            and [p.pattern for p in a.patterns] == [p.pattern for p in b.patterns])
+
+
+def _keys_of_model(ctx, instance: Instance) -> KeySet:
+    """The keys a model logs (without `val_` twins: those depend on the `fit` call)."""
     if instance.local_class is not None and any(
         ctx.resolver.class_defines(instance.local_class, m) for m in _TRAIN_OVERRIDES
     ):
@@ -275,7 +304,6 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
         for ref in compile_info.metrics:
             if not _add_metric_keys(ctx, ref, "", keys):
                 return KeySet(False)
-    keys.validation = _has_validation(ctx, site)
     return keys
 
 

@@ -176,8 +176,16 @@ def model_facts(ctx) -> Dict[object, ModelInfo]:
     """Model key (creating call or the user's Model subclass) -> ModelInfo. Cached per file."""
     cached = ctx.cache.get("models")
     if cached is None:
-        cached = ctx.cache["models"] = _build(ctx.facts, ctx.resolver, ctx.flavour)
+        cached, ctx.cache["models_unattributed"] = _build(ctx.facts, ctx.resolver, ctx.flavour)
+        ctx.cache["models"] = cached
     return cached
+
+
+def setup_of_unknown_model(ctx) -> bool:
+    """Whether the file compiles (or adds layers to) a model that may be one of several: that
+    call changes one of them, and which one is not known."""
+    model_facts(ctx)
+    return ctx.cache["models_unattributed"]
 
 
 def model_of(ctx, receiver: cst.BaseExpression, scope: Scope) -> Optional[ModelInfo]:
@@ -188,9 +196,10 @@ def model_of(ctx, receiver: cst.BaseExpression, scope: Scope) -> Optional[ModelI
     return model_facts(ctx).get(key) if key is not None else None
 
 
-def _build(facts: ModuleFacts, resolver: Resolver, flavour: str) -> Dict[object, ModelInfo]:
+def _build(facts: ModuleFacts, resolver: Resolver, flavour: str) -> Tuple[Dict[object, ModelInfo], bool]:
     models: Dict[object, ModelInfo] = {}
     adds: Dict[object, List[CallSite]] = {}
+    unattributed = False
     for site in MODEL_SETUP_CALLS.sites(facts):
         func = site.node.func
         if not isinstance(func, cst.Attribute):
@@ -198,6 +207,7 @@ def _build(facts: ModuleFacts, resolver: Resolver, flavour: str) -> Dict[object,
         instance = resolver.instance(func.value, site.scope, symbols.MODEL)
         key = model_key(instance) if instance is not None else None
         if key is None:
+            unattributed = unattributed or (instance is not None and bool(instance.alternatives))
             continue
         if key not in models and isinstance(instance.external, specs.ModelSpec):  # type: ignore[union-attr]
             models[key] = external_model(key, instance.external, compiled_here=func.attr.value == "compile")  # type: ignore[union-attr]
@@ -212,7 +222,7 @@ def _build(facts: ModuleFacts, resolver: Resolver, flavour: str) -> Dict[object,
             info.final_layer, info.output_count = _architecture(key, adds.get(key, []), facts, resolver)
             if info.output_count is not None and info.output_count > 1:
                 info.outputs = _outputs(key, facts, resolver)
-    return models
+    return models, unattributed
 
 
 def _compiled_elsewhere(facts: ModuleFacts, resolver: Resolver, models: Dict[object, ModelInfo]) -> None:

@@ -489,6 +489,7 @@ class Resolver:
                     value.kind,
                     keras_class=value.keras_class if value.keras_class == result.keras_class else None,
                     local_class=value.local_class if value.local_class is result.local_class else None,
+                    alternatives=(result.alternatives or (result,)) + (value.alternatives or (value,)),
                 )
                 continue
             if isinstance(value, Dotted) and isinstance(result, Dotted):

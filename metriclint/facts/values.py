@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import libcst as cst
 
@@ -69,6 +69,9 @@ class Instance:
     origin: Optional[cst.CSTNode] = field(default=None, repr=False)  # the expression that created it, when it is one
     # made by another module of the project: its spec there (ModelSpec, MetricSpec, CallbackSpec)
     external: Optional[Any] = field(default=None, repr=False, compare=False)
+    # A model that is one of several (a helper returning one of two built models): each of them,
+    # so that what they all agree on (their log keys) is still known
+    alternatives: Tuple["Instance", ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)

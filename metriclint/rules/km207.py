@@ -451,7 +451,26 @@ _TWO = (
     "model.compile(optimizer='adam', loss={'cls': 'binary_crossentropy', 'reg': 'mse'}, metrics={'cls': ['accuracy']})\n"
 )
 
+# A helper returning one of two models, each compiled in its branch (LAST: the second one's metric)
+_BRANCHES = (
+    "from tensorflow import keras\n"
+    "def build(kind):\n"
+    "    if kind == 'small':\n"
+    "        small = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation='sigmoid')])\n"
+    "        small.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
+    "        return small\n"
+    "    large = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1, activation='sigmoid')])\n"
+    "    large.compile(optimizer='adam', loss='binary_crossentropy', metrics=[LAST])\n"
+    "    return large\n"
+    "model = build('small')\n"
+)
+
 MissingLogKey.valid = (
+    # one of two models that log different keys (`acc`, `accuracy`): which one trains is not known
+    Example(_BRANCHES.replace("LAST", "'acc'") + "model.fit(x, y, validation_split=0.1, callbacks=[keras.callbacks.EarlyStopping(monitor='val_acc')])\n"),
+    # one of two models, compiled again here: which one the new compile changes is not known
+    Example(_BRANCHES.replace("LAST", "'accuracy'") + "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['acc'])\n"
+            "model.fit(x, y, validation_split=0.1, callbacks=[keras.callbacks.EarlyStopping(monitor='val_acc')])\n"),
     Example(_HEAD + "es = keras.callbacks.EarlyStopping(monitor='val_accuracy')\nmodel.fit(x, y, validation_split=0.2, callbacks=[es])\n"),
     # "acc" compiled, "acc" read: consistent
     Example(_HEAD.replace("'accuracy'", "'acc'") + "h = model.fit(x, y)\nplt.plot(h.history['acc'])\n"),
@@ -508,6 +527,12 @@ MissingLogKey.valid = (
 )
 
 MissingLogKey.invalid = (
+    # a helper returns one of two models; both log `val_accuracy`
+    Example(
+        _BRANCHES.replace("LAST", "'accuracy'") + "model.fit(x, y, validation_split=0.1, callbacks=[keras.callbacks.EarlyStopping(monitor='val_acc')])\n",
+        fixed=_BRANCHES.replace("LAST", "'accuracy'") + "model.fit(x, y, validation_split=0.1, callbacks=[keras.callbacks.EarlyStopping(monitor='val_accuracy')])\n",
+        safety="safe",
+    ),
     # a dict output's keys: tf_keras's name (the layer's) on Keras 3, and the reverse
     Example(
         _TWO + "es = keras.callbacks.EarlyStopping(monitor='val_cls_layer_accuracy', mode='max')\n"
