@@ -102,18 +102,39 @@ def _capabilities() -> types.ClientCapabilities:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
+    """A project of the test's own: its files, its pyproject.toml (the nearest config wins)."""
     (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     return tmp_path
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=metriclint_command("server"), server_env=tree_env(),
-                                              client_factory=_make_client))
-async def client(lsp_client: RecordingClient, project: Path):
-    lsp_client.initialized_with = await lsp_client.initialize_session(types.InitializeParams(
-        capabilities=_capabilities(), root_uri=project.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="project")]))
+_SERVER = ClientServerConfig(server_command=metriclint_command("server"), server_env=tree_env(),
+                             client_factory=_make_client)
+
+
+async def _initialize(client: RecordingClient, root: Path) -> None:
+    client.initialized_with = await client.initialize_session(types.InitializeParams(
+        capabilities=_capabilities(), root_uri=root.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="root")]))
+
+
+# One server for the tests that leave the editor's settings alone (starting one costs about a
+# second); each test opens its own files in its own project.
+@pytest_lsp.fixture(scope="module", config=_SERVER)
+async def client(lsp_client: RecordingClient, tmp_path_factory: pytest.TempPathFactory):
+    await _initialize(lsp_client, tmp_path_factory.mktemp("workspace"))
     yield
     await lsp_client.shutdown_session()
+
+
+# A server of its own for a test that changes the editor's settings.
+@pytest_lsp.fixture(config=_SERVER)
+async def own_client(lsp_client: RecordingClient, project: Path):
+    await _initialize(lsp_client, project)
+    yield
+    await lsp_client.shutdown_session()
+
+
+shared_server = pytest.mark.asyncio(loop_scope="module")
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -162,13 +183,18 @@ async def _actions(client: LanguageClient, uri: str, where: types.Range,
     return [action for action in result or [] if isinstance(action, types.CodeAction)]
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(metriclint_command(*args), cwd=cwd, env=tree_env(), capture_output=True, text=True,
-                          timeout=120)
+def _cli(*args: str, cwd: Path) -> str:
+    """`metriclint ARGS` in `cwd` (in this process: this tree's code, as tests/test_tree.py checks), its stdout."""
+    from click.testing import CliRunner
+
+    from metriclint.cli import main
+
+    paths = [str(cwd / arg) if arg.endswith((".py", ".ipynb")) else arg for arg in args]
+    return CliRunner().invoke(main, paths, catch_exceptions=False).stdout
 
 
 # --- tests --------------------------------------------------------------------------------------------
-@pytest.mark.asyncio
+@shared_server
 async def test_initialize_advertises_what_the_server_does(client: RecordingClient):
     assert client.initialized_with is not None
     result = client.initialized_with.capabilities
@@ -192,11 +218,11 @@ async def _until(condition) -> None:
         await asyncio.sleep(0.02)
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_a_bad_file_gets_the_diagnostic_and_a_fixed_one_loses_it(client: RecordingClient, project: Path):
     uri = _open(client, project / "train.py", BAD)
     [diagnostic] = await client.diagnostics_for(uri, version=1)
-    cli = json.loads(_cli("check", "--no-cache", "--output-format", "json", "train.py", cwd=project).stdout)
+    cli = json.loads(_cli("check", "--no-cache", "--output-format", "json", "train.py", cwd=project))
     assert [d["code"] for d in cli] == ["KM103"]
     assert diagnostic.code == "KM103" and diagnostic.source == "metriclint"
     assert diagnostic.message == cli[0]["message"]
@@ -218,7 +244,7 @@ async def test_a_bad_file_gets_the_diagnostic_and_a_fixed_one_loses_it(client: R
     assert error.range.start.line == 5
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_quick_fix_and_noqa_are_what_the_cli_writes(client: RecordingClient, project: Path):
     uri = _open(client, project / "train.py", BAD)
     [diagnostic] = await client.diagnostics_for(uri, version=1)
@@ -250,7 +276,7 @@ async def test_quick_fix_and_noqa_are_what_the_cli_writes(client: RecordingClien
                           only=[types.CodeActionKind.QuickFix]) == []
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_unsafe_fixes_are_labelled(client: RecordingClient, project: Path):
     uri = _open(client, project / "layer.py", UNSAFE)
     [diagnostic] = await client.diagnostics_for(uri, version=1)
@@ -266,7 +292,7 @@ async def test_unsafe_fixes_are_labelled(client: RecordingClient, project: Path)
     assert await _actions(client, uri, diagnostic.range, only=["source.fixAll"]) == []
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_fix_all_is_metriclint_fix(client: RecordingClient, project: Path):
     text = BAD + "other = keras.metrics.Mean()\nother.reset_states()\n" + UNSAFE.replace("import keras\n", "")
     uri = _open(client, project / "train.py", text)
@@ -320,14 +346,14 @@ def _open_notebook(client: LanguageClient, path: Path, cells: Sequence[Tuple[str
     return cell_uris
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_notebook_diagnostics_are_per_cell_as_the_cli_reports_them(client: RecordingClient, project: Path):
     cell_uris = _open_notebook(client, project / "train.ipynb", NOTEBOOK_CELLS)
     [diagnostic] = await client.diagnostics_for(cell_uris[4], version=1)
     for clean in (cell_uris[1], cell_uris[2]):
         assert await client.diagnostics_for(clean, version=1) == []
     assert not any(params.uri in (cell_uris[0], cell_uris[3]) for params in client.published)  # markdown
-    [cli] = json.loads(_cli("check", "--no-cache", "--output-format", "json", "train.ipynb", cwd=project).stdout)
+    [cli] = json.loads(_cli("check", "--no-cache", "--output-format", "json", "train.ipynb", cwd=project))
     assert cli["cell"] == 5 and cli["code"] == diagnostic.code == "KM103"
     assert (diagnostic.range.start.line + 1, diagnostic.range.start.character + 1) == (cli["start"]["line"],
                                                                                    cli["start"]["column"])
@@ -351,7 +377,7 @@ async def test_notebook_diagnostics_are_per_cell_as_the_cli_reports_them(client:
     assert await client.diagnostics_for(cell_uris[4], version=2, after=count) == []
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_notebook_noqa_and_fix_all_are_what_the_cli_writes(client: RecordingClient, project: Path):
     cells = NOTEBOOK_CELLS + (("code", "other = keras.metrics.Mean()\n%time other.reset_states()"),)
     notebook = project / "train.ipynb"
@@ -381,7 +407,8 @@ async def test_notebook_noqa_and_fix_all_are_what_the_cli_writes(client: Recordi
 
 
 @pytest.mark.asyncio
-async def test_config_changes_and_client_settings_apply(client: RecordingClient, project: Path):
+async def test_config_changes_and_client_settings_apply(own_client: RecordingClient, project: Path):
+    client = own_client
     (project / "pyproject.toml").write_text(PYPROJECT + 'ignore = ["KM103"]\n', encoding="utf-8")
     uri = _open(client, project / "train.py", BAD)
     assert await client.diagnostics_for(uri, version=1) == []
@@ -449,7 +476,7 @@ BATCHWISE_F1 = (
 )
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_project_index_follows_saved_modules(client: RecordingClient, project: Path):
     metrics = project / "metrics.py"
     metrics.write_text(BATCHWISE_F1, encoding="utf-8")
@@ -474,7 +501,7 @@ async def test_project_index_follows_saved_modules(client: RecordingClient, proj
     assert [d.code for d in await client.diagnostics_for(uri, version=1, after=count)] == ["KM203"]
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_stale_versions_are_never_published_after_newer_ones(client: RecordingClient, project: Path):
     uri = _open(client, project / "train.py", BAD)
     await client.diagnostics_for(uri, version=1)
@@ -489,7 +516,7 @@ async def test_stale_versions_are_never_published_after_newer_ones(client: Recor
     assert len(versions) < 10  # the debounce merged changes that came together
 
 
-@pytest.mark.asyncio
+@shared_server
 async def test_closing_clears_and_other_documents_are_left_alone(client: RecordingClient, project: Path):
     uri = _open(client, project / "train.py", BAD)
     assert len(await client.diagnostics_for(uri, version=1)) == 1
@@ -531,6 +558,6 @@ def test_check_never_imports_the_server_and_server_says_what_is_missing(tmp_path
                                      "pip install 'metriclint[server]' (cannot import pygls)"), served.stderr
 
 
-def test_server_subcommand_is_listed():
-    done = subprocess.run(metriclint_command("--help"), env=tree_env(), capture_output=True, text=True, timeout=120)
-    assert any(line.split()[:1] == ["server"] and "language server" in line for line in done.stdout.splitlines())
+def test_server_subcommand_is_listed(tmp_path: Path):
+    listing = _cli("--help", cwd=tmp_path)
+    assert any(line.split()[:1] == ["server"] and "language server" in line for line in listing.splitlines())

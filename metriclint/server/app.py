@@ -17,7 +17,7 @@ from .. import __version__
 from .actions import KINDS, Request, action_data, code_actions, resolve_fix_all
 from .config import SECTION, WATCHED, changes_settings, is_module
 from .documents import NOTEBOOK_TYPE, owner
-from .session import DEBOUNCE_SECONDS, Session
+from .session import Session
 
 
 class MetriclintServer(LanguageServer):
@@ -93,7 +93,7 @@ def create_server() -> MetriclintServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
         with session.guard("didChange"):
-            session.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+            session.changed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(params: types.DidSaveTextDocumentParams) -> None:
@@ -118,7 +118,7 @@ def create_server() -> MetriclintServer:
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def notebook_did_change(params: types.DidChangeNotebookDocumentParams) -> None:
         with session.guard("notebookDocument/didChange"):
-            session.schedule(params.notebook_document.uri, DEBOUNCE_SECONDS)
+            session.changed(params.notebook_document.uri)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def notebook_did_save(params: types.DidSaveNotebookDocumentParams) -> None:
