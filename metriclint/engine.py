@@ -455,7 +455,7 @@ def apply_edits(text: str, edits: List[Edit]) -> str:
     return "".join(out)
 
 
-def parses_as_fixed(text: str) -> bool:
+def _parses(text: str) -> bool:
     """Whether fixed text can be written: CPython compiles it (what the CST grammar allows but
     Python does not is caught here), and libcst parses it, or its re-indented copy where the
     file's indentation needs one (as `lint_text` will on the next pass)."""
@@ -478,6 +478,12 @@ def parses_as_fixed(text: str) -> bool:
     except (Exception, RecursionError):
         return False
     return True
+
+
+def parses_as_fixed(text: str) -> bool:
+    """Whether a fixed text is one `fix_text` would write (the language server offers a single fix
+    only when it is)."""
+    return _parses(text)
 
 
 def _crossing(spans: List[Tuple[int, int]]) -> bool:
@@ -538,11 +544,11 @@ def fix_text(text: str, path: str, settings: Settings, unsafe: bool, project: Op
         if not chosen:
             return FixOutput(text, output.diagnostics, fixed, rejected, output.internal_error)
         candidate = apply_edits(text, [e for d in chosen for e in d.fix.edits])  # type: ignore[union-attr]
-        if not parses_as_fixed(candidate):
+        if not _parses(candidate):
             # Find the culprits one by one; keep the fixes that are fine on their own.
             good = []
             for diag in chosen:
-                if parses_as_fixed(apply_edits(text, list(diag.fix.edits))):  # type: ignore[union-attr]
+                if _parses(apply_edits(text, list(diag.fix.edits))):  # type: ignore[union-attr]
                     good.append(diag)
                 else:
                     bad.add((diag.code, diag.fix.edits))  # type: ignore[union-attr]
