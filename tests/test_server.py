@@ -242,6 +242,10 @@ async def test_a_bad_file_gets_the_diagnostic_and_a_fixed_one_loses_it(client: R
     [error] = await client.diagnostics_for(uri, version=3)
     assert error.code == "E999" and error.severity == types.DiagnosticSeverity.Error
     assert error.range.start.line == 5
+    # columns in UTF-16 code units, LSP's default: "😀" is one character and two units
+    _change(client, uri, BAD.replace("metric.reset_states()", 'note = "é😀"; metric.reset_states()'), 4)
+    [moved] = await client.diagnostics_for(uri, version=4)
+    assert moved.code == "KM103" and moved.range.start.character == len('note = "é😀"; metric.') + 1
 
 
 @shared_server
@@ -452,12 +456,16 @@ async def test_pulled_settings_go_on_top_of_initialization_options(project: Path
     client.set_configuration({"extendSelect": ["KM1"]}, section="metriclint")
     await client.start_io(*metriclint_command("server"), env=tree_env())
     try:
-        await client.initialize_session(types.InitializeParams(
-            capabilities=_capabilities(), root_uri=project.as_uri(),
+        capabilities = _capabilities()  # a client that counts columns in UTF-8 bytes (as Neovim can)
+        capabilities.general = types.GeneralClientCapabilities(position_encodings=["utf-8", "utf-16"])
+        started = await client.initialize_session(types.InitializeParams(
+            capabilities=capabilities, root_uri=project.as_uri(),
             initialization_options={"metriclint": {"ignore": ["KM105"]}}))
-        text = BAD + UNSAFE.replace("import keras\n", "")
+        assert started.capabilities.position_encoding == "utf-8"
+        text = BAD.replace("metric.reset_states()", 'note = "é😀"; metric.reset_states()') + UNSAFE.replace("import keras\n", "")
         uri = _open(client, project / "train.py", text)
-        assert [d.code for d in await client.diagnostics_for(uri, version=1)] == ["KM103"]
+        [diagnostic] = await client.diagnostics_for(uri, version=1)
+        assert diagnostic.code == "KM103" and diagnostic.range.start.character == len('note = "é😀"; metric.'.encode())
         count = len(client.published)
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
             settings={"metriclint": {"ignore": []}}))
@@ -561,3 +569,46 @@ def test_check_never_imports_the_server_and_server_says_what_is_missing(tmp_path
 def test_server_subcommand_is_listed(tmp_path: Path):
     listing = _cli("--help", cwd=tmp_path)
     assert any(line.split()[:1] == ["server"] and "language server" in line for line in listing.splitlines())
+
+
+# --- the pure parts, without a client ---------------------------------------------------------------
+def test_positions_count_code_units_of_the_negotiated_encoding():
+    from metriclint.server.convert import DocumentText
+
+    text = 'x = "é😀"; y\r\nz\rw\n'
+    for encoding, units in (("utf-32", 10), ("utf-16", 11), ("utf-8", 14)):
+        document = DocumentText(text, encoding)
+        assert document.position(1, 11) == types.Position(line=0, character=units)  # `y`
+        assert document.offset(types.Position(line=0, character=units)) == 10
+        assert document.position(2, 1) == types.Position(line=1, character=0)  # after \r\n
+        assert document.position(3, 1) == types.Position(line=2, character=0)  # after a lone \r, as Python and LSP count
+        assert document.offset(types.Position(line=2, character=0)) == text.index("w")
+        assert document.position(9, 9) == types.Position(line=3, character=0)  # past the end: clamped
+    assert DocumentText(text, types.PositionEncodingKind.Utf8).position(1, 11).character == 14
+
+
+def test_edits_of_a_changed_text_touch_only_what_changed():
+    from metriclint.engine import apply_edits
+    from metriclint.server.checking import text_edits
+
+    old = "a = 1\nmetric.reset_states()\nb = 2\n"
+    new = old.replace("reset_states", "reset_state") + "c = 3\n"
+    edits = text_edits(old, new)
+    assert apply_edits(old, edits) == new
+    assert [(old[e.start:e.end], e.content) for e in edits] == [("s", ""), ("", "c = 3\n")]
+    assert text_edits(old, old) == []
+
+
+def test_editor_settings_are_read_like_command_line_options():
+    from metriclint.server.config import client_settings
+
+    settings = client_settings({"select": ["km1"], "extendSelect": "KM2, KM3", "ignore": ["KM105"],
+                                "targetKeras": 2})
+    assert settings.problems == ()
+    overrides = settings.overrides
+    assert (overrides.select, overrides.extend_select, overrides.ignore, overrides.target_keras) == (
+        ("KM1",), ("KM2", "KM3"), ("KM105",), "2")
+    bad = client_settings({"ignore": ["E999"], "targetKeras": "4", "colour": "red", "select": ["KM1"]})
+    assert bad.overrides.select == ("KM1",) and bad.overrides.ignore == () and bad.overrides.target_keras is None
+    assert len(bad.problems) == 3 and any("E999" in p and "cannot be ignored" in p for p in bad.problems)
+    assert client_settings(None).overrides == client_settings({}).overrides

@@ -23,18 +23,27 @@ _ERRORS = frozenset({"E999", "E902", "E000"})
 _REMOVED_API = frozenset({"KM103", "KM105", "KM107", "KM109"})
 
 
+UTF8, UTF16, UTF32 = (types.PositionEncodingKind.Utf8.value, types.PositionEncodingKind.Utf16.value,
+                      types.PositionEncodingKind.Utf32.value)
+
+
+def encoding_name(encoding: object) -> str:
+    """`utf-8`, `utf-16` or `utf-32` (lsprotocol's enum members print as their names)."""
+    return str(getattr(encoding, "value", encoding) or UTF16)
+
+
 class DocumentText:
     """One document's text, for converting between offsets, metriclint positions and LSP positions."""
 
-    def __init__(self, text: str, encoding: str = types.PositionEncodingKind.Utf16) -> None:
+    def __init__(self, text: str, encoding: str = UTF16) -> None:
         self.text = text
         self.lines = LineIndex(text)
-        self.encoding = encoding
+        self.encoding = encoding_name(encoding)
 
     def _units(self, chars: str) -> int:
-        if chars.isascii() or self.encoding == types.PositionEncodingKind.Utf32:
+        if chars.isascii() or self.encoding == UTF32:
             return len(chars)
-        if self.encoding == types.PositionEncodingKind.Utf8:
+        if self.encoding == UTF8:
             return len(chars.encode("utf-8", "surrogatepass"))
         return len(chars.encode("utf-16-le", "surrogatepass")) // 2
 
@@ -62,7 +71,7 @@ class DocumentText:
             return len(self.text)
         line = max(position.line, 0) + 1
         content = self.lines.line_text(line)
-        if content.isascii() or self.encoding == types.PositionEncodingKind.Utf32:
+        if content.isascii() or self.encoding == UTF32:
             column = min(position.character, len(content))
         else:
             column, units = 0, 0

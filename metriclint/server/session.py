@@ -28,7 +28,7 @@ from ..settings import ConfigError, SettingsResolver
 from . import documents
 from .checking import CheckResult, check
 from .config import ClientSettings, client_settings, resolver, section
-from .convert import DocumentText, diagnostic
+from .convert import DocumentText, diagnostic, encoding_name
 from .documents import NotebookSnapshot, Snapshot
 
 # Changes closer together than this are a burst, checked once after its last change. Key repeat
@@ -62,7 +62,7 @@ class Session:
     # --- the client ---------------------------------------------------------------------------
     @property
     def encoding(self) -> str:
-        return str(self.server.workspace.position_encoding or types.PositionEncodingKind.Utf16)
+        return encoding_name(self.server.workspace.position_encoding)
 
     def supports(self, capability: str) -> bool:
         return bool(get_capability(self.server.client_capabilities, capability, False))
