@@ -539,6 +539,40 @@ async def test_closing_clears_and_other_documents_are_left_alone(client: Recordi
     assert not any(params.uri == other for params in client.published)  # not Python: not checked
 
 
+@pytest.mark.asyncio
+async def test_a_file_that_fails_is_logged_and_skipped(project: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A check that raises (here: made to, for files named boom.py) is logged; the other files are
+    still checked and the server answers."""
+    site = tmp_path_factory.mktemp("site")
+    (site / "sitecustomize.py").write_text(
+        "import metriclint.engine as engine\n"
+        "_real = engine.lint_text\n"
+        "def lint_text(text, path, *args, **kwargs):\n"
+        "    if path.endswith('boom.py'):\n"
+        "        raise RuntimeError('injected failure')\n"
+        "    return _real(text, path, *args, **kwargs)\n"
+        "engine.lint_text = lint_text\n", encoding="utf-8")
+    env = tree_env()
+    env["PYTHONPATH"] = f"{env['PYTHONPATH']}:{site}"
+    client = _make_client()
+    await client.start_io(*metriclint_command("server"), env=env)
+    try:
+        await _initialize(client, project)
+        boom = _open(client, project / "boom.py", BAD)
+        await asyncio.wait_for(_until(lambda: any("injected failure" in m.message for m in client.log_messages)), WAIT)
+        failure = next(m for m in client.log_messages if "injected failure" in m.message)
+        assert failure.type == types.MessageType.Error and "boom.py" in failure.message
+        uri = _open(client, project / "train.py", BAD)
+        [diagnostic] = await client.diagnostics_for(uri, version=1)
+        assert diagnostic.code == "KM103"
+        assert await _actions(client, uri, diagnostic.range)  # still answering requests
+        assert await _actions(client, boom, diagnostic.range) == []  # nothing to offer for the failed file
+        assert not any(params.uri == boom for params in client.published)
+        await client.shutdown_session()
+    finally:
+        await client.stop()
+
+
 def test_check_never_imports_the_server_and_server_says_what_is_missing(tmp_path: Path):
     """`metriclint check` works without the extra; `metriclint server` says how to get it."""
     (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
