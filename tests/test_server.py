@@ -15,16 +15,12 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
-
-pytest.importorskip("pytest_lsp", reason="the language server tests need the test extra (pytest-lsp)")
-
-import pytest_lsp  # noqa: E402
-from lsprotocol import types  # noqa: E402
-from pygls.protocol import default_converter  # noqa: E402
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
-from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features  # noqa: E402
-
-from tree import metriclint_command, tree_env  # noqa: E402
+import pytest_lsp  # in the test extra: without it these tests fail, as the runtime tests do without Keras
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+from tree import metriclint_command, tree_env
 
 pytestmark = pytest.mark.filterwarnings("error::pytest_lsp.LspSpecificationWarning")
 
@@ -470,7 +466,8 @@ async def test_pulled_settings_go_on_top_of_initialization_options(project: Path
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
             settings={"metriclint": {"ignore": []}}))
         assert [d.code for d in await client.diagnostics_for(uri, version=1, after=count)] == ["KM103", "KM105"]
-        await client.shutdown_session()
+        await client.shutdown_session()  # shutdown, then exit: the server process ends, exit code 0
+        assert client._server is not None and client._server.returncode == 0
     finally:
         await client.stop()
 
