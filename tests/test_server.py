@@ -445,6 +445,33 @@ async def test_config_changes_and_client_settings_apply(own_client: RecordingCli
 
 
 @pytest.mark.asyncio
+async def test_each_file_uses_its_nearest_config_reloaded_when_it_changes(own_client: RecordingClient, project: Path):
+    client = own_client
+    sub = project / "experiments"
+    sub.mkdir()
+    (sub / "metriclint.toml").write_text('target-keras = "3"\nignore = ["KM103"]\n', encoding="utf-8")
+    top = _open(client, project / "train.py", BAD)
+    nested = _open(client, sub / "train.py", BAD)
+    assert [d.code for d in await client.diagnostics_for(top, version=1)] == ["KM103"]
+    assert await client.diagnostics_for(nested, version=1) == []  # experiments/metriclint.toml ignores it
+    # the nearer config is edited and saved in the editor (a client without file watching)
+    count = len(client.published)
+    (sub / "metriclint.toml").write_text('target-keras = "3"\n', encoding="utf-8")
+    client.text_document_did_save(types.DidSaveTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri=(sub / "metriclint.toml").as_uri())))
+    assert [d.code for d in await client.diagnostics_for(nested, version=1, after=count)] == ["KM103"]
+    # removed: the file falls back to the root's pyproject.toml, whose change reaches both files
+    (sub / "metriclint.toml").unlink()
+    (project / "pyproject.toml").write_text(PYPROJECT + 'ignore = ["KM103"]\n', encoding="utf-8")
+    count = len(client.published)
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=(sub / "metriclint.toml").as_uri(), type=types.FileChangeType.Deleted),
+        types.FileEvent(uri=(project / "pyproject.toml").as_uri(), type=types.FileChangeType.Changed)]))
+    assert await client.diagnostics_for(nested, version=1, after=count) == []
+    assert await client.diagnostics_for(top, version=1, after=count) == []
+
+
+@pytest.mark.asyncio
 async def test_pulled_settings_go_on_top_of_initialization_options(project: Path):
     """`initializationOptions` (the only settings of VS Code's generic clients), then what the
     client answers `workspace/configuration` with (Neovim's `settings`) or pushes, key by key."""
@@ -512,13 +539,32 @@ async def test_stale_versions_are_never_published_after_newer_ones(client: Recor
     await client.diagnostics_for(uri, version=1)
     count = len(client.published)
     for version in range(2, 12):  # typing: one change after another, faster than a check
-        _change(client, uri, BAD + "x = 1\n" * version, version)
+        _change(client, uri, "x = 1\n" * version + BAD, version)  # the finding moves down a line each time
     [last] = await client.diagnostics_for(uri, version=11, after=count)
     assert last.code == "KM103"
     await asyncio.sleep(0.5)  # anything still in flight would arrive now
-    versions = [params.version for params in client.published[count:] if params.uri == uri]
+    published = [params for params in client.published[count:] if params.uri == uri]
+    versions = [params.version for params in published]
     assert versions == sorted(versions) and versions[-1] == 11
     assert len(versions) < 10  # the debounce merged changes that came together
+    # each result is published with the version it was computed from
+    assert [params.diagnostics[0].range.start.line for params in published] == [4 + v for v in versions]  # type: ignore[operator]
+
+
+@shared_server
+async def test_checks_run_off_the_event_loop_and_a_running_one_is_dropped(client: RecordingClient, project: Path):
+    """A change read while an older version is being checked: that older result is never shown.
+    (Were checks run on the event loop, the change would be read only after the check, and the old
+    result would be published first.)"""
+    slow = BAD + "".join(f"m{i} = keras.metrics.Mean()\nm{i}.update_state([{i}.0])\nm{i}.reset_states()\n"
+                         for i in range(1000))  # 3,000 lines, 1,001 findings: about a second of checking
+    count = len(client.published)
+    uri = _open(client, project / "slow.py", slow)
+    await asyncio.sleep(0.2)  # its check is running now
+    _change(client, uri, GOOD, 2)
+    assert await client.diagnostics_for(uri, version=2, after=count) == []
+    await asyncio.sleep(0.5)
+    assert [params.version for params in client.published[count:] if params.uri == uri] == [2]
 
 
 @shared_server
