@@ -4,9 +4,9 @@ libcst computes positions by generating code for the whole statement, with a hoo
 every node: about a millisecond for a one-line statement, a minute for a file with thousands
 of findings. CPython's parser already knows where every expression is. Walking a libcst
 statement and its `ast` twin side by side pairs the nodes whose ranges are the same in both
-(expressions, keyword arguments, the names in `a.name` and `name=`). Anything not paired
-(parameters, a `def`'s name, slices, comprehension parts, a shape the two trees disagree on)
-is left to libcst. `tests/test_locate.py` checks every pair against libcst's own positions.
+(expressions, keyword arguments, the names in `a.name` and `name=`, a `def`'s parameters). Anything
+not paired (a `def`'s name, lambdas' parameters, slices, comprehension parts, a shape the two trees
+disagree on) is left to libcst. `tests/test_locate.py` checks every pair against libcst's own positions.
 """
 
 from __future__ import annotations
@@ -102,9 +102,32 @@ class _Pairing:
 # --- what each statement holds -------------------------------------------------------------------
 def _function(p: _Pairing, node: cst.FunctionDef, twin: ast.FunctionDef) -> None:
     p.expressions([d.decorator for d in node.decorators], twin.decorator_list)
+    _parameters(p, node.params, twin.args)
     if node.returns is not None:
         p.expression(node.returns.annotation, twin.returns)
     p.block(node.body, twin.body)
+
+
+def _parameters(p: _Pairing, node: cst.Parameters, twin: ast.arguments) -> None:
+    """Parameter names (an `ast.arg` starts at its name), annotations and defaults."""
+    groups = [
+        (node.posonly_params, twin.posonlyargs), (node.params, twin.args), (node.kwonly_params, twin.kwonlyargs),
+        ([node.star_arg] if isinstance(node.star_arg, cst.Param) else [], [twin.vararg] if twin.vararg else []),
+        ([node.star_kwarg] if node.star_kwarg is not None else [], [twin.kwarg] if twin.kwarg else []),
+    ]
+    if any(len(params) != len(args) for params, args in groups):
+        return
+    for params, args in groups:
+        for param, arg in zip(params, args):
+            if param.name.value != arg.arg:
+                return
+            line, column = arg.lineno, arg.col_offset
+            p.pairs[id(param.name)] = (line, column, line, column + len(arg.arg.encode("utf-8")))
+            if param.annotation is not None:
+                p.expression(param.annotation.annotation, arg.annotation)
+    positional = list(node.posonly_params) + list(node.params)
+    p.expressions([param.default for param in positional if param.default is not None], twin.defaults)
+    p.expressions([param.default for param in node.kwonly_params], twin.kw_defaults)
 
 
 def _class(p: _Pairing, node: cst.ClassDef, twin: ast.ClassDef) -> None:

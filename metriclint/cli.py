@@ -389,6 +389,14 @@ def clean(paths: Tuple[str, ...]) -> None:
 
 
 @main.command()
+def server() -> None:
+    """Run the language server (LSP over stdio) for editors; needs `pip install 'metriclint[server]'`."""
+    from .server import main as serve
+
+    sys.exit(serve())
+
+
+@main.command()
 @click.argument("code")
 def rule(code: str) -> None:
     """Explain one rule: what it finds, why it matters, the fix."""

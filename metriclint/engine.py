@@ -480,6 +480,12 @@ def _parses(text: str) -> bool:
     return True
 
 
+def parses_as_fixed(text: str) -> bool:
+    """Whether a fixed text is one `fix_text` would write (the language server offers a single fix
+    only when it is)."""
+    return _parses(text)
+
+
 def _crossing(spans: List[Tuple[int, int]]) -> bool:
     """Whether two of one fix's edits share text (a fix has a few edits: pairwise is fine)."""
     return any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1:])

@@ -40,7 +40,7 @@ import re
 import tokenize
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .diagnostics import Diagnostic, Position
 from .suppression import futile_directive, futile_note
@@ -50,6 +50,8 @@ _BOUNDARY_RE = re.compile(r"^# metriclint-cell (\d+)$")
 _BOUNDARY_LINE = re.compile(r"^# metriclint-cell (\d+)\n", re.MULTILINE)
 _MASK_TAG = "#metriclint-magic:{}"
 _MASK_TAIL = re.compile(r"#metriclint-magic:(\d+)$")
+# A masked line's tag with the whitespace before it: a `# noqa` added to the line goes before it.
+MASK_TAG_AT_END = re.compile(r"[ \t]*#metriclint-magic:\d+$")
 # Line breaks as the Python tokenizer (and `locate.LineIndex`) counts them.
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # Cell magics whose body is Python; any other cell magic (%%bash, %%writefile, ...) masks the cell.
@@ -390,9 +392,15 @@ def _indent(text: str, margin: str) -> str:
 
 
 def build_module(notebook: Notebook) -> VirtualModule:
+    return module_of_cells(notebook.cells)
+
+
+def module_of_cells(cells: Sequence[Any]) -> VirtualModule:
+    """The virtual module of a notebook's cells (nbformat cell dicts; only code cells' `source` is
+    read, and every cell counts in the numbering)."""
     module = VirtualModule(text="")
     parts: List[str] = []
-    for number, cell in enumerate(notebook.cells, start=1):
+    for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell_source(cell)

@@ -98,6 +98,17 @@ _PYTHON_LANGUAGES = (None, "python", "python3", "ipython", "ipython3")
 _REJECTED_AT = re.compile(r"\bfix at (\d+):(\d+)")
 
 
+def notebook_settings(module, settings: Settings) -> Settings:
+    """The settings a notebook is checked with: `%env TF_USE_LEGACY_KERAS=1` in a cell makes the
+    kernel's `tf.keras` tf_keras for the whole notebook."""
+    from . import notebook as nb
+
+    if nb.sets_legacy_keras(module) and settings.flavour != "2":
+        return replace(settings, target_keras="2", legacy_keras=None,
+                       target_source="the notebook sets TF_USE_LEGACY_KERAS with %env")
+    return settings
+
+
 def process_notebook(job: Job, source: SourceFile) -> FileResult:
     """Lint or fix a notebook through its virtual module; diagnostics point at cells.
 
@@ -117,10 +128,7 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
         result.notes.append(f"skipped: not a Python notebook (kernel language: {book.language})")
         return result
     module = nb.build_module(book)
-    if nb.sets_legacy_keras(module) and job.settings.flavour != "2":
-        # `%env TF_USE_LEGACY_KERAS=1`: the kernel's `tf.keras` is tf_keras for the whole notebook
-        job = replace(job, settings=replace(job.settings, target_keras="2", legacy_keras=None,
-                                            target_source="the notebook sets TF_USE_LEGACY_KERAS with %env"))
+    job = replace(job, settings=notebook_settings(module, job.settings))
     result.original_text = module.text
     result.line_map, result.column_shifts = module.line_map, nb.column_shifts(module.text, module)
     if job.add_noqa:
@@ -187,7 +195,6 @@ def process_notebook(job: Job, source: SourceFile) -> FileResult:
 
 
 # --- check --add-noqa ---------------------------------------------------------------------------
-_NOTEBOOK_MASK_TAIL = re.compile(r"[ \t]*#metriclint-magic:\d+$")
 _IMPOSSIBLE = ("{subject} not suppressed: no comment can go at the end of {its} line (it ends inside a "
                "multi-line string or continues with a backslash); use `# metriclint: noqa: CODE` at the top "
                "of the file or `per-file-ignores` instead")
@@ -281,7 +288,7 @@ def _add_noqa_to_notebook(job: Job, source: SourceFile, book, module, result: Fi
         out = module.broken + [nb.map_diagnostic(d, line_map, shifts) for d in diagnostics]
         return sorted(out, key=lambda d: d.sort_key)
 
-    before, new_text, lines, impossible, after = _add_noqa_text(job, module.text, _NOTEBOOK_MASK_TAIL)
+    before, new_text, lines, impossible, after = _add_noqa_text(job, module.text, nb.MASK_TAG_AT_END)
     result.internal_error = after.internal_error
     result.diagnostics = mapped(before.diagnostics, module.line_map, module.text)
     if new_text == module.text:
@@ -365,7 +372,7 @@ def process_file(job: Job) -> FileResult:
             source = read_source(job.path)
         except SourceError as exc:
             return FileResult(path=job.path, diagnostics=[io_error(job.path, str(exc))])
-        with _no_cycle_collection():
+        with no_cycle_collection():
             result = process_source(job, source)
         if job.cached:
             result.cache_key = cache_key(job, source.raw)
@@ -375,7 +382,7 @@ def process_file(job: Job) -> FileResult:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector runs every few hundred allocations and walks every live object:
     while a file's libcst tree (hundreds of thousands of nodes, none in a cycle) is alive, that is
     a quarter of the run. It is paused for one file; what that file left in cycles is collected

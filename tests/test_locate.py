@@ -31,6 +31,10 @@ TRICKY = [
     "            while not d: e -= f or g and h\n        try: pass\n        except (A, B) as e: print(e)\n"
     "        else: y = lambda q: q if q else -q\n        finally: del x\n",
     "x = a < b <= c\nr'\\x' 'abc' f'{x}'\nz = (yield)\n",
+    # parameters of every kind (paired by name), with annotations, defaults and non-ASCII names
+    "def f(a, /, b: 'ü' = 1, *args: int, c, d=(2), ü: \"é\" = f(x), **kw) -> None:\n    return a\n"
+    "class K:\n    def m(self, x=None, *, y):\n        pass\n    async def n(self, *, z: int = 3): pass\n"
+    "def g(\n    p,\n    q=[\n        1,\n    ],\n    *,\n    r,\n): pass\n",
 ]
 
 

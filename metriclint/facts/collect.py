@@ -14,7 +14,7 @@ import libcst as cst
 
 from ..keras.symbols import implied_flavour, split_keras
 from .values import Binding, ClassValue, FunctionValue, Scope
-from .walk import Walker
+from .walk import Walker, find_all
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__"}
 
@@ -118,6 +118,14 @@ class _Collector(Walker):
         self._top_of[id(node)] = self.top
         super().walk(node)
 
+    def _mark(self, *nodes: Optional[cst.CSTNode]) -> None:
+        """Record the top-level statement of parts the walk skips (names, parameters, imports):
+        rules report them too, and without it their position costs a render of the whole module."""
+        for node in nodes:
+            if node is not None:
+                for part in find_all(node, cst.CSTNode):
+                    self._top_of[id(part)] = self.top
+
     # --- scopes -------------------------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
         body = Scope("class", node, self.scope)
@@ -126,6 +134,7 @@ class _Collector(Walker):
         self.facts.classes.append(value)
         self.facts.self_attributes[body] = {}
         self._class_values[node] = value
+        self._mark(node.name)
         # Bases and decorators belong to the outer scope; visit them there.
         for arg in node.bases:
             self.walk(arg)
@@ -140,6 +149,7 @@ class _Collector(Walker):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> Optional[bool]:
         self.scope.bind(node.name.value, Binding("function", node, self.scope))
+        self._mark(node.name, node.params, node.returns)
         for decorator in node.decorators:
             self.walk(decorator)
         body = Scope("function", node, self.scope)
@@ -259,11 +269,13 @@ class _Collector(Walker):
         return True
 
     def visit_Global(self, node: cst.Global) -> Optional[bool]:
+        self._mark(node)
         return False
 
     # --- imports ------------------------------------------------------------------------
     def visit_Import(self, node: cst.Import) -> Optional[bool]:
         self.facts.import_statement[node] = self.statement
+        self._mark(node)
         for alias in node.names:
             full = dotted_name(alias.name)
             if full is None:
@@ -278,6 +290,7 @@ class _Collector(Walker):
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> Optional[bool]:
         self.facts.import_statement[node] = self.statement
+        self._mark(node)
         if node.relative or node.module is None:
             # relative imports: the project's own modules (never Keras); the project index reads them
             self.facts.relative_imports += 1
