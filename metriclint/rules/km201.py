@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Set, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -10,12 +10,12 @@ from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
 from ..facts.entries import COMPILE_ANY_METRICS, Words
 from ..facts.models import CompileInfo, MetricRef, ModelInfo, model_facts
-from ..facts.outputs import output_head
-from ..keras.layers import REGRESSION_ACTIVATIONS
 from ..keras.metrics import ACCURACY_FOR_FAMILY, ACCURACY_SPELLINGS, BINARY, CATEGORICAL, REGRESSION, SPARSE
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import add_keywords, class_import, compile_metric_refs, literal_metric_string, string_value
+from .common import add_keywords, class_import, string_value
+from . import regression_accuracy
+from .regression_accuracy import accuracy_strings_on_regression
 
 _PROBABILITY_ACTIVATIONS = {"sigmoid": BINARY, "softmax": None}
 # measured in fixtures/KM201_* (Keras 3.15; tf_keras alike)
@@ -38,7 +38,6 @@ class ExactAccuracyOnProbabilities(Rule):
     needs = (COMPILE_ANY_METRICS, Words(frozenset({"Accuracy"}) | ACCURACY_SPELLINGS))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
-        seen: Set[int] = set()  # a metrics list two compiles share: reported once
         for model in model_facts(ctx).values():
             for compile_info in model.compiles:
                 for metric in compile_info.metrics:
@@ -46,10 +45,7 @@ class ExactAccuracyOnProbabilities(Rule):
                         finding = self._finding(ctx, model, compile_info, metric)
                         if finding is not None:
                             yield finding
-                for finding in _accuracy_strings_on_regression(ctx, model, compile_info):
-                    if id(finding.node) not in seen:
-                        seen.add(id(finding.node))
-                        yield finding
+        yield from accuracy_strings_on_regression(ctx)  # the `"accuracy"` strings: regression_accuracy.py
 
     def _finding(self, ctx: RuleContext, model: ModelInfo, info: CompileInfo, metric: MetricRef) -> Optional[Finding]:
         loss = info.loss
@@ -99,33 +95,6 @@ class ExactAccuracyOnProbabilities(Rule):
             return edits
 
         return Finding(metric.node, message, FixPlan(Safety.SAFE, f"Use `{target}`, keeping the key", build))
-
-
-def _accuracy_strings_on_regression(ctx: RuleContext, model: ModelInfo, info: CompileInfo) -> Iterator[Finding]:
-    """`"accuracy"`/`"acc"` with a regression loss on a regression output: Keras picks the accuracy
-    from the shapes, never from the loss. A sigmoid/softmax output (classification trained with
-    MSE), an unknown output and a loss that is not a known regression loss stay silent."""
-    loss = info.loss
-    if loss is None or loss.family != REGRESSION or info.per_output_loss:
-        return
-    head = output_head(ctx, model)
-    if head is None or head.activation not in REGRESSION_ACTIVATIONS:
-        return
-    for metric in compile_metric_refs(ctx, info):
-        text = literal_metric_string(ctx, metric)
-        if text not in ACCURACY_SPELLINGS:
-            continue
-        if head.units == 1:
-            picked = ("`BinaryAccuracy`, which counts `y == (y_pred > 0.5)`: on real-valued targets that is "
-                      "about never, so it reads about 0 (0.0 in metriclint's test program, where R2 was 0.975)")
-        elif head.units is not None:
-            picked = (f"`CategoricalAccuracy` for the {head.units} outputs, which only checks that the largest "
-                      "predicted value is in the same place as the largest target: it says nothing about the error")
-        else:
-            picked = ("`BinaryAccuracy` (one output) or `CategoricalAccuracy` (several), neither of which "
-                      "measures a regression error")
-        yield Finding(metric.node, f"`\"{text}\"` with a regression loss on a {head.activation} output: Keras picks "
-                      f"{picked}; use a regression metric such as `\"mae\"` or `R2Score()`")
 
 
 def _name_argument(call: cst.Call) -> Optional[cst.BaseExpression]:
@@ -179,7 +148,7 @@ ExactAccuracyOnProbabilities.valid = (
     # the key classes already
     Example(_HEAD + "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
             "model.compile(loss='sparse_categorical_crossentropy', metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])\n"),
-)
+) + regression_accuracy.VALID
 
 ExactAccuracyOnProbabilities.invalid = (
     Example(
@@ -241,4 +210,4 @@ ExactAccuracyOnProbabilities.invalid = (
         "model = Sequential()\nmodel.compile(loss='binary_crossentropy', metrics=[BinaryAccuracy(name=\"accuracy\")])\n",
         safety="safe",
     ),
-)
+) + regression_accuracy.INVALID
