@@ -17,11 +17,11 @@ from .collect import CallSite, ModuleFacts, find_keyword, positional_args
 from ..project import specs
 from .arguments import UNKNOWN, Binding, Bound, bind
 from .containers import elements
-from .layers import layer_output
 from .entries import COMPILE_LOSS, COMPILE_METRICS, COMPILE_WEIGHTED_METRICS, MODEL_SETUP_CALLS
 from .walk import find_all
 from .resolve import Resolver
 from .values import ClassValue, Dotted, External, ExternalElement, FunctionValue, Instance, Scope
+from .layers import layer_output
 
 
 @dataclass

@@ -38,6 +38,7 @@ class ExactAccuracyOnProbabilities(Rule):
     needs = (COMPILE_ANY_METRICS, Words(frozenset({"Accuracy"}) | ACCURACY_SPELLINGS))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        yield from accuracy_strings_on_regression(ctx)  # the `"accuracy"` strings: regression_accuracy.py
         for model in model_facts(ctx).values():
             for compile_info in model.compiles:
                 for metric in compile_info.metrics:
@@ -45,7 +46,6 @@ class ExactAccuracyOnProbabilities(Rule):
                         finding = self._finding(ctx, model, compile_info, metric)
                         if finding is not None:
                             yield finding
-        yield from accuracy_strings_on_regression(ctx)  # the `"accuracy"` strings: regression_accuracy.py
 
     def _finding(self, ctx: RuleContext, model: ModelInfo, info: CompileInfo, metric: MetricRef) -> Optional[Finding]:
         loss = info.loss
