@@ -263,8 +263,8 @@ def test_a_fact_from_an_earlier_cell_decides_a_later_finding(project):
     key that never comes; the same monitor after a compile with `metrics=['accuracy']` is fine."""
     def book(metrics: str):
         return notebook(
-            code("from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])"),
-            code(f"model.compile(loss='mse'{metrics})"),
+            code("from tensorflow import keras\nmodel = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])"),
+            code(f"model.compile(loss='binary_crossentropy'{metrics})"),
             markdown("Train:"),
             code("stop = keras.callbacks.EarlyStopping(monitor='val_accuracy')\n"
                  "model.fit(x, y, validation_split=0.2, callbacks=[stop])"),

@@ -21,6 +21,7 @@ from .entries import COMPILE_LOSS, COMPILE_METRICS, COMPILE_WEIGHTED_METRICS, MO
 from .walk import find_all
 from .resolve import Resolver
 from .values import ClassValue, Dotted, External, ExternalElement, FunctionValue, Instance, Scope
+from .layers import layer_output
 
 
 @dataclass
@@ -326,13 +327,6 @@ def _external_ref(node: cst.BaseExpression, scope: Scope, spec: specs.MetricSpec
                      keras_function=spec.keras_function, spec=spec)
 
 
-def _string(node: cst.CSTNode) -> Optional[str]:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
 def _bool_keyword(call: cst.Call, name: str) -> Optional[bool]:
     arg = find_keyword(call, name)
     if arg is None:
@@ -487,31 +481,7 @@ def _layer_info(node: cst.BaseExpression, scope: Scope, resolver: Resolver) -> O
 
 
 def _activation(keras_class: str, call: cst.Call, scope: Scope, resolver: Resolver) -> Optional[str]:
-    if keras_class == "layers.Activation":
-        args = positional_args(call)
-        keyword = find_keyword(call, "activation")
-        node = keyword.value if keyword is not None else (args[0].value if args else None)
-    elif keras_class == "layers.Dense":
-        keyword = find_keyword(call, "activation")
-        args = positional_args(call)
-        node = keyword.value if keyword is not None else (args[1].value if len(args) > 1 else None)
-        if node is None:
-            return "linear"
-    elif keras_class == "layers.Softmax":
-        return "softmax"
-    else:
-        return None
-    if node is None:
-        return None
-    if isinstance(node, cst.Name) and node.value == "None":
-        return "linear"
-    text = _string(node)
-    if text is not None:
-        return text
-    name = resolver.keras_name(node, scope)  # keras.activations.sigmoid
-    if name is not None and name.startswith("activations."):
-        return name.split(".")[-1]
-    return None
+    return layer_output(keras_class, call, scope, resolver).activation
 
 
 @dataclass

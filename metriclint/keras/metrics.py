@@ -145,3 +145,7 @@ ACCURACY_FOR_FAMILY: Dict[str, str] = {
 
 # Metric strings that become a thresholded binary accuracy on a binary-loss model.
 ACCURACY_STRINGS = frozenset({"accuracy", "acc"})
+
+# How code spells those strings: Keras reads "accuracy" and "acc" in any letter case
+# (`metric_strings.CASE_INSENSITIVE`); these are the spellings rules look for (the prefilter's words).
+ACCURACY_SPELLINGS = frozenset({"accuracy", "acc", "Accuracy", "Acc", "ACCURACY", "ACC"})

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from ..diagnostics import Edit
+from ..facts.arguments import Bound
 from ..facts.collect import dotted_name
+from ..facts.containers import metric_elements
+from ..facts.entries import COMPILE_WEIGHTED_METRICS
+from ..facts.models import MetricRef, metric_ref
 from ..facts.values import ClassValue, Dotted
 from ..keras import symbols
 from ..locate import Locator
@@ -384,3 +388,47 @@ def _indentation(text: str, offset: int) -> str:
     """The blanks that start the line holding `offset`."""
     line = text[_line_start(text, offset):_line_end(text, offset)]
     return line[: len(line) - len(line.lstrip(" \t\f"))]
+
+
+def compile_metric_refs(ctx: RuleContext, info) -> List[MetricRef]:
+    """`metrics=[...]` as the model facts read it, and `weighted_metrics=[...]` read the same way."""
+    refs = list(info.metrics)
+    if info.site is None:
+        return refs
+    weighted = COMPILE_WEIGHTED_METRICS.bind(ctx.resolver, info.site.node, info.site.scope, ctx.flavour)
+    if isinstance(weighted, Bound):
+        for node, scope in metric_elements(ctx.resolver, weighted.value, weighted.scope) or ():
+            refs.append(metric_ref(node, scope, ctx.resolver))
+    return refs
+
+
+def literal_metric_string(ctx: RuleContext, metric: MetricRef) -> Optional[str]:
+    """A metric's string when this file writes it as a plain string literal (in the list, or in a
+    name assigned once): the prefilter's `Words` see exactly those, never another module's."""
+    if metric.string is None or metric.spec is not None or metric.scope is None:
+        return None
+    literal = ctx.resolver.string_literal(metric.node, metric.scope)
+    return metric.string if isinstance(literal, cst.SimpleString) else None
+
+
+def rename_class(ctx: RuleContext, call: cst.Call, target: str) -> Optional[Callable[[Locator], List[Edit]]]:
+    """An edit builder that makes `call` construct `target` instead, from the same module:
+    `keras.metrics.MeanIoU(...)` -> `keras.metrics.OneHotMeanIoU(...)`; for a class imported by
+    name, the new name is imported next to it. None when the import cannot be found."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return lambda loc: [loc.replace(func.attr, target)]
+    if not isinstance(func, cst.Name):
+        return None
+    imported = class_import(ctx, func, target)
+    if imported is None:
+        return None
+    name, add_import = imported
+
+    def build(loc: Locator) -> List[Edit]:
+        edits = [loc.replace(func, name)]
+        if add_import is not None:
+            edits.append(add_import(loc))
+        return edits
+
+    return build

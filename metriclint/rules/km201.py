@@ -8,12 +8,14 @@ import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
-from ..facts.entries import COMPILE_METRICS, Words
+from ..facts.entries import COMPILE_ANY_METRICS, Words
 from ..facts.models import MetricGroup, MetricRef, metric_groups, model_facts
-from ..keras.metrics import ACCURACY_FOR_FAMILY, BINARY, CATEGORICAL, REGRESSION, SPARSE
+from ..keras.metrics import ACCURACY_FOR_FAMILY, ACCURACY_SPELLINGS, BINARY, CATEGORICAL, REGRESSION, SPARSE
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import add_keywords, class_import, string_value
+from . import regression_accuracy
+from .regression_accuracy import accuracy_strings_on_regression
 
 _PROBABILITY_ACTIVATIONS = {"sigmoid": BINARY, "softmax": None}
 # measured in fixtures/KM201_* (Keras 3.15; tf_keras alike)
@@ -32,9 +34,11 @@ class ExactAccuracyOnProbabilities(Rule):
     name = "accuracy-on-probabilities"
     summary = "`metrics.Accuracy()` compares values for equality: it reads ~0 on probabilities and regression outputs"
     fix_safety = Safety.SAFE
-    needs = (COMPILE_METRICS, Words(frozenset({"Accuracy"})))
+    # `Accuracy()` in `metrics=`; the accuracy strings in `metrics=` or `weighted_metrics=`
+    needs = (COMPILE_ANY_METRICS, Words(frozenset({"Accuracy"}) | ACCURACY_SPELLINGS))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        yield from accuracy_strings_on_regression(ctx)  # the `"accuracy"` strings: regression_accuracy.py
         for model in model_facts(ctx).values():
             for compile_info in model.compiles:
                 for group in metric_groups(model, compile_info):  # one per output the metrics are given to
@@ -148,7 +152,7 @@ ExactAccuracyOnProbabilities.valid = (
     # the key classes already
     Example(_HEAD + "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation='softmax')])\n"
             "model.compile(loss='sparse_categorical_crossentropy', metrics=[keras.metrics.SparseCategoricalAccuracy(name='accuracy')])\n"),
-)
+) + regression_accuracy.VALID
 
 _TWO = (
     "inp = keras.Input((4,))\n"
@@ -223,4 +227,4 @@ ExactAccuracyOnProbabilities.invalid = (
         "model = Sequential()\nmodel.compile(loss='binary_crossentropy', metrics=[BinaryAccuracy(name=\"accuracy\")])\n",
         safety="safe",
     ),
-)
+) + regression_accuracy.INVALID

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Set
+from typing import Iterator, Optional, Set
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.collect import find_keyword, positional_args
-from ..facts.arguments import Bound
-from ..facts.containers import metric_elements
-from ..facts.entries import COMPILE_ANY_METRICS, COMPILE_WEIGHTED_METRICS, Words
-from ..facts.models import CompileInfo, MetricRef, ModelInfo, logits_reason, metric_ref, model_facts
+from ..facts.entries import COMPILE_ANY_METRICS, Words
+from ..facts.models import CompileInfo, MetricRef, ModelInfo, logits_reason, model_facts
 from ..keras.metric_strings import METRIC_STRINGS
 from ..keras.metrics import BINARY
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import add_keyword, keras_module_reference
+from .common import add_keyword, compile_metric_refs, keras_module_reference
 
 # class -> position of `threshold` in the constructor (the same on Keras 3 and tf_keras:
 # `F1Score(average=None, threshold=None, name=..., dtype=None)`,
@@ -39,7 +37,7 @@ class F1WithoutThreshold(Rule):
                 why = _single_probability(model, info)
                 if why is None:
                     continue
-                for metric in _metrics(ctx, info):
+                for metric in compile_metric_refs(ctx, info):
                     key = id(metric.constructor) if metric.constructor is not None else id(metric.node)
                     if key in seen:
                         continue
@@ -105,16 +103,6 @@ def _single_probability(model: ModelInfo, info: CompileInfo) -> Optional[str]:
         if loss.from_logits is False:
             return "a single unit trained with binary cross-entropy"
     return None
-
-
-def _metrics(ctx: RuleContext, info: CompileInfo) -> List[MetricRef]:
-    """`metrics=[...]` as the model facts read it, and `weighted_metrics=[...]` read the same way."""
-    refs = list(info.metrics)
-    weighted = COMPILE_WEIGHTED_METRICS.bind(ctx.resolver, info.site.node, info.site.scope, ctx.flavour)
-    if isinstance(weighted, Bound):
-        for node, scope in metric_elements(ctx.resolver, weighted.value, weighted.scope) or ():
-            refs.append(metric_ref(node, scope, ctx.resolver))
-    return refs
 
 
 _SIGMOID = "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8), keras.layers.Dense(1, activation='sigmoid')])\n"

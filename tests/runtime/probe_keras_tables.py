@@ -125,4 +125,17 @@ for package in ("metrics", "callbacks"):
             if p.name != "self" and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         ]
 
+# positional parameters and the `activation` default of output layers (backs keras/layers.py)
+out["layers"] = {}
+for name in public_classes(keras.layers):
+    signature = inspect.signature(getattr(keras.layers, name).__init__)
+    activation = signature.parameters.get("activation")
+    out["layers"][f"layers.{name}"] = {
+        "positional": [
+            p.name for p in signature.parameters.values()
+            if p.name != "self" and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        ],
+        "activation_default": repr(activation.default) if activation is not None else None,
+    }
+
 print("METRICLINT_RESULT " + json.dumps(out))

@@ -199,3 +199,27 @@ def test_constructor_parameters_match_signatures(dump):
     real = {name: tuple(params) for name, params in data["constructors"].items()
             if name.split(".", 1)[1] in symbols.METRIC_CLASSES | symbols.CALLBACK_CLASSES}
     assert CONSTRUCTOR_PARAMETERS[flavour] == real
+
+
+def test_output_layer_table_matches_signatures(dump):
+    """`Dense(3, "softmax")` binds `activation`, `Conv2D(3, 1, ...)` binds `filters`: where each
+    output layer of `keras/layers.py` takes its activation and units, and that it defaults to linear."""
+    from metriclint.keras.layers import ACTIVATION_LAYERS, OUTPUT_LAYERS
+
+    flavour, data = dump
+    problems = []
+    for name, table in OUTPUT_LAYERS.items():
+        real = data["layers"].get(name)
+        if real is None:
+            problems.append(f"{name}: no such layer")
+            continue
+        positional = real["positional"]
+        if positional.index("activation") != table.activation_position:
+            problems.append(f"{name}: activation at {positional.index('activation')}, table {table.activation_position}")
+        if real["activation_default"] != "None":
+            problems.append(f"{name}: activation defaults to {real['activation_default']}")
+        if table.units is not None and positional.index(table.units) != table.units_position:
+            problems.append(f"{name}: {table.units} at {positional.index(table.units)}, table {table.units_position}")
+    assert not problems, f"Keras {data['version']}:\n" + "\n".join(problems)
+    assert data["layers"]["layers.Activation"]["positional"][0] == "activation"
+    assert set(ACTIVATION_LAYERS) <= set(data["layers"])
