@@ -437,8 +437,11 @@ def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Op
     if noqa_codes and (suppressions.directives or suppressions.file_directives):
         # Tool codes count as enabled; a noqa naming one that is never silenced is reported as such.
         enabled = settings.enabled_codes(all_rules()) | frozenset(TOOL_CODES)
-        unused = suppressions.unused(enabled, known_codes(), lambda code: is_ours(code, TOOL_CODES), keep=crashed,
-                                     never=frozenset(NEVER_SILENCED))
+        # Codes the config enables but this run's command line turned off did not run: their
+        # directives are kept, like those of a rule that crashed (a one-run flag deletes nothing).
+        off_this_run = settings.configured_codes(all_rules()) - enabled
+        unused = suppressions.unused(enabled, known_codes(), lambda code: is_ours(code, TOOL_CODES),
+                                     keep=crashed | off_this_run, never=frozenset(NEVER_SILENCED))
         output.diagnostics.extend(d for d in unused if d.code in noqa_codes)
     output.diagnostics.sort(key=lambda d: d.sort_key)
     return output
