@@ -36,7 +36,7 @@ DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "keras_sample"
 
 HEAD = "from tensorflow import keras\nmodel = keras.Sequential()\nmodel.compile(loss=\"mse\", metrics=[\"mae\"])\n"
-NB_EPOCH = "KM101 `Model.fit()` does not take `nb_epoch=` (TypeError at run time): Keras 1 name of `epochs`"
+NB_EPOCH = "KM101 [*] `Model.fit()` does not take `nb_epoch=` (TypeError)"
 METRIC = "m = keras.metrics.Mean()\n"
 
 
@@ -73,14 +73,14 @@ def found(*args: str) -> List[Tuple[str, int, str]]:
     """(file, line, code) of every diagnostic `check` reports."""
     code, out, _ = run("check", "--no-cache", "--output-format", "json", *args)
     assert code in (0, 1, 2)
-    return [(d["file"], d["start"]["line"], d["code"]) for d in json.loads(out)]
+    return [(d["filename"], d["location"]["row"], d["code"]) for d in json.loads(out)]
 
 
 def cached(*args: str) -> List[Tuple[str, int, str]]:
     """As `found`, with the result cache on (results are keyed by content: unchanged files are not linted again)."""
     code, out, _ = run("check", "--output-format", "json", *args)
     assert code in (0, 1)
-    return [(d["file"], d["start"]["line"], d["code"]) for d in json.loads(out)]
+    return [(d["filename"], d["location"]["row"], d["code"]) for d in json.loads(out)]
 
 
 def compiles(text: str) -> bool:
@@ -308,7 +308,7 @@ def test_add_noqa_machine_output_when_everything_was_suppressed(project):
 
 def _cells(name: str) -> List[Tuple[int, int, str]]:
     code, out, _ = run("check", "--no-cache", "--output-format", "json", name)
-    return [(d["cell"], d["start"]["line"], d["code"]) for d in json.loads(out)]
+    return [(d["cell"], d["location"]["row"], d["code"]) for d in json.loads(out)]
 
 
 def test_file_level_noqa_in_the_first_code_cell_of_a_notebook(project):
@@ -371,7 +371,7 @@ def test_file_exemption_unit():
 # --- KM001: unused noqa --------------------------------------------------------------------------
 def km001(*args: str) -> List[Tuple[int, str]]:
     code, out, _ = run("check", "--no-cache", "--output-format", "json", *args)
-    return [(d["start"]["line"], d["message"]) for d in json.loads(out) if d["code"] == "KM001"]
+    return [(d["location"]["row"], d["message"]) for d in json.loads(out) if d["code"] == "KM001"]
 
 
 @pytest.mark.parametrize("comment,message", [
@@ -454,7 +454,7 @@ def test_km001_after_a_fix_makes_a_directive_stale(project):
     code, out, _ = run("check", "train.py")
     assert code == 1
     assert out.splitlines() == [
-        "train.py:4:28: KM001 Unused `noqa` directive (unused: `KM101`)",
+        "train.py:4:28: KM001 [*] Unused `noqa` directive (unused: `KM101`)",
         "Found 1 error (1 fixable with `metriclint fix`).",
     ]
     assert run("fix", "train.py")[0] == 0
@@ -751,7 +751,7 @@ def test_adopting_on_real_keras_sources(project):
     path.write_text("".join(lines), encoding="utf-8")
     code_, out, _ = run("check", "--target-keras", "3", "--output-format", "json", ".")
     assert code_ == 1
-    assert [(d["file"], d["start"]["line"], d["code"], d["message"]) for d in json.loads(out)] == [
+    assert [(d["filename"], d["location"]["row"], d["code"], d["message"]) for d in json.loads(out)] == [
         (file, line, "KM001", f"Unused `noqa` directive (unused: `{code}`)")]
     assert run("fix", "--target-keras", "3", ".")[0] == 0
     assert read(path).splitlines(keepends=True)[line - 1] == fixed_line

@@ -59,8 +59,9 @@ def _block(report: Report, result: FileResult, diag: Diagnostic, style: Style, s
                 lines.append(f"{' ' * width} {bar} {' ' * start}{style.marker('^' * length)}")
         lines.append(f"{' ' * width} {bar}")
     if diag.explanation:
-        lines.append(textwrap.fill(diag.explanation, WRAP, initial_indent=style.strong("info:") + " ",
-                                   subsequent_indent=" " * 6, break_long_words=False, break_on_hyphens=False))
+        wrapped = textwrap.fill("info: " + diag.explanation, WRAP, subsequent_indent=" " * 6,
+                                break_long_words=False, break_on_hyphens=False)
+        lines.append(style.strong("info:") + wrapped[len("info:"):])
     if diag.fix is not None:
         note = "" if report.applies(diag) else " (an unsafe fix: `metriclint fix --unsafe-fixes` applies it)"
         lines.append(f"{style.label('help:')} {diag.fix.message}{note}")
