@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -18,6 +21,7 @@ from click.testing import CliRunner
 from metriclint.cli import main
 from metriclint.progress import ProgressBar, wanted
 from metriclint.report.style import use_color
+from tree import metriclint_command, tree_env
 
 FIT = """\
 from tensorflow import keras
@@ -169,6 +173,74 @@ def test_colour_in_a_terminal_but_not_with_no_color_or_in_ci():
     assert use_color("always", pipe, {"NO_COLOR": "1"}) and not use_color("never", terminal, {"FORCE_COLOR": "1"})
 
 
+def run_in_terminal(cwd: Path, *args: str, env: Optional[Dict[str, str]] = None) -> Tuple[int, str]:
+    """Exit code and what a terminal shows (stdout and stderr as they interleave) of this tree's
+    metriclint run with both streams on a pseudo-terminal, as a user at a shell runs it."""
+    pty = pytest.importorskip("pty")  # POSIX only
+    environ = tree_env()
+    for key in ("METRICLINT_OUTPUT_FORMAT", "NO_COLOR", "FORCE_COLOR", "CI"):
+        environ.pop(key, None)
+    environ.update(env or {})
+    master, slave = pty.openpty()
+    try:
+        child = subprocess.Popen(metriclint_command(*args), cwd=cwd, env=environ,
+                                 stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    finally:
+        os.close(slave)
+    chunks = []
+    try:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed its end of the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    code = child.wait(timeout=300)
+    # the terminal turns each "\n" into "\r\n"; the progress bar's "\r" stands alone
+    return code, b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+def test_colour_in_a_real_terminal_unless_no_color_ci_or_never(project):
+    _, plain, _ = run("check", "--output-format", "concise")
+    for fmt in ("concise", "full"):
+        code, shown = run_in_terminal(project, "check", "--output-format", fmt, "--no-cache")
+        assert code == 1 and ANSI.search(shown), shown  # a terminal gets colour by default
+        assert ANSI.sub("", shown) == run("check", "--output-format", fmt)[1]  # and the same text
+    for env, args in (({"NO_COLOR": "1"}, ()), ({"CI": "true"}, ()), ({}, ("--color", "never")),
+                      ({"FORCE_COLOR": "1"}, ("--color", "never"))):
+        code, shown = run_in_terminal(project, "check", "--output-format", "concise", "--no-cache", *args, env=env)
+        assert (code, shown) == (1, plain), (env, args)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+def test_progress_bar_in_a_terminal_counts_to_the_total_then_leaves_only_the_report(project):
+    for index in range(199):
+        (project / f"m{index:03}.py").write_text("x = 1\n", encoding="utf-8")
+    _, report, _ = run("check", "--output-format", "concise", "--no-cache")
+    assert report.startswith("train.py:4:17: KM101") and report.count("\n") == 4
+    for cache in ("written", "read"):  # a cold run that fills the cache, then one answered from it
+        code, shown = run_in_terminal(project, "check", "--output-format", "concise", "-j", "1")
+        assert code == 1
+        bar, erase, rest = shown.rpartition("\r\x1b[2K")
+        assert erase and ANSI.sub("", rest) == report, (cache, shown[-600:])  # nothing of the bar is left
+        frames = bar.split("\r\x1b[2K")
+        assert frames[0] == "" and "\n" not in bar, cache  # drawn in place, on one line
+        assert frames[-1] == "Checking  [" + "#" * 30 + "]  200/200", cache  # ends at the total
+        counts = [int(frame.rsplit(" ", 1)[1].split("/")[0]) for frame in frames[1:]]
+        assert counts == sorted(counts) and counts[0] == 0, cache
+    # with --quiet, or with fewer than 200 files, no bar at all
+    code, shown = run_in_terminal(project, "check", "--output-format", "concise", "-q")
+    assert "Checking" not in shown and "\x1b[2K" not in shown
+    (project / "m000.py").unlink()
+    code, shown = run_in_terminal(project, "check", "--output-format", "concise")
+    assert "Checking" not in shown and "\x1b[2K" not in shown and ANSI.sub("", shown) == report
+
+
 # --- ruff's spellings -----------------------------------------------------------------------------
 def test_check_fix_is_fix(project, tmp_path_factory):
     code, out, err = run("check", "--fix", "--output-format", "concise")
@@ -311,3 +383,31 @@ def test_km001_still_reports_a_noqa_for_a_rule_the_config_turns_off(project):
     # and a code the command line turns back on is judged: here it suppresses nothing
     code, out, _ = run("check", "--extend-select", "KM101", "--output-format", "concise")
     assert out.splitlines()[0] == "train.py:1:8: KM001 [*] Unused `noqa` directive (unused: `KM101`)"
+
+
+# --- the README shows what the tool prints ------------------------------------------------------------
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_shows_the_real_full_and_concise_reports(project):
+    blocks = re.findall(r"```text\n(.*?)```", README, re.S)
+    full = next(b for b in blocks if b.startswith("KM101 [*]"))
+    concise = next(b for b in blocks if b.startswith("train.py:4:17:"))
+    assert run("check") == (1, full, "")
+    assert run("check", "--output-format", "concise") == (1, concise, "")
+
+
+def test_readme_shows_the_real_json_object(project):
+    (shown,) = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", README, re.S)]
+    code, out, _ = run("check", "--output-format", "json")
+    assert json.loads(out)[0] == shown
+    # and its field table names every field
+    table = README.split("| field | meaning |", 1)[1].split("\n\n", 1)[0]
+    named = set(re.findall(r"^\| `(\w+)`(?:, `(\w+)`)?", table, re.M))
+    assert {name for pair in named for name in pair if name} == set(shown)
+
+
+def test_readme_says_to_make_a_virtual_environment_first():
+    setup = README.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    assert "python3 -m venv .venv && . .venv/bin/activate" in setup and "PEP 668" in setup
+    assert setup.index("python3 -m venv") < setup.index("```sh")
