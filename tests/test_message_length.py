@@ -46,3 +46,23 @@ def test_first_sentence_ends_at_a_period_outside_code():
     assert split_message("`a. b` does c. Then d. And e.") == ("`a. b` does c", "Then d. And e.")
     assert split_message("one sentence") == ("one sentence", "")
     assert split_message("0.5 is not 0.5. Because") == ("0.5 is not 0.5", "Because")
+
+
+def test_every_fixture_finding_has_a_short_first_sentence(monkeypatch):
+    """The bundled programs (`metriclint check fixtures`, the README's first command): each
+    finding's one line fits the same bound as the rule examples'."""
+    import json
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from metriclint.cli import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = CliRunner().invoke(main, ["check", "fixtures", "--output-format", "json", "--no-cache"],
+                                catch_exceptions=False)
+    found = json.loads(result.stdout)
+    assert result.exit_code == 1 and len({d["filename"] for d in found}) >= 40
+    too_long = [(d["code"], len(d["message"]), d["message"]) for d in found if len(d["message"]) > LONGEST]
+    assert not too_long, "\n".join(f"{code} ({n} characters): {head}" for code, n, head in too_long)
+    assert statistics.median(len(d["message"]) for d in found) <= MEDIAN

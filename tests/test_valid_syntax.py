@@ -121,8 +121,12 @@ def test_a_fix_that_cannot_keep_the_indentation_is_withheld_and_says_so(project,
     code, out, _ = run("check", "--show-fixes", "train.py")
     assert code == 1
     first = out.splitlines()[0]
-    assert first == f"train.py:5:17: {NB_EPOCH}{engine.WITHHELD}"
+    assert first == f"train.py:5:17: {NB_EPOCH.replace(' [*]', '')}"  # no `[*]`: nothing to fix
     assert "1 fixable" not in out and "--fix" not in out
+    # the explanation says why (`full` shows it under the code frame)
+    (diag,) = json.loads(run("check", "--output-format", "json", "train.py")[1])
+    assert diag["fix"] is None and diag["explanation"] == "Keras 1 name of `epochs`" + engine.WITHHELD
+    assert "info: Keras 1 name of `epochs` (no automatic fix here" in run("check", "--output-format", "full", "train.py")[1]
     assert run("fix", "train.py")[0] == 1
     assert read(path) == source
 

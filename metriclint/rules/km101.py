@@ -99,8 +99,9 @@ class UnknownModelKeyword(Rule):
         args = ", ".join(f"`{name}=`" for _, name in named)
         return Finding(
             positional[2].value,
-            "`compile()` takes `loss_weights` third on Keras 3 (`metrics` on tf_keras): these metrics become "
-            "loss weights, and `fit` fails on its first step (ValueError: dtype='string' is not a valid dtype)",
+            "`compile()` takes `loss_weights` third on Keras 3, not `metrics` (ValueError). tf_keras takes "
+            "`metrics` third; on Keras 3 these metrics become loss weights, and `fit` fails on its first step "
+            "(ValueError: dtype='string' is not a valid dtype)",
             FixPlan(Safety.SAFE, f"Pass them by name: {args}",
                     lambda loc: [name_argument(loc, arg, name) for arg, name in named]),
         )
