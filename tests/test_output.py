@@ -211,6 +211,8 @@ def test_colour_in_a_real_terminal_unless_no_color_ci_or_never(project):
         code, shown = run_in_terminal(project, "check", "--output-format", fmt, "--no-cache")
         assert code == 1 and ANSI.search(shown), shown  # a terminal gets colour by default
         assert ANSI.sub("", shown) == run("check", "--output-format", fmt)[1]  # and the same text
+        assert run_in_terminal(project, "check", "--output-format", fmt, "--color", "auto")[1] == shown
+        assert run("check", "--output-format", fmt, "--color", "auto")[1] == ANSI.sub("", shown)  # a pipe: none
     for env, args in (({"NO_COLOR": "1"}, ()), ({"CI": "true"}, ()), ({}, ("--color", "never")),
                       ({"FORCE_COLOR": "1"}, ("--color", "never"))):
         code, shown = run_in_terminal(project, "check", "--output-format", "concise", "--no-cache", *args, env=env)
