@@ -427,7 +427,7 @@ def run_package(name: str, version: str, cache_dir: str, work: str, out_dir: str
     result.select_differences, result.select_runs = _select_differences(first, check_tree, pkg_out, timeout, result)
     result.internal_errors += sum(1 for d in first if d.get("code") == "E000")
     result.diagnostics = dict(sorted(Counter(d["code"] for d in first).items()))
-    result.files_with_diagnostics = len({d["file"] for d in first})
+    result.files_with_diagnostics = len({d["filename"] for d in first})
 
     # fix, on its own copy
     before = _tree(fix_tree)
@@ -512,12 +512,12 @@ def _select_differences(default: List[dict], tree: str, pkg_out: str, timeout: f
     must give exactly those diagnostics of R, and the same tool codes (E9xx) on every file with one.
     Files the default run reports no R in are not run: rules are pure functions of a parsed file,
     so a rule run alone can lose findings to the prefilter but never gain one."""
-    tool_files = sorted({d["file"] for d in default if d["code"].startswith("E")})
+    tool_files = sorted({d["filename"] for d in default if d["code"].startswith("E")})
     rules = _rule_codes()
     codes = rules if tool_files else sorted({d["code"] for d in default if d["code"] in rules})
     differences = runs = 0
     for code in codes:
-        files = sorted({d["file"] for d in default if d["code"] == code} | set(tool_files))
+        files = sorted({d["filename"] for d in default if d["code"] == code} | set(tool_files))
         if not files:
             continue
         rc, out, err, _ = metriclint(["check", "--no-cache", "--select", code, "--output-format", "json", "--exit-zero",
@@ -527,7 +527,7 @@ def _select_differences(default: List[dict], tree: str, pkg_out: str, timeout: f
         if rc not in (0, 1, 2) or not out.strip():
             result.crashed_runs += 1
             continue
-        wanted = Counter(_identity(d) for d in default if d["file"] in files and (d["code"] == code or d["code"].startswith("E")))
+        wanted = Counter(_identity(d) for d in default if d["filename"] in files and (d["code"] == code or d["code"].startswith("E")))
         got = Counter(_identity(d) for d in _diagnostics(out) if d["code"] == code or d["code"].startswith("E"))
         differences += sum(((wanted - got) + (got - wanted)).values())
     return differences, runs

@@ -11,7 +11,8 @@ from typing import List, Optional, Tuple
 import click
 
 from . import __version__
-from .report import FORMATS
+from .report import ALIASES, DEFAULT_FORMAT, FORMATS
+from .report.style import COLOR_CHOICES
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -31,14 +32,25 @@ def _common_options(func):
         click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
         click.option("--target-keras", type=click.Choice(["2", "3"]), help="Keras flavour to check against (default: inferred, else 3)."),
         click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this config file instead of searching for one."),
-        click.option("--output-format", type=click.Choice(list(FORMATS)), default="text", show_default=True,
-                     help="text, json, json-lines (one JSON object a line), sarif, github (Actions annotations), "
-                          "gitlab (code quality report), junit (XML, one test case per file)."),
+        click.option("--output-format", type=click.Choice(list(FORMATS) + list(ALIASES)), envvar="METRICLINT_OUTPUT_FORMAT",
+                     show_envvar=True,
+                     help=f"full (default: the line and a caret under the span, the explanation, the fix), concise (one "
+                          "line per finding), json (ruff's fields), json-lines, sarif, github (Actions annotations), "
+                          "gitlab (code quality report), junit (XML, one test case per finding)."),
+        click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True), envvar="METRICLINT_OUTPUT_FILE",
+                     show_envvar=True, help="Write the report to this file instead of stdout."),
+        click.option("--color", type=click.Choice(list(COLOR_CHOICES)), default=None,
+                     help="Colour in the text formats: auto (default: only in a terminal; FORCE_COLOR forces, "
+                          "NO_COLOR and CI turn it off), always, never."),
+        click.option("-q", "--quiet", is_flag=True, default=None, help="Print the findings, but nothing else (no summary, notes or progress)."),
+        click.option("-s", "--silent", is_flag=True, default=None,
+                     help="Print nothing but errors (the exit code still says whether anything was found)."),
         click.option("--statistics", is_flag=True, help="Show counts per rule instead of each diagnostic."),
         click.option("--show-fixes", is_flag=True,
                      help="List the fixes per file: with `check`, what `fix` would change; with `fix`, what it changed."),
-        click.option("--exit-zero", is_flag=True, help="Exit 0 even when diagnostics remain."),
+        click.option("-e", "--exit-zero", is_flag=True, help="Exit 0 even when diagnostics remain."),
         click.option("--unsafe-fixes", is_flag=True, help="Include fixes that may change behaviour."),
+        click.option("--exit-non-zero-on-fix", is_flag=True, help="With fixing: exit 1 when anything was fixed, even if nothing remains."),
         click.option("--stdin-filename", help="With `-` as path: the file name stdin stands for (config, messages)."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores)."),
         click.option("--no-cache", is_flag=True, help="Do not read or write the result cache (.metriclint_cache)."),
@@ -47,8 +59,20 @@ def _common_options(func):
         click.option("--force-exclude", is_flag=True,
                      help="Apply `exclude`/`extend-exclude` to files named on the command line too (for pre-commit)."),
         click.option("--show-settings", is_flag=True, help="Print the settings used for the first path and exit."),
+        click.option("--diff", is_flag=True, help="Show the fixes as a unified diff and write nothing (implies fixing)."),
     ]
     for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _log_options(func):
+    """`-q`, `-s` and `--color` go before the command too (`metriclint -q check`), as in ruff."""
+    for option in reversed([
+        click.option("--color", type=click.Choice(list(COLOR_CHOICES)), default=None, help="Colour: auto, always, never."),
+        click.option("-q", "--quiet", is_flag=True, default=None, help="Print the findings, but nothing else."),
+        click.option("-s", "--silent", is_flag=True, default=None, help="Print nothing but errors."),
+    ]):
         func = option(func)
     return func
 
@@ -61,7 +85,11 @@ class _RunOptions:
     ignore: Tuple[str, ...]
     target_keras: Optional[str]
     config_path: Optional[str]
-    output_format: str
+    output_format: Optional[str]
+    output_file: Optional[str]
+    color: Optional[str]
+    quiet: Optional[bool]
+    silent: Optional[bool]
     statistics: bool
     exit_zero: bool
     unsafe_fixes: bool
@@ -73,8 +101,21 @@ class _RunOptions:
     force_exclude: bool
     show_settings: bool
     show_fixes: bool
+    diff: bool
+    exit_non_zero_on_fix: bool
     add_noqa: bool = False
-    exit_non_zero_on_fix: bool = False
+    fix: bool = False  # `check --fix`
+
+    def inherit(self, group: dict) -> "_RunOptions":
+        """Take `-q`, `-s` and `--color` given before the command when the command has none."""
+        self.quiet = bool(self.quiet or group.get("quiet"))
+        self.silent = bool(self.silent or group.get("silent"))
+        self.color = self.color or group.get("color")
+        return self
+
+    @property
+    def format(self) -> str:
+        return self.output_format or DEFAULT_FORMAT
 
 
 def _error(message: str) -> None:
@@ -83,26 +124,32 @@ def _error(message: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="metriclint")
-def main() -> None:
+@_log_options
+@click.pass_context
+def main(ctx: click.Context, quiet: Optional[bool], silent: Optional[bool], color: Optional[str]) -> None:
     """Find and fix misuse of Keras metrics, statically. Nothing it reads is imported or run."""
+    ctx.obj = {"quiet": quiet, "silent": silent, "color": color}
 
 
 @main.command()
 @_common_options
+@click.option("--fix/--no-fix", default=False, help="Apply the fixes, as `metriclint fix` does.")
 @click.option("--add-noqa", is_flag=True,
               help="Add `# noqa: CODES` to every line with a finding, so that the next check is clean.")
-def check(**kwargs) -> None:
-    """Report metric bugs in PATHS (default: the current directory)."""
-    sys.exit(_run(_RunOptions(**kwargs), fix=False, diff=False))
+@click.pass_context
+def check(ctx: click.Context, **kwargs) -> None:
+    """Report metric bugs in PATHS (default: the current directory); `--fix` applies the fixes."""
+    opts = _RunOptions(**kwargs).inherit(ctx.obj or {})
+    sys.exit(_run(opts, fix=opts.fix or opts.diff, diff=opts.diff))
 
 
 @main.command()
 @_common_options
-@click.option("--diff", is_flag=True, help="Show the changes as a unified diff; write nothing.")
-@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when anything was fixed, even if nothing remains.")
-def fix(diff: bool, **kwargs) -> None:
+@click.pass_context
+def fix(ctx: click.Context, **kwargs) -> None:
     """Apply fixes in PATHS (safe ones; add --unsafe-fixes for the rest)."""
-    sys.exit(_run(_RunOptions(**kwargs), fix=True, diff=diff))
+    opts = _RunOptions(**kwargs).inherit(ctx.obj or {})
+    sys.exit(_run(opts, fix=True, diff=opts.diff))
 
 
 def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
@@ -126,8 +173,9 @@ def _run(opts: _RunOptions, fix: bool, diff: bool) -> int:
 
 
 def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
-    from .report import Report, render
-    from .report.text import plural, show_fixes, statistics, statistics_rows, summary
+    from .report import Report
+    from .report.style import use_color
+    from .report.text import plural
     from .rules import known_codes
     from .runner import Job, forget_project_index, io_error, process_stdin, run_jobs
     from .settings import ConfigError, Overrides, SettingsResolver, validate_selectors
@@ -157,6 +205,8 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
             raise ConfigError("`--add-noqa` writes files; it cannot be used with stdin")
         if opts.add_noqa and opts.unsafe_fixes:
             raise ConfigError("`--add-noqa` fixes nothing; it cannot be used with `--unsafe-fixes`")
+        if opts.add_noqa and fix:
+            raise ConfigError("`--add-noqa` cannot be combined with `--fix` or `--diff`: fix first, then add `noqa`")
         paths = paths or ["."]
         stdin_name = opts.stdin_filename or "-"
         # Settings for stdin come from the directory of the name it stands for (cwd for plain `-`).
@@ -173,7 +223,8 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
             job = Job(stdin_name, stdin_settings, fix=fix,
                       unsafe=opts.unsafe_fixes, write=False,
                       summary_cache=None if opts.no_cache else _summary_cache(stdin_settings.root))
-            _note_legacy([job.settings])
+            if not (opts.quiet or opts.silent):
+                _note_legacy([job.settings])
             raw = sys.stdin.buffer.read()
             result, source = process_stdin(job, raw)
             results.append(result)
@@ -193,7 +244,7 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
                 status = EXIT_ERROR
             for path, reason in found.problems:
                 results.append(FileResult(path=path, diagnostics=[io_error(path, reason)]))
-            if not found.files and not found.problems and not found.missing:
+            if not found.files and not found.problems and not found.missing and not (opts.quiet or opts.silent):
                 if not (opts.force_exclude and opts.paths):  # pre-commit with only excluded files: nothing to say
                     click.echo("metriclint: warning: no Python files found under the given paths", err=True)
             cache_root = resolver.for_directory(
@@ -204,13 +255,14 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
                     cached=not opts.no_cache, summary_cache=summary_cache)
                 for path in found.files
             ]
-            _note_legacy(job.settings for job in jobs)
+            if not (opts.quiet or opts.silent):
+                _note_legacy(job.settings for job in jobs)
             cache = None
             if not opts.no_cache and jobs:
                 from .cache import ResultCache
 
                 cache = ResultCache(cache_root)
-            with _progress(len(jobs)) as advance:
+            with _progress(len(jobs), bool(opts.quiet or opts.silent)) as advance:
                 results.extend(run_jobs(jobs, opts.jobs, cache=cache, progress=advance))
             results.sort(key=lambda r: _path_key(r.path))  # as ruff: by path, whatever the walk order
     except ConfigError as exc:
@@ -222,6 +274,7 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
         sys.stdout.buffer.write(stdin_output)
         sys.stdout.buffer.flush()
 
+    talk = not (opts.quiet or opts.silent)  # notes, warnings, summaries: not with -q/-s
     for result in results:
         if result.internal_error:
             status = EXIT_ERROR
@@ -230,53 +283,98 @@ def _run_checked(opts: _RunOptions, fix: bool, diff: bool) -> int:
             status = max(status, EXIT_FINDINGS)
         for message in result.rejected:
             _error(f"{result.path}: {message}")
-        for note in result.notes:
-            click.echo(f"metriclint: {result.path}: {note}", err=True)
+        if talk:
+            for note in result.notes:
+                click.echo(f"metriclint: {result.path}: {note}", err=True)
 
-    report = Report(results=results, fix_mode=fix and not diff, unsafe_fixes=opts.unsafe_fixes)
-    # With `fix -` the fixed code owns stdout; diagnostics go to stderr.
-    out = sys.stderr if (fix and not diff and use_stdin) else sys.stdout
     if diff:
         changed = _print_diff(results)
         fixes = sum(r.fixed_count for r in results)
-        if changed:
-            click.echo(f"Would fix {fixes} error{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}.", err=True)
-        else:
-            click.echo("No errors would be fixed.", err=True)
+        if talk:
+            if changed:
+                click.echo(f"Would fix {fixes} error{'s' if fixes != 1 else ''} in {changed} file{'s' if changed != 1 else ''}.", err=True)
+            else:
+                click.echo("No errors would be fixed.", err=True)
         # As ruff: with --diff the exit code says whether anything would change.
         if changed and not opts.exit_zero:
             status = max(status, EXIT_FINDINGS)
         return status
     remaining = sum(len(r.diagnostics) for r in results)
-    if opts.add_noqa:
+    if opts.add_noqa and talk:
         added = sum(r.noqa_added for r in results)
         click.echo(f"Added {plural(added, 'noqa directive')}.", err=True)
-        if not remaining and opts.output_format == "text" and not opts.statistics:
-            out.flush()  # as ruff: nothing to say on stdout (other formats still print their empty report)
-            return status
-    if opts.statistics:
-        if opts.output_format in ("json", "json-lines"):
-            rows = statistics_rows(report)
-            out.write(json.dumps(rows, indent=2) + "\n" if opts.output_format == "json"
-                      else "".join(json.dumps(row) + "\n" for row in rows))
-        else:
-            text = statistics(report)
-            if text:
-                out.write(text + "\n")
-    else:
-        out.write(render(opts.output_format, report))
-        if opts.output_format == "text":
-            out.write(summary(report) + "\n")
-    if opts.show_fixes:
-        listing = show_fixes(report)
-        if listing:
-            (out if opts.output_format == "text" and not opts.statistics else sys.stderr).write(listing + "\n")
-    out.flush()
+    # With `fix -` the fixed code owns stdout; the report goes to stderr (or the output file).
+    to_stderr = fix and use_stdin and not opts.output_file
+    stream = sys.stderr if to_stderr else sys.stdout
+    report = Report(results=results, fix_mode=fix, unsafe_fixes=opts.unsafe_fixes,
+                    color=use_color(opts.color, stream if not opts.output_file else _NoTerminal()),
+                    stdin=use_stdin)
+    if not opts.silent:
+        text = _report_text(opts, report, errors=status == EXIT_ERROR,
+                            quiet_noqa=opts.add_noqa and not remaining)
+        try:
+            _write_report(text, opts.output_file, stream)
+        except OSError as exc:
+            _error(f"cannot write the report to {opts.output_file}: {exc.strerror or exc}")
+            return EXIT_ERROR
     if remaining and not opts.exit_zero:
         status = max(status, EXIT_FINDINGS)
     if fix and opts.exit_non_zero_on_fix and not opts.exit_zero and any(r.fixed_count for r in results):
         status = max(status, EXIT_FINDINGS)  # as ruff (where --exit-zero wins too)
     return status
+
+
+class _NoTerminal:
+    """Where a report written to a file goes, as far as colour is concerned."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _report_text(opts: _RunOptions, report, errors: bool, quiet_noqa: bool) -> str:
+    """Everything the report says: the diagnostics (or statistics), then for the text formats the
+    summary (not with `--quiet`, and never "All checks passed!" after an error) and the
+    `--show-fixes` listing."""
+    from .report import TEXT_FORMATS, render
+    from .report.text import show_fixes, statistics, statistics_rows, summary
+
+    fmt = ALIASES.get(opts.format, opts.format)
+    human = fmt in TEXT_FORMATS
+    if quiet_noqa and human and not opts.statistics:
+        return ""  # `--add-noqa` left nothing: as ruff, nothing to say on stdout
+    parts: List[str] = []
+    if opts.statistics:
+        if fmt in ("json", "json-lines"):
+            rows = statistics_rows(report)
+            parts.append(json.dumps(rows, indent=2) + "\n" if fmt == "json"
+                         else "".join(json.dumps(row) + "\n" for row in rows))
+        else:
+            listing = statistics(report)
+            parts.append(listing + "\n" if listing else "")
+    else:
+        parts.append(render(fmt, report))
+        if human and not opts.quiet:
+            closing = summary(report, errors=errors)
+            parts.append(closing + "\n" if closing else "")
+    if opts.show_fixes and not opts.quiet:
+        listing = show_fixes(report)
+        if listing:
+            if human and not opts.statistics:
+                parts.append(listing + "\n")
+            else:
+                sys.stderr.write(listing + "\n")  # keep the machine-readable report parseable
+    return "".join(parts)
+
+
+def _write_report(text: str, output_file: Optional[str], stream) -> None:
+    if output_file is None:
+        stream.write(text)
+        stream.flush()
+        return
+    directory = os.path.dirname(os.path.abspath(output_file))
+    os.makedirs(directory, exist_ok=True)
+    with open(output_file, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
 
 
 def _missing_reason(path: str) -> str:
@@ -292,20 +390,15 @@ def _path_key(path: str):
 
 
 class _progress:
-    """A progress bar on stderr for long runs in a terminal; nothing in pipes, files or CI logs."""
+    """A progress bar on stderr for long runs in a terminal (see progress.py); nothing otherwise."""
 
-    MIN_FILES = 200
+    def __init__(self, total: int, quiet: bool) -> None:
+        from .progress import ProgressBar, wanted
 
-    def __init__(self, total: int) -> None:
-        self.bar = None
-        if total >= self.MIN_FILES and sys.stderr.isatty() and not os.environ.get("CI"):
-            self.bar = click.progressbar(length=total, label="Checking", file=sys.stderr, show_pos=True)
+        self.bar = ProgressBar(total, sys.stderr) if wanted(total, sys.stderr, quiet) else None
 
     def __enter__(self):
-        if self.bar is None:
-            return None
-        self.bar.__enter__()
-        return self.bar.update
+        return self.bar.__enter__() if self.bar is not None else None
 
     def __exit__(self, *exc) -> None:
         if self.bar is not None:

@@ -64,10 +64,25 @@ class Position:
     column: int
 
 
+def split_message(message: str) -> Tuple[str, str]:
+    """(first sentence, the rest) of a message. The first sentence is what one line of output
+    shows (`concise`, the header of `full`, JSON's `message`); the rest is the explanation (what
+    happens at run time, the evidence, the fix) that `full` prints under the code frame. The
+    first sentence ends at the first `. ` outside backticks; its period is dropped, as ruff's
+    messages have none."""
+    inside = False
+    for index, char in enumerate(message):
+        if char == "`":
+            inside = not inside
+        elif char == "." and not inside and message[index + 1:index + 2] in (" ", "\n"):
+            return message[:index], message[index + 1:].strip()
+    return message, ""
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     code: str
-    message: str
+    message: str  # first sentence (short: it is the one-line report), then the explanation
     start: Position
     end: Position
     fix: Optional[Fix] = None
@@ -77,6 +92,16 @@ class Diagnostic:
     source_line: int = 0
     # Free-form extra data for reporters (e.g. the rule that crashed for internal errors).
     extra: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> str:
+        """The message's first sentence: what a one-line report shows."""
+        return split_message(self.message)[0]
+
+    @property
+    def explanation(self) -> str:
+        """The rest of the message ('' when it is one sentence)."""
+        return split_message(self.message)[1]
 
     @property
     def sort_key(self) -> Tuple[int, int, int, str]:

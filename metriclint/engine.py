@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, List, NamedTuple, Optional, S
 import libcst as cst
 
 from .deepstack import call_with_deep_stack
-from .diagnostics import Diagnostic, Edit, Fix, Position, Safety
+from .diagnostics import Diagnostic, Edit, Fix, Position, Safety, split_message
 from .facts.collect import collect_facts
 from .facts.resolve import Resolver
 from .locate import LineIndex, Locator
@@ -38,6 +38,13 @@ MAX_FIX_PASSES = 10
 # from the re-indented copy (normalise.py) without changing the file's own indentation.
 WITHHELD = (" (no automatic fix here: it would have to write indentation in code that mixes tabs and "
             "spaces, and metriclint cannot match the file's own)")
+
+
+def _withheld(message: str) -> str:
+    """The message with WITHHELD added to its explanation (not to the first sentence, which stays
+    short: the one-line report shows it; the missing `[*]` says there is no fix)."""
+    first, rest = split_message(message)
+    return f"{first}. {rest}{WITHHELD}" if rest else f"{first}.{WITHHELD}"
 # Deeper than this, libcst's parse takes seconds to minutes (prefilter.nesting_deeper_than).
 MAX_NESTING = 1500
 
@@ -93,9 +100,12 @@ def syntax_error_diagnostic(exc: Exception, text: str) -> Diagnostic:
     hint = ""
     if _PYTHON2.search(lines.line_text(line)):
         hint = " (this looks like Python 2 code; metriclint reads Python 3)"
+    # The hint belongs to the first sentence, the one a one-line report shows ("Missing
+    # parentheses in call to 'print'. Did you mean print(...)?" has two).
+    first, rest = split_message(message)
     return Diagnostic(
         code="E999",
-        message=f"SyntaxError: {message}{hint}",
+        message=f"SyntaxError: {first}{hint}" + (f". {rest}" if rest else ""),
         start=Position(line, column),
         end=Position(line, column),
         source_line=line,
@@ -426,7 +436,7 @@ def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Op
                 mapped = [normalised.edit(edit) for edit in edits]
                 if any(edit is None for edit in mapped):
                     edits = ()
-                    message += WITHHELD
+                    message = _withheld(message)
                 else:
                     edits = tuple(sorted(mapped))  # type: ignore[arg-type]
             if edits:
@@ -437,8 +447,11 @@ def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Op
     if noqa_codes and (suppressions.directives or suppressions.file_directives):
         # Tool codes count as enabled; a noqa naming one that is never silenced is reported as such.
         enabled = settings.enabled_codes(all_rules()) | frozenset(TOOL_CODES)
-        unused = suppressions.unused(enabled, known_codes(), lambda code: is_ours(code, TOOL_CODES), keep=crashed,
-                                     never=frozenset(NEVER_SILENCED))
+        # Codes the config enables but this run's command line turned off did not run: their
+        # directives are kept, like those of a rule that crashed (a one-run flag deletes nothing).
+        off_this_run = settings.configured_codes(all_rules()) - enabled
+        unused = suppressions.unused(enabled, known_codes(), lambda code: is_ours(code, TOOL_CODES),
+                                     keep=crashed | off_this_run, never=frozenset(NEVER_SILENCED))
         output.diagnostics.extend(d for d in unused if d.code in noqa_codes)
     output.diagnostics.sort(key=lambda d: d.sort_key)
     return output

@@ -42,7 +42,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from .diagnostics import Diagnostic, Position
+from .diagnostics import Diagnostic, Position, split_message
 from .suppression import futile_directive, futile_note
 
 _BOUNDARY = "# metriclint-cell {}"
@@ -428,8 +428,9 @@ def module_of_cells(cells: Sequence[Any]) -> VirtualModule:
             # a `noqa` in the cell (or, in the first code cell, a file-level one) cannot hide it
             if futile_directive(body, cell_line, "E999", file_level=not module.code_cells):
                 hint += futile_note("E999")
+            first, rest = split_message(exc.msg)  # the hints belong to the first sentence
             module.broken.append(Diagnostic(
-                "E999", f"SyntaxError in this cell: {exc.msg}{hint}; the cell is skipped",
+                "E999", f"SyntaxError in this cell: {first}{hint}; the cell is skipped" + (f". {rest}" if rest else ""),
                 Position(cell_line, column), Position(cell_line, column),
                 cell=number, source_line=cell_line,
             ))

@@ -481,8 +481,12 @@ def run_jobs(jobs: List[Job], workers: Optional[int] = None, cache=None, progres
                 progress(1)
         else:
             pending.append(index)
-    for index, result in zip(pending, _compute([jobs[i] for i in pending], workers, progress)):
+    # `_compute` yields exactly one result per pending job; counting here (not inside the
+    # generator, which `zip` never resumes after its last result) makes the bar reach the total.
+    for index, result in zip(pending, _compute([jobs[i] for i in pending], workers)):
         results[index] = result
+        if progress is not None:
+            progress(1)
         if cache is not None and _cacheable(jobs[index], result):
             cache.put(result.cache_key, result.diagnostics)
     if cache is not None:
@@ -490,13 +494,11 @@ def run_jobs(jobs: List[Job], workers: Optional[int] = None, cache=None, progres
     return results  # type: ignore[return-value]
 
 
-def _compute(jobs: List[Job], workers: Optional[int], progress) -> Iterator[FileResult]:
+def _compute(jobs: List[Job], workers: Optional[int]) -> Iterator[FileResult]:
     workers = workers or default_jobs()
     if workers <= 1 or len(jobs) < POOL_THRESHOLD:
         for job in jobs:
             yield process_file(job)
-            if progress is not None:
-                progress(1)
         return
     # Imported here: a run of a few files (pre-commit's) never starts a pool.
     import multiprocessing
@@ -519,8 +521,6 @@ def _compute(jobs: List[Job], workers: Optional[int], progress) -> Iterator[File
             results = future.result()
             for result in results:
                 yield result
-                if progress is not None:
-                    progress(1)
             done += 1
     except BrokenProcessPool:
         broken = True
@@ -536,8 +536,6 @@ def _compute(jobs: List[Job], workers: Optional[int], progress) -> Iterator[File
             finished = future.done() and not future.cancelled() and future.exception() is None
             for index, job in enumerate(chunk):
                 yield future.result()[index] if finished else _isolated(job, context)
-                if progress is not None:
-                    progress(1)
 
 
 _busy = False  # in a worker: whether it is processing files (Ctrl-C stops those, and only those)

@@ -94,6 +94,12 @@ class Settings:
     def enabled_codes(self, codes: Iterable[str]) -> FrozenSet[str]:
         return _resolve_selection(frozenset(codes), self.layers)
 
+    def configured_codes(self, codes: Iterable[str]) -> FrozenSet[str]:
+        """The codes the configuration enables, before the command line's selections. A rule
+        turned off only for one run (`--ignore`, `--select`) did not run: KM001 cannot judge
+        a `noqa` naming it, and `fix` must not delete that `noqa`."""
+        return _resolve_selection(frozenset(codes), self.layers[:1])
+
     def is_enabled(self, code: str) -> bool:
         return code in self.enabled_codes((code,))
 

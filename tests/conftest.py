@@ -7,6 +7,7 @@ keras, and fails without them (see keras_stack.py for the explicit opt-out).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,14 @@ import pytest
 from keras_stack import require_keras_stack
 
 _RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+
+
+def pytest_configure(config):
+    # Most tests read the one-line report (`path:line:col: CODE message`), whatever they test;
+    # the default (`full`, several lines per finding) is tested where it is the subject
+    # (test_output.py unsets this). Subprocesses inherit it, so every metriclint run the suite
+    # starts prints one line per finding unless a test asks for another format.
+    os.environ["METRICLINT_OUTPUT_FORMAT"] = "concise"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -26,7 +26,7 @@ model = keras.Sequential()
 model.compile(loss="mse", metrics=["mae"])
 model.fit(x, y, nb_epoch=3)
 """
-NB_EPOCH = "KM101 `Model.fit()` does not take `nb_epoch=` (TypeError at run time): Keras 1 name of `epochs`"
+NB_EPOCH = "KM101 [*] `Model.fit()` does not take `nb_epoch=` (TypeError)"
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 

@@ -26,11 +26,8 @@ model.compile(loss="mse", metrics=["mae"])
 model.fit(x, y, nb_epoch=3)
 """
 FIT_FIXED = FIT.replace("nb_epoch=3", "epochs=3")
-NB_EPOCH = "KM101 `Model.fit()` does not take `nb_epoch=` (TypeError at run time): Keras 1 name of `epochs`"
-VALIDATION_METRICS = (
-    "KM101 `Model.fit()` does not take `validation_metrics=` (TypeError at run time): Keras computes "
-    "`val_*` for every metric given to `compile`; there is no separate validation list"
-)
+NB_EPOCH = "KM101 [*] `Model.fit()` does not take `nb_epoch=` (TypeError)"
+VALIDATION_METRICS = "KM101 `Model.fit()` does not take `validation_metrics=` (TypeError)"
 UNSAFE = """\
 from tensorflow import keras
 model = keras.Sequential()
@@ -155,8 +152,8 @@ def test_json_output(project):
     code, out, _ = run("check", "--output-format", "json", "train.py")
     assert code == 1
     (item,) = json.loads(out)
-    assert (item["file"], item["code"], item["start"], item["end"]) == (
-        "train.py", "KM101", {"line": 4, "column": 17}, {"line": 4, "column": 25},
+    assert (item["filename"], item["code"], item["location"], item["end_location"]) == (
+        "train.py", "KM101", {"row": 4, "column": 17}, {"row": 4, "column": 25},
     )
     assert item["fix"]["applicability"] == "safe"
     assert item["fix"]["edits"][0]["content"] == "epochs"
@@ -213,7 +210,7 @@ def test_target_keras_option(project):
     write(project / "gen.py", GENERATOR)
     code3, out3, _ = run("check", "--target-keras", "3", "gen.py")
     code2, out2, _ = run("check", "--target-keras", "2", "gen.py")
-    assert code3 == 1 and lines(out3)[0].startswith("gen.py:3:7: KM101 `Model.fit_generator()` was removed in Keras 3")
+    assert code3 == 1 and lines(out3)[0].startswith("gen.py:3:7: KM101 [*] `Model.fit_generator()` was removed in Keras 3")
     assert (code2, lines(out2)) == (0, ["All checks passed!"])
 
 

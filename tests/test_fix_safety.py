@@ -218,7 +218,7 @@ def test_file_changed_on_disk_meanwhile_is_not_overwritten(project, monkeypatch)
     # the finding is still there (nothing was fixed), so the run is not clean
     assert code == 1
     assert out.splitlines() == [
-        "train.py:4:17: KM101 `Model.fit()` does not take `nb_epoch=` (TypeError at run time): Keras 1 name of `epochs`",
+        "train.py:4:17: KM101 [*] `Model.fit()` does not take `nb_epoch=` (TypeError)",
         "Found 1 error (0 fixed, 1 remaining).",
     ]
     assert leftovers(project) == []

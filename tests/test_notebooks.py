@@ -32,7 +32,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 LANGUAGE_INFO = {"name": "python", "version": "3.11.7", "mimetype": "text/x-python", "file_extension": ".py"}
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
-KM101 = "KM101 `Model.fit()` does not take `nb_epoch=` (TypeError at run time): Keras 1 name of `epochs`"
+KM101 = "KM101 [*] `Model.fit()` does not take `nb_epoch=` (TypeError)"
 SETUP = "from tensorflow import keras\nmodel = keras.Sequential()"
 
 
@@ -191,7 +191,7 @@ def test_check_text_reports_cell_and_line_in_cell(project):
     code_, out, err = run("check", "nb.ipynb")
     assert code_ == 1, err
     lines = out.splitlines()
-    assert lines[0].startswith(f"nb.ipynb:cell 5:2:{KM207_COL}: KM207 `EarlyStopping` monitors `val_acc`"), out
+    assert lines[0].startswith(f"nb.ipynb:cell 5:2:{KM207_COL}: KM207 [*] `EarlyStopping` monitors `val_acc`"), out
     assert lines[1] == f"nb.ipynb:cell 6:1:{KM101_COL}: {KM101}"
     assert lines[2:] == ["Found 2 errors (2 fixable with `metriclint fix`)."]
     assert (KM207_COL, KM101_COL) == (46, 27)  # the numbers a reader would count in the cells
@@ -206,11 +206,11 @@ def test_check_json_positions_are_inside_the_cell(project):
     assert [(d["code"], d["cell"]) for d in report] == [("KM207", 5), ("KM101", 6)]
     for diag in report:
         lines = book.cells[diag["cell"] - 1].source.split("\n")
-        assert diag["start"]["line"] == diag["end"]["line"]
-        text = lines[diag["start"]["line"] - 1][diag["start"]["column"] - 1:diag["end"]["column"] - 1]
+        assert diag["location"]["row"] == diag["end_location"]["row"]
+        text = lines[diag["location"]["row"] - 1][diag["location"]["column"] - 1:diag["end_location"]["column"] - 1]
         assert text == {"KM207": "'val_acc'", "KM101": "nb_epoch"}[diag["code"]]
         (edit,) = diag["fix"]["edits"]
-        assert (edit["start"], edit["end"]) == (diag["start"], diag["end"])
+        assert (edit["location"], edit["end_location"]) == (diag["location"], diag["end_location"])
 
 
 def test_check_sarif_carries_the_cell(project):
@@ -233,8 +233,8 @@ def test_check_github_names_the_cell(project):
     assert len(lines) == 2
     assert lines[1] == (
         f"::error title=metriclint (KM101),file=nb.ipynb,line=1,col={KM101_COL},endLine=1,"
-        f"endColumn={KM101_COL + 8}::nb.ipynb:cell 6:1:{KM101_COL}: {KM101}"
-    )
+        f"endColumn={KM101_COL + 8}::nb.ipynb:cell 6:1:{KM101_COL}: {KM101.replace(' [*]', '')}. Keras 1 name of `epochs`"
+    )  # an annotation has room for the whole message
     assert lines[0].startswith(f"::warning title=metriclint (KM207),file=nb.ipynb,line=2,col={KM207_COL},")
     assert f"::nb.ipynb:cell 5:2:{KM207_COL}: KM207 " in lines[0]
 
@@ -271,7 +271,7 @@ def test_a_fact_from_an_earlier_cell_decides_a_later_finding(project):
         )
     save(project / "nb.ipynb", book(""))
     report = json_report("nb.ipynb")
-    assert [(d["code"], d["cell"], d["start"]["line"], d["start"]["column"]) for d in report] == [("KM207", 4, 1, 46)]
+    assert [(d["code"], d["cell"], d["location"]["row"], d["location"]["column"]) for d in report] == [("KM207", 4, 1, 46)]
     save(project / "nb.ipynb", book(", metrics=['accuracy']"))
     assert json_report("nb.ipynb") == []
 
@@ -286,10 +286,10 @@ def test_fix_inserting_an_import_lands_in_the_import_cell(project):
     )
     before = save(project / "nb.ipynb", book)
     report = json_report("nb.ipynb")
-    assert {(d["code"], d["cell"], d["start"]["line"]) for d in report} == {("KM107", 3, 2)}
+    assert {(d["code"], d["cell"], d["location"]["row"]) for d in report} == {("KM107", 3, 2)}
     for diag in report:  # schema: lines are >= 1 even for the insertion into another cell
         for edit in diag["fix"]["edits"]:
-            assert edit["start"]["line"] >= 1
+            assert edit["location"]["row"] >= 1
     code_, _, err = run("fix", "nb.ipynb")
     after = read(project / "nb.ipynb")
     assert sources(after) == [
@@ -501,12 +501,12 @@ def test_magics_parse_are_not_linted_and_are_written_back(project, case):
     before = save(path, notebook(code(SETUP), code(source), code("model.fit(x, y, nb_epoch=9)")))
     report = json_report("nb.ipynb")
     assert [d for d in report if d["code"].startswith("E")] == []
-    found = [(d["cell"], d["start"]["line"], d["start"]["column"]) for d in report if d["cell"] == 2]
+    found = [(d["cell"], d["location"]["row"], d["location"]["column"]) for d in report if d["cell"] == 2]
     assert found == ([(2, *where)] if where else [])
     if where:
         line = source.split("\n")[where[0] - 1]
         assert line[where[1] - 1:].startswith("nb_epoch=")
-    assert [(d["code"], d["start"]["line"]) for d in report if d["cell"] == 3] == [("KM101", 1)]
+    assert [(d["code"], d["location"]["row"]) for d in report if d["cell"] == 3] == [("KM101", 1)]
 
     run("fix", "nb.ipynb")
     after = read(path)
@@ -565,7 +565,7 @@ def test_noqa_in_a_cell(project):
         code("model.fit(x, y, nb_epoch=4)  # noqa"),
     ))
     # (`# noqa: KM207` suppresses nothing there: KM001 says so, and is off for this test)
-    assert [(d["cell"], d["start"]["line"]) for d in json_report("--ignore", "KM001", "nb.ipynb")] == [(2, 2)]
+    assert [(d["cell"], d["location"]["row"]) for d in json_report("--ignore", "KM001", "nb.ipynb")] == [(2, 2)]
     run("fix", "--ignore", "KM001", "nb.ipynb")
     assert_only_replaced(before, read(path), ("nb_epoch=2", "epochs=2"))
 
@@ -644,7 +644,7 @@ def test_cell_with_a_syntax_error_is_reported_and_skipped(project, broken):
 def test_syntax_error_position_is_in_the_cell(project):
     save(project / "nb.ipynb", notebook(code(SETUP), code("x = 1\ny = 2\nz = 3 3")))
     (diag,) = json_report("nb.ipynb")
-    assert (diag["code"], diag["cell"], diag["start"]["line"]) == ("E999", 2, 3)
+    assert (diag["code"], diag["cell"], diag["location"]["row"]) == ("E999", 2, 3)
 
 
 @pytest.mark.parametrize("cells", [[], [markdown("only text")], [code("")]], ids=["no-cells", "markdown-only", "empty-cell"])
@@ -767,11 +767,11 @@ def test_a_cell_indented_as_a_whole_is_python_and_keeps_its_indentation(project)
     path = project / "nb.ipynb"
     before = save(path, notebook(code(SETUP), code(INDENTED)))
     report = json_report("nb.ipynb")
-    assert [(d["code"], d["cell"], d["start"]["line"], d["start"]["column"]) for d in report] == [
+    assert [(d["code"], d["cell"], d["location"]["row"], d["location"]["column"]) for d in report] == [
         ("KM101", 2, 2, column(INDENTED, 2, "nb_epoch")), ("KM101", 2, 5, column(INDENTED, 5, "nb_epoch"))]
     for diag in report:  # the fix's edit is where the finding is, in the cell's own columns
         (edit,) = diag["fix"]["edits"]
-        assert (edit["start"], edit["end"]) == (diag["start"], diag["end"])
+        assert (edit["location"], edit["end_location"]) == (diag["location"], diag["end_location"])
     code_, out, err = run("fix", "nb.ipynb")
     assert (code_, err) == (0, ""), out
     after = read(path)
@@ -792,7 +792,7 @@ def test_a_fix_that_adds_a_line_to_an_indented_cell_indents_it_too(project):
 def test_syntax_error_in_an_indented_cell_points_into_the_cell(project):
     save(project / "nb.ipynb", notebook(code(SETUP), code("  x = 1\n  y = 2 2")))
     (diag,) = json_report("nb.ipynb")
-    assert (diag["code"], diag["cell"], diag["start"]["line"], diag["start"]["column"]) == ("E999", 2, 2, 9)
+    assert (diag["code"], diag["cell"], diag["location"]["row"], diag["location"]["column"]) == ("E999", 2, 2, 9)
 
 
 def test_add_noqa_in_an_indented_cell(project):
@@ -862,7 +862,7 @@ def test_common_margin_is_textwraps(lines):
 def test_a_noqa_in_a_cell_with_a_syntax_error_is_named_as_doing_nothing(project):
     save(project / "nb.ipynb", notebook(code("# metriclint: noqa: E999\n" + SETUP), code("x = (1,  # noqa: E999")))
     first, line = run("check", "nb.ipynb")[1].splitlines()[:-1]
-    assert first == "nb.ipynb:cell 1:1:1: KM001 Unused `noqa` directive (cannot be suppressed: `E999`)"
+    assert first == "nb.ipynb:cell 1:1:1: KM001 [*] Unused `noqa` directive (cannot be suppressed: `E999`)"
     assert line.startswith("nb.ipynb:cell 2:1:") and line.endswith(
         " (`noqa` cannot hide E999: it reports a file that does not parse as Python, so it was not checked; "
         "to skip the file, list it in `exclude`); the cell is skipped")

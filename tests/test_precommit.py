@@ -14,12 +14,21 @@ module would silently be missing; the snapshot tests what is on disk.
 builds its own hook environment (a few seconds with a warm pip cache).
 PRE_COMMIT_HOME points at one directory per session so that nothing is written
 to the user's ~/.cache/pre-commit.
+
+The README's snippet is tested as a user runs it: its `.pre-commit-config.yaml`, word for word
+but for `repo:`, which points at the snapshot (pre-commit clones a local path like a URL, so
+nothing is fetched from GitHub), then `pre-commit run --all-files`, then the README's
+`pre-commit autoupdate --freeze`. Building a hook environment is pre-commit's own `pip install`
+of the snapshot into a fresh virtualenv: its dependencies come from the package index the
+machine's pip is configured for (PyPI, or a local mirror or wheel cache via pip's config and
+`PIP_*` variables, which pass through), never from GitHub.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,7 +131,8 @@ def hook_repo(tmp_path_factory, precommit_env) -> Path:
     else:
         shutil.copytree(REPO_ROOT, snapshot, ignore=_NOT_SOURCE)
     assert (snapshot / ".pre-commit-hooks.yaml").is_file(), "no .pre-commit-hooks.yaml in the repository"
-    _git(snapshot, precommit_env, "init", "-q")
+    # `main`, the published repository's default branch: the README's snippet names it
+    _git(snapshot, precommit_env, "init", "-q", "-b", "main")
     _git(snapshot, precommit_env, "add", "-A")
     _git(snapshot, precommit_env, "commit", "-q", "--no-verify", "-m", "snapshot")
     return snapshot
@@ -177,3 +187,91 @@ def test_check_hook_fails_fix_hook_repairs(hook_repo, precommit_env, tmp_path):
     status, output = _try_repo(hook_repo, "metriclint", project, precommit_env)
     assert status == 0, output
     assert "KM101" not in output, output
+
+
+# --- the README's snippet, as a user runs it -----------------------------------------------------
+README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+PUBLIC_REPO = "https://github.com/metriclint/metriclint"
+
+
+def readme_precommit_config() -> str:
+    section = README.split("\n## pre-commit\n", 1)[1].split("\n## ", 1)[0]
+    (config,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    return config
+
+
+def readme_precommit_commands() -> list:
+    section = README.split("\n## pre-commit\n", 1)[1].split("\n## ", 1)[0]
+    (commands,) = re.findall(r"```sh\n(.*?)```", section, re.S)
+    return [line.split() for line in commands.splitlines() if line.strip()]
+
+
+def _precommit(project: Path, env: Dict[str, str], *args: str) -> Tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args, "--color=never"], cwd=project, env=env,
+        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_readme_snippet_is_a_whole_config_naming_the_hooks_this_repository_has():
+    import yaml
+
+    config = yaml.safe_load(readme_precommit_config())
+    (repo,) = config["repos"]
+    assert repo["repo"] == PUBLIC_REPO
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    assert [h["id"] for h in repo["hooks"]] == ["metriclint-fix", "metriclint"]
+    assert {h["id"] for h in repo["hooks"]} <= {h["id"] for h in hooks}
+    # the commands the README gives after it: pin the rev, install the git hook
+    assert readme_precommit_commands() == [
+        ["pre-commit", "autoupdate", "--freeze", "--repo", PUBLIC_REPO], ["pre-commit", "install"]]
+
+
+@pytest.mark.slow
+def test_readme_snippet_installs_and_runs_as_written(hook_repo, precommit_env, tmp_path):
+    env = dict(precommit_env)
+    env.pop("METRICLINT_OUTPUT_FORMAT", None)  # what a user sees: the default report
+    project = tmp_path / "project"
+    project.mkdir()
+    config = readme_precommit_config()
+    assert config.count(PUBLIC_REPO) == 1
+    (project / ".pre-commit-config.yaml").write_text(config.replace(PUBLIC_REPO, str(hook_repo)), encoding="utf-8")
+    (project / "train.py").write_text(BAD, encoding="utf-8")
+    (project / "clean.py").write_text(CLEAN, encoding="utf-8")
+    _git(project, env, "init", "-q")
+    _git(project, env, "add", "-A")
+
+    # as written (`rev: main`): it installs and runs; the fix hook fixes, the check hook then passes
+    status, output = _precommit(project, env, "run", "--all-files")
+    assert "did not match" not in output and "InvalidManifestError" not in output, output
+    assert status == 1, output  # pre-commit fails a run whose hook modified files
+    assert re.search(r"^metriclint-fix\.+Failed$", output, re.M), output
+    assert "files were modified by this hook" in output, output
+    assert "Found 1 error (1 fixed, 0 remaining)." in output, output
+    assert re.search(r"^metriclint\.+Passed$", output, re.M), output  # what remained: nothing
+    assert (project / "train.py").read_text(encoding="utf-8") == BAD.replace("nb_epoch=3", "epochs=3")
+    assert (project / "clean.py").read_text(encoding="utf-8") == CLEAN
+
+    # the README's next step pins `rev` to the commit `main` points at
+    for command in readme_precommit_commands():
+        assert command[0] == "pre-commit"
+        args = [str(hook_repo) if arg == PUBLIC_REPO else arg for arg in command[1:]]
+        status, output = _precommit(project, env, *args)
+        assert status == 0, (command, output)
+    head = _git(hook_repo, env, "rev-parse", "HEAD").strip()
+    pinned = (project / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert re.search(rf"^\s+rev: {head}\b", pinned, re.M), pinned
+    assert (project / ".git" / "hooks" / "pre-commit").is_file()
+
+    # with the pinned rev: a staged bad file fails the commit's check, a clean one passes
+    _git(project, env, "add", "-A")
+    status, output = _precommit(project, env, "run", "--all-files")
+    assert status == 0, output
+    (project / "train.py").write_text(BAD.replace("nb_epoch=3", "validation_metrics=['mae']"), encoding="utf-8")
+    _git(project, env, "add", "train.py")
+    status, output = _precommit(project, env, "run", "--all-files")
+    assert status == 1 and re.search(r"^metriclint\.+Failed$", output, re.M), output
+    assert "KM101 `Model.fit()` does not take `validation_metrics=`" in output, output  # the default report
+    assert " --> train.py:4:17" in output and "  |                 ^^^^^^^^^^^^^^^^^^" in output, output
+    assert "mutable reference" not in output, output  # pinned: pre-commit no longer warns

@@ -1,11 +1,11 @@
 """The output formats (text, JSON, JSON lines, SARIF, GitHub annotations, GitLab code quality,
 JUnit XML), through the real CLI on real files.
 
-SARIF is validated against the official OASIS schema (tests/data/sarif-schema-2.1.0.json),
-JSON and JSON lines against our documented schema (tests/data/metriclint-json.schema.json),
-GitLab's report against a schema written from GitLab's documentation and its ingest validator
-(tests/data/gitlab-codequality.schema.json, see tests/data/README.md), and JUnit XML with an XML
-parser and junitparser as the consumer.
+Each format is checked against what its consumer accepts (sources in tests/data/README.md): SARIF
+against the official OASIS 2.1.0 schema, JSON and JSON lines against our documented schema and
+the shape of ruff's own JSON, GitLab's report against the schema GitLab validates each issue with,
+JUnit XML against the XSD Jenkins uses (and junitparser as a reader), GitHub annotations by the
+Actions runner's own parsing and unescaping rules.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ model.fit(
 )
 model.fit_generator(gen, 10, 2, workers=4)
 """
-NB_EPOCH_MESSAGE = "`Model.fit()` does not take `nb_epoch=` (TypeError at run time): Keras 1 name of `epochs`"
+NB_EPOCH_HEADLINE = "`Model.fit()` does not take `nb_epoch=` (TypeError)"
+NB_EPOCH_MESSAGE = NB_EPOCH_HEADLINE + ". Keras 1 name of `epochs`"
 # A syntax error in a file that mentions Keras (E999), and an undecodable file (E902).
 BROKEN = "from tensorflow import keras\nmodel.fit(x, nb_epoch=3\n"
 UNDECODABLE = b"from tensorflow import keras\n# \xff\xfe model.fit\n"
@@ -273,9 +274,13 @@ def test_sarif_artifact_uri_of_an_awkward_path(project):
 
 # --- JSON ---------------------------------------------------------------------------------------
 JSON_SCHEMA = load_schema("metriclint-json.schema.json")
-DIAGNOSTIC_KEYS = {"file", "code", "message", "start", "end", "cell", "fix", "url"}
+# ruff's own `--output-format json` (its CLI snapshot, tests/data/README.md): our objects carry every
+# key it has, with values of the same JSON types, so tools written for ruff read ours.
+RUFF_JSON = load_schema("ruff-output-format-json.json")
+DIAGNOSTIC_KEYS = {"cell", "code", "end_location", "explanation", "filename", "fix", "location", "message", "name",
+                   "noqa_row", "severity", "url"}
 FIX_KEYS = {"applicability", "message", "edits"}
-EDIT_KEYS = {"content", "start", "end", "start_offset", "end_offset"}
+EDIT_KEYS = {"content", "location", "end_location", "start_offset", "end_offset"}
 
 
 def json_report(*args: str, command: str = "check") -> List[Dict]:
@@ -284,10 +289,37 @@ def json_report(*args: str, command: str = "check") -> List[Dict]:
     return json.loads(out)
 
 
+def full_message(diag: Dict) -> str:
+    """The whole message: JSON's `message` is its first sentence, `explanation` the rest."""
+    return f"{diag['message']}. {diag['explanation']}" if diag["explanation"] else diag["message"]
+
+
+def json_type(value) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number",
+            type(None): "null"}[type(value)]
+
+
+def assert_shaped_like(ours, theirs, where: str = "") -> None:
+    """Every key of ruff's object is in ours with a value of the same JSON type (recursively;
+    null in ruff's stands for any value, as ruff writes null where we write a URL)."""
+    if isinstance(theirs, dict):
+        assert isinstance(ours, dict), where
+        for key, value in theirs.items():
+            assert key in ours, f"{where}.{key} missing"
+            if value is not None and ours[key] is not None:
+                assert_shaped_like(ours[key], value, f"{where}.{key}")
+    elif isinstance(theirs, list):
+        assert isinstance(ours, list), where
+        for item in ours:
+            assert_shaped_like(item, theirs[0], f"{where}[]")
+    else:
+        assert json_type(ours) == json_type(theirs), (where, ours, theirs)
+
+
 def test_json_report_matches_the_documented_schema(findings):
     diagnostics = json_report(".")
     assert_valid(JSON_SCHEMA, diagnostics)
-    assert [(d["file"], d["code"]) for d in diagnostics] == [
+    assert [(d["filename"], d["code"]) for d in diagnostics] == [
         ("broken.py", "E999"),
         ("keras_fit.py", "KM101"),
         ("keras_fit.py", "KM101"),
@@ -296,47 +328,84 @@ def test_json_report_matches_the_documented_schema(findings):
     ]
     for diag in diagnostics:
         assert set(diag) == DIAGNOSTIC_KEYS
-        assert set(diag["start"]) == set(diag["end"]) == {"line", "column"}
-        assert diag["cell"] is None
+        assert set(diag["location"]) == set(diag["end_location"]) == {"row", "column"}
+        assert diag["cell"] is None and diag["severity"] == "error"
         assert diag["url"] == DOCS_URL.format(code=diag["code"])
         if diag["fix"] is not None:
             assert set(diag["fix"]) == FIX_KEYS
             for edit in diag["fix"]["edits"]:
                 assert set(edit) == EDIT_KEYS
-                assert set(edit["start"]) == set(edit["end"]) == {"line", "column"}
+                assert set(edit["location"]) == set(edit["end_location"]) == {"row", "column"}
 
     e999, rename, moved, generator, e902 = diagnostics
     assert e999["fix"] is None and e902["fix"] is None
     assert e999["message"].startswith("SyntaxError: ")
-    assert e902["start"] == e902["end"] == {"line": 1, "column": 1}
+    assert e902["location"] == e902["end_location"] == {"row": 1, "column": 1}
+    assert e999["noqa_row"] is None and e902["noqa_row"] is None  # nothing suppresses them
+    assert (e999["name"], e902["name"]) == ("syntax-error", "io-error")
     assert rename == {
-        "file": "keras_fit.py",
-        "code": "KM101",
-        "message": NB_EPOCH_MESSAGE,
-        "start": {"line": 4, "column": 33},
-        "end": {"line": 4, "column": 41},
         "cell": None,
+        "code": "KM101",
+        "end_location": {"row": 4, "column": 41},
+        "explanation": "Keras 1 name of `epochs`",
+        "filename": "keras_fit.py",
         "fix": {
             "applicability": "safe",
-            "message": "Rename `nb_epoch=` to `epochs=`",
             "edits": [
                 {
                     "content": "epochs",
-                    "start": {"line": 4, "column": 33},
-                    "end": {"line": 4, "column": 41},
-                    "start_offset": KERAS_FIT.index("nb_epoch"),
+                    "end_location": {"row": 4, "column": 41},
                     "end_offset": KERAS_FIT.index("nb_epoch") + len("nb_epoch"),
+                    "location": {"row": 4, "column": 33},
+                    "start_offset": KERAS_FIT.index("nb_epoch"),
                 }
             ],
+            "message": "Rename `nb_epoch=` to `epochs=`",
         },
+        "location": {"row": 4, "column": 33},
+        "message": NB_EPOCH_HEADLINE,
+        "name": "unknown-model-keyword",
+        "noqa_row": 4,
+        "severity": "error",
         "url": DOCS_URL.format(code="KM101"),
     }
+    assert full_message(rename) == NB_EPOCH_MESSAGE
     assert moved["fix"]["applicability"] == "unsafe" and len(moved["fix"]["edits"]) == 2
     assert generator["fix"]["applicability"] == "safe"
     # only the tokens that change: the method name, two keywords, the dropped `workers=4`
     assert [e["content"] for e in generator["fix"]["edits"]] == ["fit", "steps_per_epoch=", "epochs=", ""]
     assert apply(KERAS_FIT, [(e["start_offset"], e["end_offset"], e["content"]) for e in generator["fix"]["edits"]]) == \
         KERAS_FIT.replace("model.fit_generator(gen, 10, 2, workers=4)", "model.fit(gen, steps_per_epoch=10, epochs=2)")
+
+
+def test_json_report_has_ruffs_fields_with_ruffs_types(findings):
+    assert len(RUFF_JSON) == 3 and RUFF_JSON[0]["fix"]["edits"]  # the reference has a fix with an edit
+    diagnostics = json_report(".")
+    assert any(d["fix"] for d in diagnostics)
+    for ours in diagnostics:
+        for theirs in RUFF_JSON:
+            assert_shaped_like(ours, theirs)
+    # what a ruff reader does with an item works here too: place it and apply its fix
+    rename = diagnostics[1]
+    start = offset_of(KERAS_FIT, rename["location"]["row"], rename["location"]["column"])
+    end = offset_of(KERAS_FIT, rename["end_location"]["row"], rename["end_location"]["column"])
+    assert KERAS_FIT[start:end] == "nb_epoch"
+    edits = [(offset_of(KERAS_FIT, e["location"]["row"], e["location"]["column"]),
+              offset_of(KERAS_FIT, e["end_location"]["row"], e["end_location"]["column"]), e["content"])
+             for e in rename["fix"]["edits"]]
+    assert apply(KERAS_FIT, edits) == KERAS_FIT.replace("nb_epoch=3", "epochs=3")
+
+
+def test_json_noqa_row_is_where_a_noqa_silences_the_finding(project):
+    (project / "a.py").write_text(
+        "from tensorflow import keras\nmodel = keras.Sequential()\nmodel.fit(\n    x,\n    nb_epoch=3,\n)\n",
+        encoding="utf-8")
+    (diag,) = json_report("a.py")
+    assert diag["noqa_row"] == 5
+    lines = (project / "a.py").read_text(encoding="utf-8").splitlines()
+    lines[diag["noqa_row"] - 1] += "  # noqa: KM101"
+    (project / "a.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert json_report("a.py") == []
 
 
 def test_json_schema_check_is_not_vacuous(findings):
@@ -346,8 +415,10 @@ def test_json_schema_check_is_not_vacuous(findings):
         lambda d: d[1].update(extra={}),
         lambda d: d[1]["fix"].update(applicability="maybe"),
         lambda d: d[1]["fix"]["edits"][0].pop("content"),
-        lambda d: d[1]["start"].update(column=0),
+        lambda d: d[1]["location"].update(column=0),
         lambda d: d[0].update(cell="1"),
+        lambda d: d[1].pop("noqa_row"),
+        lambda d: d[1].update(filename=""),
     ):
         broken = copy.deepcopy(diagnostics)
         mutate(broken)
@@ -372,8 +443,8 @@ def _expected_fix(text: str, diagnostics: List[Dict], unsafe: bool) -> Tuple[str
         text,
         [
             (
-                offset_of(text, e["start"]["line"], e["start"]["column"]),
-                offset_of(text, e["end"]["line"], e["end"]["column"]),
+                offset_of(text, e["location"]["row"], e["location"]["column"]),
+                offset_of(text, e["end_location"]["row"], e["end_location"]["column"]),
                 e["content"],
             )
             for e in edits
@@ -396,8 +467,8 @@ def test_json_edits_reproduce_what_fix_writes(project, unsafe, newline, bom):
     diagnostics = json_report(*flags, "keras_fit.py")
     assert len(diagnostics) == 3
     for diag in diagnostics:  # every reported span is the keyword or method it names
-        start = offset_of(text, diag["start"]["line"], diag["start"]["column"])
-        end = offset_of(text, diag["end"]["line"], diag["end"]["column"])
+        start = offset_of(text, diag["location"]["row"], diag["location"]["column"])
+        end = offset_of(text, diag["end_location"]["row"], diag["end_location"]["column"])
         assert re.search(rf"`(Model\.)?{re.escape(text[start:end])}[(=]", diag["message"]), (text[start:end], diag)
     by_offset, by_position = _expected_fix(text, diagnostics, unsafe)
     assert by_offset == by_position != text
@@ -421,9 +492,9 @@ def test_json_positions_after_fix_refer_to_the_fixed_text(project):
     fixed = path.read_text(encoding="utf-8")
     assert fixed.endswith("model.fit(x, y, epochs=3, epoch=2)\n")
     assert remaining["fix"] is None
-    assert remaining["start"] == {"line": 3, "column": 27}
-    start = offset_of(fixed, remaining["start"]["line"], remaining["start"]["column"])
-    end = offset_of(fixed, remaining["end"]["line"], remaining["end"]["column"])
+    assert remaining["location"] == {"row": 3, "column": 27}
+    start = offset_of(fixed, remaining["location"]["row"], remaining["location"]["column"])
+    end = offset_of(fixed, remaining["end_location"]["row"], remaining["end_location"]["column"])
     assert fixed[start:end] == "epoch"
 
 
@@ -442,27 +513,37 @@ def test_json_edits_after_fix_refer_to_the_fixed_text(project):
 
 
 # --- GitHub annotations -------------------------------------------------------------------------
-ANNOTATION = re.compile(r"^::(?P<level>error|warning|notice) (?P<props>[^:]*)::(?P<data>.*)$")
+# How the Actions runner reads a workflow command (actions/runner, src/Runner.Common/ActionCommand.cs,
+# `TryParseV2`; also GitHub's documentation of workflow commands): the command name up to the first
+# space, properties split at `,` and each at its first `=` (empty pairs dropped), the data after the
+# second `::`; then it undoes the escapes in this order: data `%0D`, `%0A`, `%25`; properties `%0D`,
+# `%0A`, `%3A`, `%2C`, `%25`.
+_DATA_ESCAPES = (("\r", "%0D"), ("\n", "%0A"), ("%", "%25"))
+_PROPERTY_ESCAPES = (("\r", "%0D"), ("\n", "%0A"), (":", "%3A"), (",", "%2C"), ("%", "%25"))
+_REGISTERED = {"error", "warning", "notice"}
 
 
-def unescape_data(text: str) -> str:  # as the Actions runner decodes a command's message
-    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
-
-
-def unescape_property(text: str) -> str:  # ... and a property value
-    return (
-        text.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
-    )
+def _unescape(text: str, mappings) -> str:
+    for token, replacement in mappings:
+        text = text.replace(replacement, token)
+    return text
 
 
 def parse_annotation(line: str) -> Tuple[str, Dict[str, str], str]:
-    match = ANNOTATION.match(line)
-    assert match, line
-    props = {}
-    for part in match["props"].split(","):
-        key, _, value = part.partition("=")
-        props[key] = unescape_property(value)
-    return match["level"], props, unescape_data(match["data"])
+    """The runner's parse of one line: (command, properties, data); fails like the runner would not."""
+    message = line.lstrip()
+    assert message.startswith("::"), line
+    end = message.find("::", 2)
+    assert end >= 0, line
+    info = message[2:end]
+    name, space, props_text = info.partition(" ")
+    assert name in _REGISTERED, line
+    props: Dict[str, str] = {}
+    for part in filter(None, props_text.strip().split(",")) if space else ():
+        pair = [p for p in part.split("=", 1) if p]
+        if len(pair) == 2:
+            props[pair[0]] = _unescape(pair[1], _PROPERTY_ESCAPES)
+    return name, props, _unescape(message[end + 2:], _DATA_ESCAPES)
 
 
 def test_github_annotations_exact_format(findings):
@@ -477,42 +558,39 @@ def test_github_annotations_exact_format(findings):
     )
     assert lines[4] == (
         "::error title=metriclint (E902),file=latin.py,line=1,col=1,endLine=1,endColumn=1::"
-        "latin.py:1:1: E902 " + json_report(".")[4]["message"]
+        "latin.py:1:1: E902 " + full_message(json_report(".")[4])
     )
-    # Each annotation says what the JSON report says.
+    # Each annotation says what the JSON report says, as the runner reads it.
     for line, diag in zip(lines, json_report(".")):
         level, props, data = parse_annotation(line)
         assert level == "error"
         assert list(props) == ["title", "file", "line", "col", "endLine", "endColumn"]
         assert props == {
             "title": f"metriclint ({diag['code']})",
-            "file": diag["file"],
-            "line": str(diag["start"]["line"]),
-            "col": str(diag["start"]["column"]),
-            "endLine": str(diag["end"]["line"]),
-            "endColumn": str(diag["end"]["column"]),
+            "file": diag["filename"],
+            "line": str(diag["location"]["row"]),
+            "col": str(diag["location"]["column"]),
+            "endLine": str(diag["end_location"]["row"]),
+            "endColumn": str(diag["end_location"]["column"]),
         }
-        assert data == f"{diag['file']}:{diag['start']['line']}:{diag['start']['column']}: {diag['code']} {diag['message']}"
+        assert data == (f"{diag['filename']}:{diag['location']['row']}:{diag['location']['column']}: "
+                        f"{diag['code']} {full_message(diag)}")
 
 
-def test_github_annotations_escape_properties_and_data(project):
-    # `%`, `,`, `:` and a newline in the file name, which is both a property and part of the message.
-    name = "odd%,:\nname.py"
+@pytest.mark.parametrize("name", ["odd%,:\nname.py", "a::b=c%3A%25.py", "x\r,y%0A.py", "t=1,u=2.py"])
+def test_github_annotations_escape_properties_and_data(project, name):
+    # `%`, `,`, `:`, `=`, line breaks and text that looks escaped already, in the file name, which is
+    # both a property and part of the message.
     (project / name).write_text(BROKEN, encoding="utf-8")
     code, out, _ = run("check", "--output-format", "github", ".")
     assert code == 1
     (line,) = out.splitlines()
     (diag,) = json_report(".")
-    assert diag["file"] == name and diag["code"] == "E999"
-    where = f"line={diag['start']['line']},col={diag['start']['column']},endLine={diag['end']['line']},endColumn={diag['end']['column']}"
-    message = diag["message"].replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    assert line == (
-        f"::error title=metriclint (E999),file=odd%25%2C%3A%0Aname.py,{where}::"
-        f"odd%25,:%0Aname.py:{diag['start']['line']}:{diag['start']['column']}: E999 {message}"
-    )
+    assert diag["filename"] == name and diag["code"] == "E999"
     level, props, data = parse_annotation(line)
-    assert props["file"] == name
-    assert data == f"{name}:{diag['start']['line']}:{diag['start']['column']}: E999 {diag['message']}"
+    assert (level, props["file"], props["title"]) == ("error", name, "metriclint (E999)")
+    assert props["line"] == str(diag["location"]["row"])
+    assert data == f"{name}:{diag['location']['row']}:{diag['location']['column']}: E999 {full_message(diag)}"
 
 
 def test_github_annotations_empty(project):
@@ -525,8 +603,10 @@ def test_text_lines_and_summary(findings):
     code, out, _ = run("check", ".")
     assert code == 1
     diagnostics = json_report(".")
-    expected = [f"{d['file']}:{d['start']['line']}:{d['start']['column']}: {d['code']} {d['message']}" for d in diagnostics]
-    assert expected[1] == "keras_fit.py:4:33: KM101 " + NB_EPOCH_MESSAGE
+    mark = {id(d): "[*] " if d["fix"] and d["fix"]["applicability"] == "safe" else "" for d in diagnostics}
+    expected = [f"{d['filename']}:{d['location']['row']}:{d['location']['column']}: {d['code']} {mark[id(d)]}{d['message']}"
+                for d in diagnostics]
+    assert expected[1] == "keras_fit.py:4:33: KM101 [*] " + NB_EPOCH_HEADLINE
     assert out == "\n".join(
         expected
         + [
@@ -566,7 +646,7 @@ def test_text_fix_summary(project):
     code, out, _ = run("fix", ".")
     assert code == 1
     assert out.splitlines() == [
-        "a.py:3:27: KM101 `Model.fit()` does not take `epoch=` (TypeError at run time); did you mean `epochs=`?",
+        "a.py:3:27: KM101 `Model.fit()` does not take `epoch=` (TypeError); did you mean `epochs=`?",
         "Found 3 errors (2 fixed, 1 remaining).",
     ]
     assert path.read_text(encoding="utf-8").endswith("epochs=3, epoch=2)\nmodel.evaluate(gen, verbose=0, steps=5)\n")
@@ -614,6 +694,16 @@ def test_json_lines_empty_report(project):
 
 
 # --- JUnit XML ----------------------------------------------------------------------------------
+# The XSD Jenkins' JUnit tooling validates against (tests/data/jenkins-junit.xsd, see its README).
+JUNIT_XSD = DATA / "jenkins-junit.xsd"
+
+
+def junit_schema():
+    import xmlschema
+
+    return xmlschema.XMLSchema(str(JUNIT_XSD))
+
+
 def junit(*args: str):
     import xml.etree.ElementTree as ET
 
@@ -622,42 +712,59 @@ def junit(*args: str):
     code, out, _ = run("check", "--output-format", "junit", *args)
     assert out.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
     root = ET.fromstring(out.encode("utf-8"))  # well-formed XML, as any consumer first needs
+    errors = list(junit_schema().iter_errors(out))
+    assert not errors, "\n".join(str(e) for e in errors[:3])
     return code, root, JUnitXml.fromstring(out)
 
 
-def test_junit_report_one_test_case_per_file(findings):
+def test_junit_xsd_is_the_one_jenkins_uses_and_it_rejects_what_it_should():
+    text = JUNIT_XSD.read_text(encoding="utf-8")
+    assert len(text) == 6108 and "dtkit-junit-model" in text and "junit-4.xsd" in text
+    schema = junit_schema()
+    assert schema.is_valid('<testsuites><testsuite name="a" tests="1"><testcase name="x"/></testsuite></testsuites>')
+    assert not schema.is_valid('<testsuites><testsuite name="a"><testcase name="x"/></testsuite></testsuites>')  # no tests=
+    assert not schema.is_valid('<testsuites><testsuite name="a" tests="1"><testcase name="x" line="3"/></testsuite></testsuites>')
+    assert not schema.is_valid('<testsuites><testsuite name="a" tests="1"><testcase name="x"><failure/><error/>'
+                               '</testcase></testsuite></testsuites>')  # errors come before failures
+
+
+def test_junit_report_one_test_case_per_finding_grouped_by_file(findings):
     from junitparser import Error, Failure
 
     (findings / "clean.py").write_text(CLEAN, encoding="utf-8")
     code, root, xml = junit(".")
     assert code == 1
-    # The structure JUnit consumers (Jenkins' junit-10.xsd, GitLab, junitparser) expect.
+    diagnostics = json_report(".")
+    # The counts CI shows are the findings: 5 test cases, 3 failures (rules), 2 errors (files not checked).
     assert root.tag == "testsuites"
-    (suite,) = root
-    assert suite.tag == "testsuite" and suite.get("name") == "metriclint"
-    assert {c.tag for c in suite} == {"testcase"}
-    assert all(case.get("name") and set(case.attrib) == {"name", "classname", "file"} for case in suite)
-    assert root.get("tests") == suite.get("tests") == "4"
-    assert root.get("failures") == suite.get("failures") == "3"
-    assert root.get("errors") == suite.get("errors") == "2"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("5", "3", "2")
+    suites = list(root)
+    assert [suite.get("name") for suite in suites] == ["broken.py", "keras_fit.py", "latin.py"]  # clean.py has none
+    for suite in suites:
+        cases = list(suite)
+        assert {c.tag for c in cases} == {"testcase"}
+        assert suite.get("tests") == str(len(cases))
+        assert suite.get("failures") == str(sum(1 for c in cases for r in c if r.tag == "failure"))
+        assert suite.get("errors") == str(sum(1 for c in cases for r in c if r.tag == "error"))
+        assert all(len(list(case)) == 1 for case in cases)  # each case is one finding
+    assert sum(int(suite.get("tests")) for suite in suites) == len(diagnostics) == 5
 
     # What junitparser, as a consumer, makes of it.
-    (parsed,) = list(xml)
-    assert (parsed.name, parsed.tests, parsed.failures, parsed.errors, parsed.skipped) == ("metriclint", 4, 3, 2, 0)
-    cases = {case.name: case for case in parsed}
-    assert list(cases) == ["broken.py", "clean.py", "keras_fit.py", "latin.py"]
-    assert cases["clean.py"].is_passed and cases["clean.py"].result == []
-    (e999,) = cases["broken.py"].result
-    assert isinstance(e999, Error) and e999.type == "E999" and e999.message.startswith("E999 SyntaxError: ")
-    (e902,) = cases["latin.py"].result
-    assert isinstance(e902, Error) and e902.type == "E902"
-    results = cases["keras_fit.py"].result
-    assert [type(r) for r in results] == [Failure] * 3 and [r.type for r in results] == ["KM101"] * 3
-    diagnostics = [d for d in json_report(".") if d["file"] == "keras_fit.py"]
-    for result, diag in zip(results, diagnostics):
-        assert result.message == f"{diag['code']} {diag['message']}"
-        assert result.text == f"keras_fit.py:{diag['start']['line']}:{diag['start']['column']}: {diag['code']} {diag['message']}"
-    assert cases["keras_fit.py"].classname == "metriclint"
+    parsed = {suite.name: suite for suite in xml}
+    assert [(s.tests, s.failures, s.errors) for s in parsed.values()] == [(1, 0, 1), (3, 3, 0), (1, 0, 1)]
+    (e999,) = list(parsed["broken.py"])
+    (result,) = e999.result
+    assert isinstance(result, Error) and result.type == "E999" and result.message.startswith("SyntaxError: ")
+    assert e999.classname == "broken"
+    cases = list(parsed["keras_fit.py"])
+    by_file = [d for d in diagnostics if d["filename"] == "keras_fit.py"]
+    for case, diag in zip(cases, by_file):
+        (result,) = case.result
+        assert isinstance(result, Failure) and result.type == "KM101"
+        where = f"{diag['location']['row']}:{diag['location']['column']}"
+        assert case.name == f"KM101 {where}" and case.classname == "keras_fit"
+        assert result.message == diag["message"]
+        assert result.text == f"keras_fit.py:{where}: {diag['code']} {full_message(diag)}"
 
 
 def test_junit_escapes_and_cleans_what_xml_cannot_hold(project):
@@ -665,8 +772,10 @@ def test_junit_escapes_and_cleans_what_xml_cannot_hold(project):
     (project / name).write_text(BROKEN, encoding="utf-8")
     code, root, xml = junit(".")
     assert code == 1
-    (case,) = list(list(xml)[0])
-    assert case.name == "a&b <c> \"d\"\ufffdé.py"  # ESC is not allowed in XML 1.0: replaced, not dropped
+    (suite,) = list(xml)
+    assert suite.name == "a&b <c> \"d\"\ufffdé.py"  # ESC is not allowed in XML 1.0: replaced, not dropped
+    (case,) = list(suite)
+    assert case.classname == "a&b <c> \"d\"\ufffdé"
     (error,) = case.result
     assert error.text.startswith("a&b <c> \"d\"\ufffdé.py:2:")
 
@@ -693,13 +802,17 @@ def test_junit_empty_report(project):
     code, root, xml = junit(".")
     assert code == 0
     (suite,) = list(xml)
-    assert (suite.tests, suite.failures, suite.errors) == (1, 0, 0)
+    assert (suite.tests, suite.failures, suite.errors) == (1, 0, 0)  # as ruff: one passing case
+    (case,) = list(suite)
+    assert case.name == "No errors found" and case.is_passed
     code, root, xml = junit("--extend-exclude", "clean.py", ".")
-    assert code == 0 and root.get("tests") == "0"
+    assert code == 0 and root.get("tests") == "1"
 
 
 # --- GitLab code quality ------------------------------------------------------------------------
-GITLAB_SCHEMA = load_schema("gitlab-codequality.schema.json")
+# The schema GitLab validates each issue with when it ingests a report (tests/data/README.md).
+GITLAB_ISSUE_SCHEMA = load_schema("gitlab-codeclimate.schema.json")
+SEVERITIES = {"info", "minor", "major", "critical", "blocker"}  # GitLab's documented values
 
 
 def gitlab(*args: str, env: Dict[str, str] = None) -> List[Dict]:
@@ -708,18 +821,31 @@ def gitlab(*args: str, env: Dict[str, str] = None) -> List[Dict]:
     return json.loads(result.stdout)
 
 
+def assert_gitlab_accepts(issues: List[Dict]) -> None:
+    """What GitLab needs: an array of issues each valid against its validator (its parser stops at
+    the first invalid one), with a documented severity, a relative path and a line, and unique
+    fingerprints (it keeps one issue per fingerprint)."""
+    assert isinstance(issues, list)
+    for issue in issues:
+        assert_valid(GITLAB_ISSUE_SCHEMA, issue)
+        assert issue["severity"] in SEVERITIES
+        assert not issue["location"]["path"].startswith("/") and "\\" not in issue["location"]["path"]
+        assert isinstance(issue["location"]["lines"]["begin"], int)
+    fingerprints = [issue["fingerprint"] for issue in issues]
+    assert len(set(fingerprints)) == len(fingerprints)
+
+
 def test_gitlab_report_is_valid_and_complete(findings):
     issues = gitlab(".")
-    assert_valid(GITLAB_SCHEMA, issues)
+    assert_gitlab_accepts(issues)
     diagnostics = json_report(".")
     assert len(issues) == len(diagnostics) == 5
-    fingerprints = [issue["fingerprint"] for issue in issues]
-    assert len(set(fingerprints)) == len(fingerprints)  # GitLab keeps one issue per fingerprint
     for issue, diag in zip(issues, diagnostics):
         assert issue["check_name"] == diag["code"]
         assert issue["description"] == f"{diag['code']} {diag['message']}"
+        assert issue.get("content", {"body": ""})["body"] == diag["explanation"]
         assert issue["location"] == {
-            "path": diag["file"], "lines": {"begin": diag["start"]["line"], "end": diag["end"]["line"]}}
+            "path": diag["filename"], "lines": {"begin": diag["location"]["row"], "end": diag["end_location"]["row"]}}
         assert re.fullmatch(r"[0-9a-f]{32}", issue["fingerprint"])
     assert [issue["severity"] for issue in issues] == ["critical", "major", "major", "major", "critical"]
 
@@ -728,15 +854,23 @@ def test_gitlab_schema_check_is_not_vacuous(findings):
     issues = gitlab(".")
     for mutate in (
         lambda i: i[0].pop("fingerprint"),
-        lambda i: i[0].update(severity="error"),
-        lambda i: i[0]["location"].pop("path"),
-        lambda i: i[0]["location"].update(path="/abs/path.py"),
+        lambda i: i[0].pop("description"),
+        lambda i: i[0].update(severity=3),
         lambda i: i[0]["location"]["lines"].update(begin="4"),
-        lambda i: i[0]["location"].pop("lines"),
+        lambda i: i[0].update(location="broken.py"),
     ):
         broken = copy.deepcopy(issues)
         mutate(broken)
-        assert list(validator(GITLAB_SCHEMA).iter_errors(broken))
+        assert list(validator(GITLAB_ISSUE_SCHEMA).iter_errors(broken[0]))
+    for mutate in (
+        lambda i: i[0].update(severity="error"),
+        lambda i: i[0]["location"].update(path="/abs/path.py"),
+        lambda i: i[1].update(fingerprint=i[0]["fingerprint"]),
+    ):
+        broken = copy.deepcopy(issues)
+        mutate(broken)
+        with pytest.raises(AssertionError):
+            assert_gitlab_accepts(broken)
 
 
 def test_gitlab_fingerprints_are_stable_when_lines_move(project):
@@ -765,10 +899,9 @@ def test_gitlab_paths_are_relative_to_the_project(findings, tmp_path):
     assert [issue["location"]["path"] for issue in issues] == ["src/train.py"]
     issues = gitlab("src/train.py", env={"CI_PROJECT_DIR": ""})
     assert [issue["location"]["path"] for issue in issues] == ["src/train.py"]
-    assert_valid(GITLAB_SCHEMA, issues)
+    assert_gitlab_accepts(issues)
 
 
 def test_gitlab_empty_report(project):
     (project / "clean.py").write_text(CLEAN, encoding="utf-8")
     assert gitlab(".") == []
-    assert_valid(GITLAB_SCHEMA, [])

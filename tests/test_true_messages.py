@@ -50,7 +50,7 @@ def test_reset_states_that_only_zeroes_is_dead_code_not_lost_state():
 def test_a_rejected_keyword_fails_before_a_positional_name():
     found = _lint(_METRIC.replace("name='v', shape=()", "'v', shape=()") .replace(
         "initializer='zeros')", "initializer='zeros', aggregation='sum')"), select="KM106")
-    assert len(found) == 1 and "(TypeError when it is called)" in found[0].message
+    assert len(found) == 1 and "(TypeError). It is raised when the call runs" in found[0].message
     assert "Cannot convert" not in found[0].message
 
 

@@ -24,7 +24,7 @@ from metriclint.rules import all_rules
 from metriclint.settings import Settings
 
 HEAD = "from tensorflow import keras\nmodel = keras.Sequential()\n"
-NB_EPOCH = "KM101 `Model.fit()` does not take `nb_epoch=` (TypeError at run time): Keras 1 name of `epochs`"
+NB_EPOCH = "KM101 [*] `Model.fit()` does not take `nb_epoch=` (TypeError)"
 # Valid Python (CPython 3.8+ compiles each) that libcst 1.9 refuses, with a Keras finding inside.
 LIBCST_REFUSES = {
     # libcst #829: the inner block's indentation does not start with the outer one's
@@ -98,7 +98,7 @@ def test_a_fix_that_adds_a_line_takes_the_indentation_of_its_block(project):
     path = write(project / "train.py", source)
     code, out, _ = run("check", "--output-format", "json", "train.py")
     (diag,) = json.loads(out)
-    assert (diag["code"], diag["start"], diag["end"]) == ("KM204", {"line": 7, "column": 10}, {"line": 7, "column": 20})
+    assert (diag["code"], diag["location"], diag["end_location"]) == ("KM204", {"row": 7, "column": 10}, {"row": 7, "column": 20})
     (edit,) = diag["fix"]["edits"]
     assert edit["content"] == "\t\t acc.reset_state()\n"  # the file's own "\t\t ", not 17 spaces
     assert run("fix", "train.py")[0] == 0
@@ -121,8 +121,12 @@ def test_a_fix_that_cannot_keep_the_indentation_is_withheld_and_says_so(project,
     code, out, _ = run("check", "--show-fixes", "train.py")
     assert code == 1
     first = out.splitlines()[0]
-    assert first == f"train.py:5:17: {NB_EPOCH}{engine.WITHHELD}"
+    assert first == f"train.py:5:17: {NB_EPOCH.replace(' [*]', '')}"  # no `[*]`: nothing to fix
     assert "1 fixable" not in out and "--fix" not in out
+    # the explanation says why (`full` shows it under the code frame)
+    (diag,) = json.loads(run("check", "--output-format", "json", "train.py")[1])
+    assert diag["fix"] is None and diag["explanation"] == "Keras 1 name of `epochs`" + engine.WITHHELD
+    assert "info: Keras 1 name of `epochs` (no automatic fix here" in run("check", "--output-format", "full", "train.py")[1]
     assert run("fix", "train.py")[0] == 1
     assert read(path) == source
 
@@ -211,11 +215,11 @@ def test_tool_codes_are_the_same_whatever_rules_are_selected(project, selection)
     for name, source in FILES.items():
         write(project / name, source)
     _, out, _ = run("check", "--no-cache", "--output-format", "json", *selection, ".")
-    found = sorted((d["file"], d["code"], d["start"]["line"], d["start"]["column"])
+    found = sorted((d["filename"], d["code"], d["location"]["row"], d["location"]["column"])
                    for d in json.loads(out) if d["code"] in TOOL)
     assert [(f, c) for f, c, _, _ in found] == [
         ("broken.py", "E999"), ("deep.py", "E902"), ("odd.py", "E903"), ("py2.py", "E999")]
-    noqa = [d for d in json.loads(out) if d["file"] == "noqa.py"]
+    noqa = [d for d in json.loads(out) if d["filename"] == "noqa.py"]
     if "KM001" in " ".join(selection) or not selection or selection[0] == "--ignore":
         assert [(d["code"], d["message"]) for d in noqa] == [
             ("KM001", "Unused `noqa` directive (cannot be suppressed: `E999`)")]
@@ -238,7 +242,7 @@ def test_a_noqa_on_the_line_of_a_syntax_error_is_named_as_doing_nothing(project)
 def test_a_file_level_noqa_naming_e999_is_reported_and_fixed(project):
     path = write(project / "train.py", "# metriclint: noqa: KM103, E999 legacy\n" + HEAD + "model.fit(x, epochs=3)\n")
     code, out, _ = run("check", "train.py")
-    assert out.splitlines()[0] == "train.py:1:1: KM001 Unused `noqa` directive (cannot be suppressed: `E999`)"
+    assert out.splitlines()[0] == "train.py:1:1: KM001 [*] Unused `noqa` directive (cannot be suppressed: `E999`)"
     assert run("fix", "train.py")[0] == 0
     assert read(path) == "# metriclint: noqa: KM103 legacy\n" + HEAD + "model.fit(x, epochs=3)\n"
     path = write(project / "train.py", "# metriclint: noqa: E902\n" + HEAD + "model.fit(x, epochs=3)\n")

@@ -7,7 +7,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
-from ..diagnostics import Diagnostic, Edit, FileResult, Position
+from ..diagnostics import Diagnostic, Edit, FileResult, Position, Safety
 from ..locate import LineIndex
 
 
@@ -18,11 +18,18 @@ class Report:
     results: List[FileResult]
     fix_mode: bool = False
     unsafe_fixes: bool = False
+    color: bool = False  # the text formats may use colour (a terminal, or asked for)
+    stdin: bool = False  # the one result was read from stdin (no file on disk to show lines from)
 
     def items(self):
         for result in self.results:
             for diag in result.diagnostics:
                 yield result, diag
+
+    def applies(self, diag: Diagnostic) -> bool:
+        """Whether `metriclint fix` with this run's `--unsafe-fixes` choice would apply the
+        diagnostic's fix (ruff's `[*]`)."""
+        return diag.fix is not None and (diag.fix.safety is Safety.SAFE or self.unsafe_fixes)
 
 
 def edit_positions(result: FileResult, edit: Edit):
@@ -80,7 +87,8 @@ def line_content(result: FileResult, diag: Diagnostic, text: Optional[str]) -> s
 
 # Format -> (module in this package, its render function); only the one asked for is imported.
 _RENDERERS: Dict[str, Tuple[str, str]] = {
-    "text": ("text", "render"),
+    "full": ("full", "render"),
+    "concise": ("text", "render"),
     "json": ("json_report", "render"),
     "json-lines": ("json_report", "render_lines"),
     "sarif": ("sarif", "render"),
@@ -89,12 +97,16 @@ _RENDERERS: Dict[str, Tuple[str, str]] = {
     "junit": ("junit", "render"),
 }
 FORMATS = tuple(_RENDERERS)
+TEXT_FORMATS = ("full", "concise")  # for people: a summary follows, colour in a terminal
+# Older spellings still accepted: `text` was the one-line format before `full` and `concise`.
+ALIASES = {"text": "concise"}
+DEFAULT_FORMAT = "full"  # as ruff's default since 0.5
 
 
 def render(fmt: str, report: Report) -> str:
-    module, function = _RENDERERS[fmt]
+    module, function = _RENDERERS[ALIASES.get(fmt, fmt)]
     renderer: Callable[[Report], str] = getattr(importlib.import_module(f".{module}", __name__), function)
     return renderer(report)
 
 
-__all__ = ["Report", "render", "FORMATS", "edit_positions", "source_text", "line_content", "Diagnostic", "Position"]
+__all__ = ["Report", "render", "FORMATS", "TEXT_FORMATS", "ALIASES", "DEFAULT_FORMAT", "edit_positions", "source_text", "line_content", "Diagnostic", "Position"]

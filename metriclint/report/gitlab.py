@@ -1,7 +1,8 @@
 """GitLab code quality report: a JSON array of Code Climate issues (`artifacts:reports:codequality`).
 
-Each issue has `description`, `check_name`, `fingerprint`, `severity` and `location.path` /
-`location.lines.begin` (the fields GitLab reads). The fingerprint identifies an issue across
+Each issue has `description` (the code and the message's first sentence), `check_name`,
+`fingerprint`, `severity` and `location.path` / `location.lines.begin` (the fields GitLab reads),
+and `content.body` with the rest of the message (Code Climate's field for it). The fingerprint identifies an issue across
 commits, so it does not use the line number: it hashes the path, the code and the stripped text
 of the line; the same finding on two identical lines gets a counter, because GitLab keeps one
 issue per fingerprint. Paths are relative to `CI_PROJECT_DIR` (the repository root in a GitLab
@@ -59,17 +60,18 @@ def issues(report: Report) -> List[Dict[str, Any]]:
             salt += 1
         seen.add(digest)
         where = f"cell {diag.cell}: " if diag.cell is not None else ""
-        out.append(
-            {
-                "type": "issue",
-                "check_name": diag.code,
-                "description": f"{where}{diag.code} {diag.message}",
-                "categories": ["Bug Risk"],
-                "severity": severity(diag.code),
-                "fingerprint": digest,
-                "location": {"path": path, "lines": {"begin": diag.start.line, "end": diag.end.line}},
-            }
-        )
+        issue = {
+            "type": "issue",
+            "check_name": diag.code,
+            "description": f"{where}{diag.code} {diag.headline}",
+            "categories": ["Bug Risk"],
+            "severity": severity(diag.code),
+            "fingerprint": digest,
+            "location": {"path": path, "lines": {"begin": diag.start.line, "end": diag.end.line}},
+        }
+        if diag.explanation:
+            issue["content"] = {"body": diag.explanation}  # Code Climate's long description (Markdown)
+        out.append(issue)
     return out
 
 

@@ -1,4 +1,6 @@
-"""`path:line:col: CODE message`, one line per diagnostic, then a summary."""
+"""`concise`: `path:line:col: CODE [*] message`, one line per diagnostic (the message's first
+sentence; `[*]` when `metriclint fix` would fix it), then the summary, statistics and
+`--show-fixes` listings that every text format shares."""
 
 from __future__ import annotations
 
@@ -6,6 +8,9 @@ from typing import Any, Dict, List
 
 from ..diagnostics import Diagnostic, Safety
 from . import Report
+from .style import Style
+
+FIXABLE = "[*]"
 
 
 def location(path: str, diag: Diagnostic) -> str:
@@ -14,8 +19,23 @@ def location(path: str, diag: Diagnostic) -> str:
     return f"{path}:{diag.start.line}:{diag.start.column}"
 
 
+def styled_location(path: str, diag: Diagnostic, style: Style) -> str:
+    colon = style.separator(":")
+    parts = [style.path(path)] + ([f"cell {diag.cell}"] if diag.cell is not None else []) + [
+        str(diag.start.line), str(diag.start.column)]
+    return colon.join(parts)
+
+
+def headline(report: Report, diag: Diagnostic, style: Style) -> str:
+    """`CODE [*] first sentence` (ruff's shape; `[*]` only when `fix` would apply the fix)."""
+    mark = style.fixable(FIXABLE) + " " if report.applies(diag) else ""
+    return f"{style.code(diag.code)} {mark}{diag.headline}"
+
+
 def render(report: Report) -> str:
-    lines: List[str] = [f"{location(r.path, d)}: {d.code} {d.message}" for r, d in report.items()]
+    style = Style(report.color)
+    lines: List[str] = [f"{styled_location(r.path, d, style)}{style.separator(':')} {headline(report, d, style)}"
+                        for r, d in report.items()]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -25,10 +45,13 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'es' if word.endswith(('x', 's', 'sh', 'ch')) else 's'}"
 
 
-def summary(report: Report) -> str:
-    """The closing lines, as ruff prints them."""
+def summary(report: Report, errors: bool = False) -> str:
+    """The closing lines, as ruff prints them. `errors`: the run reported an error (a path that
+    does not exist, a crash): then nothing that reads as success is said."""
     remaining = [d for _, d in report.items()]
     fixed = sum(r.fixed_count for r in report.results)
+    if errors and not remaining and not fixed:
+        return ""
     safe = sum(1 for d in remaining if d.fix and d.fix.safety is Safety.SAFE)
     unsafe = sum(1 for d in remaining if d.fix and d.fix.safety is Safety.UNSAFE)
     if report.fix_mode:

@@ -99,8 +99,9 @@ class UnknownModelKeyword(Rule):
         args = ", ".join(f"`{name}=`" for _, name in named)
         return Finding(
             positional[2].value,
-            "`compile()` takes `loss_weights` third on Keras 3 (`metrics` on tf_keras): these metrics become "
-            "loss weights, and `fit` fails on its first step (ValueError: dtype='string' is not a valid dtype)",
+            "`compile()` takes `loss_weights` third on Keras 3, not `metrics` (ValueError). tf_keras takes "
+            "`metrics` third; on Keras 3 these metrics become loss weights, and `fit` fails on its first step "
+            "(ValueError: dtype='string' is not a valid dtype)",
             FixPlan(Safety.SAFE, f"Pass them by name: {args}",
                     lambda loc: [name_argument(loc, arg, name) for arg, name in named]),
         )
@@ -128,7 +129,7 @@ class UnknownModelKeyword(Rule):
         return Finding(
             node=func.attr,
             message=(
-                f"`Model.{method}()` was removed in Keras 3 (AttributeError); "
+                f"`Model.{method}()` was removed in Keras 3 (AttributeError). "
                 f"`{replacement}()` takes generators and datasets directly{caveat}"
             ),
             fix=FixPlan(safety, f"Replace `{method}` with `{replacement}`{removed}{quiet}", build),
@@ -147,18 +148,18 @@ class UnknownModelKeyword(Rule):
             none_only = (signatures.KERAS2_NONE_ONLY.get((method, keyword))
                          if ctx.flavour == "2" and not _graph_mode_engine(ctx) else None)
             if none_only is not None and not (isinstance(arg.value, cst.Name) and arg.value.value == "None"):
-                yield Finding(arg.keyword, f"`Model.{method}()` rejects `{keyword}=` on TensorFlow 2 ({none_only}); remove it")
+                yield Finding(arg.keyword, f"`Model.{method}()` rejects `{keyword}=` on TensorFlow 2. {none_only}; remove it")
                 continue
             if keyword in valid:
                 continue
             other = "2" if ctx.flavour == "3" else "3"
             here = f" on {_FLAVOUR_NAMES[ctx.flavour]}" if keyword in signatures.MODEL_METHOD_KEYWORDS[other].get(method, ()) else ""
-            prefix = f"`Model.{method}()` does not take `{keyword}=`{here} ({error} at run time)"
+            prefix = f"`Model.{method}()` does not take `{keyword}=`{here} ({error})"
             migration = signatures.KEYWORD_MIGRATIONS.get(keyword)
             if ctx.flavour == "3" and keyword in signatures.KERAS3_DROPPED_DATA_OPTIONS:
                 yield Finding(
                     arg.keyword,
-                    f"{prefix}: Keras 3 moved data-loading options to `keras.utils.PyDataset`",
+                    f"{prefix}. Keras 3 moved data-loading options to `keras.utils.PyDataset`",
                     FixPlan(Safety.SAFE, f"Remove `{keyword}=`", remove_arg(call, arg)),
                 )
             elif keyword == "validation_metrics":
@@ -171,9 +172,9 @@ class UnknownModelKeyword(Rule):
                         f"Rename `{keyword}=` to `{migration.new}=`",
                         _rename_keyword(arg, migration.new),
                     )
-                yield Finding(arg.keyword, f"{prefix}: {migration.why}", fix)
+                yield Finding(arg.keyword, f"{prefix}. {migration.why}", fix)
             elif migration is not None:
-                yield Finding(arg.keyword, f"{prefix}: {migration.why}")
+                yield Finding(arg.keyword, f"{prefix}. {migration.why}")
             else:
                 close = difflib.get_close_matches(keyword, sorted(valid), n=1, cutoff=0.75)
                 hint = f"; did you mean `{close[0]}=`?" if close else ""
@@ -184,7 +185,7 @@ class UnknownModelKeyword(Rule):
     ) -> Finding:
         """Remove `validation_metrics=`; what it named must be in `compile(metrics=...)` for `val_*`."""
         message = (
-            f"{prefix}: Keras computes `val_*` for every metric given to `compile`; "
+            f"{prefix}. Keras computes `val_*` for every metric given to `compile`; "
             "there is no separate validation list"
         )
         wanted = _elements(arg.value)

@@ -23,7 +23,7 @@ _MODEL_ATTRIBUTES = frozenset(
 )
 
 _MODERN = (
-    "log the value as a metric instead: a metric function in `compile(metrics=[...])` "
+    "Log the value as a metric instead: a metric function in `compile(metrics=[...])` "
     "(key `<name>`, `val_<name>`) or a `keras.metrics.Mean(name=...)` tracker updated in `train_step`"
 )
 
@@ -50,8 +50,8 @@ class RemovedMetricsTensors(Rule):
             fix = fixes.get(id(site.node))
             yield Finding(
                 site.node.attr,
-                "`model.metrics_tensors` was removed in Keras 2.3 (AttributeError on Keras 2 and 3); "
-                + ("use `model.add_metric(tensor, name=...)`" if ctx.flavour == "2" else _MODERN),
+                "`model.metrics_tensors` was removed in Keras 2.3 (AttributeError). It fails on Keras 2 and 3. "
+                + ("Use `model.add_metric(tensor, name=...)`" if ctx.flavour == "2" else _MODERN),
                 fix[0] if fix is not None else None,
             )
         for statement, (site, call) in names_appends.items():
@@ -59,8 +59,8 @@ class RemovedMetricsTensors(Rule):
                 continue
             yield Finding(
                 site.node.attr,
-                f"`model.metrics_names.{call.func.attr.value}()` has no effect: Keras rebuilds the list "  # type: ignore[attr-defined]
-                f"on every access, so the name is never logged; {_MODERN}",
+                f"`model.metrics_names.{call.func.attr.value}()` has no effect. Keras rebuilds the list "  # type: ignore[attr-defined]
+                f"on every access, so the name is never logged. {_MODERN}",
             )
 
     @staticmethod

@@ -33,7 +33,7 @@ class MetricResetStates(Rule):
             attr = func.attr
             yield Finding(
                 attr,
-                "`reset_states()` does not exist on Keras 3 metrics (AttributeError); use `reset_state()`, "
+                "`reset_states()` does not exist on Keras 3 metrics (AttributeError). Use `reset_state()`, "
                 "which Keras 2 has too",
                 FixPlan(Safety.SAFE, "Rename to `reset_state()`", lambda loc, attr=attr: [loc.replace(attr, "reset_state")]),
             )

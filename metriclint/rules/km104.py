@@ -45,11 +45,11 @@ class ResetStatesOverride(Rule):
 
             name = cls.node.name.value
             if _only_zeroes(definition):
-                message = (f"`{name}.reset_states()` is never called by Keras 3, which resets metrics through "
+                message = (f"`{name}.reset_states()` is never called by Keras 3. Keras 3 resets metrics through "
                            "`reset_state()`; its default sets every state variable to 0, as this method does, so "
                            "nothing is lost today, but the method is dead code: rename it to `reset_state`")
             else:
-                message = (f"`{name}.reset_states()` is never called by Keras 3, which resets metrics "
+                message = (f"`{name}.reset_states()` is never called by Keras 3. Keras 3 resets metrics "
                            "through `reset_state()`: the default one sets every state variable to 0, so a start "
                            "value other than 0 (a running minimum) and anything else this method resets are lost "
                            "at the first reset (the second epoch of `fit`, every `evaluate`); rename it to "

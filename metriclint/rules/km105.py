@@ -17,7 +17,7 @@ from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
 from .common import insert_line_after, is_identifier, methods, remove_args, string_value
 
 _MESSAGE = (
-    "`add_metric()` was removed in Keras 3 (NotImplementedError, even behind a `hasattr` guard); "
+    "`add_metric()` was removed in Keras 3 (NotImplementedError). It raises even behind a `hasattr` guard; "
     "track the value with a `keras.metrics.Mean(name=...)` attribute and call its `update_state()`"
 )
 

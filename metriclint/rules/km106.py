@@ -74,21 +74,21 @@ def _problem(call: cst.Call, family: str) -> Optional[str]:
     dropped = sorted(a.keyword.value for a in call.args if a.keyword is not None and a.keyword.value in _K3_DROPPED[family])
     also = " (and the positional name fails next: pass `name=` by keyword)" if _STRING_NAME.matches(call) else ""
     if dropped and family == METRIC:
-        return (f"`Metric.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError when it is called); "
-                f"Keras 3 metric variables need no aggregation settings{also}")
+        return (f"`Metric.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError). "
+                f"It is raised when the call runs; Keras 3 metric variables need no aggregation settings{also}")
     if dropped:
-        return (f"`Layer.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError when it is called); "
-                f"drop it (Keras 3 manages variable synchronization itself){also}")
+        return (f"`Layer.add_weight()` does not take `{dropped[0]}=` on Keras 3 (TypeError). "
+                f"It is raised when the call runs; drop it (Keras 3 manages variable synchronization itself){also}")
     if _STRING_NAME.matches(call):
         if family == METRIC:
-            return ("`Metric.add_weight()` takes `shape` first on Keras 3, so a positional name fails "
-                    "(ValueError: Cannot convert 'name' to a shape); pass `name=` by keyword")
-        return ("`Layer.add_weight()` on Keras 3 requires `name=` by keyword "
-                "(ValueError: `name` must be passed as a keyword argument)")
+            return ("`Metric.add_weight()` on Keras 3 fails with a positional name (ValueError). It takes `shape` "
+                    "first (ValueError: Cannot convert 'name' to a shape); pass `name=` by keyword")
+        return ("`Layer.add_weight()` on Keras 3 requires `name=` by keyword (ValueError). "
+                "ValueError: `name` must be passed as a keyword argument")
     aggregation = _aggregation_enum(call) if family == LAYER else None
     if aggregation is not None:
-        return (f"`Layer.add_weight()` on Keras 3 takes `aggregation` as a string (ValueError for "
-                f"`VariableAggregation.{aggregation}`); use `aggregation=\"{_AGGREGATION_STRINGS[aggregation]}\"` "
+        return (f"`Layer.add_weight()` on Keras 3 takes `aggregation` as a string (ValueError). It rejects "
+                f"`VariableAggregation.{aggregation}`; use `aggregation=\"{_AGGREGATION_STRINGS[aggregation]}\"` "
                 "(tf_keras rejects the string: the file must run on Keras 3 only)")
     return None
 

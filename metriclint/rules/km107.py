@@ -40,7 +40,7 @@ class StandaloneBackendMath(Rule):
                 yield self._finding(ctx, site, name, calls.get(site.node))
 
     def _finding(self, ctx: RuleContext, site: AttributeSite, op: str, call: Optional[cst.Call]) -> Finding:
-        head = f"`keras.backend.{op}` does not exist in Keras 3 (AttributeError when this line runs)"
+        head = f"`keras.backend.{op}` does not exist in Keras 3 (AttributeError). It fails when this line runs"
         twin = OPS_TWINS.get(op)
         if twin is None or call is None:
             advice = NO_TWIN_ADVICE.get(op, NO_TWIN_DEFAULT)

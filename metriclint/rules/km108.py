@@ -21,8 +21,8 @@ from .common import add_keyword
 _EVALUATE_POSITIONALS_BEFORE_RETURN_DICT = 7
 
 _WHY = (
-    "`metrics_names` is `['loss', 'compile_metrics']` on Keras 3 (all compiled metrics sit in one "
-    "container), so zipping it with the result list labels the first metric `compile_metrics` and drops "
+    "Zipping `metrics_names` with `evaluate()` results mislabels them on Keras 3. `metrics_names` is "
+    "`['loss', 'compile_metrics']` there (all compiled metrics sit in one container), so zipping it with the result list labels the first metric `compile_metrics` and drops "
     "the others: reading a metric by its name then raises KeyError (with several outputs the labels "
     "shift onto the wrong values)"
 )

@@ -41,8 +41,8 @@ class ModelResetStates(Rule):
 
     def _finding(self, ctx: RuleContext, site: CallSite, func: cst.Attribute) -> Finding:
         message = (
-            "`Model.reset_states()` does not exist on Keras 3 (AttributeError: '...' object has no attribute "
-            "'reset_states'); reset the stateful layers: `for layer in model.layers: if getattr(layer, "
+            "`Model.reset_states()` does not exist on Keras 3 (AttributeError). AttributeError: '...' object has "
+            "no attribute 'reset_states'; reset the stateful layers: `for layer in model.layers: if getattr(layer, "
             "\"stateful\", False): layer.reset_states()` (works on tf_keras too)"
         )
         statement = site.statement

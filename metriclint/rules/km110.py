@@ -31,6 +31,7 @@ from .common import insert_line_after, keras_module_reference
 
 _FLAVOUR = {"3": "Keras 3", "2": "tf_keras"}
 # What an unknown string raises, measured by tests/runtime/test_metric_strings.py (first `fit` step).
+_ERROR_NAME = {"3": "ValueError", "2": "TypeError"}
 _ERROR = {
     "3": "ValueError: Could not interpret metric identifier",
     "2": "TypeError: 'str' object is not callable",
@@ -87,8 +88,9 @@ class UnknownMetricString(Rule):
             return None
         meant = _intended(text) if entry is None else None
         hint = f"; did you mean `\"{meant}\"`?" if meant is not None else _suggestions(text, ctx.flavour)
-        return Finding(element.anchor, f"`\"{text}\"` (in `{element.module}`'s metrics) is not a metric string "
-                       f"{_FLAVOUR[ctx.flavour]} knows ({_ERROR[ctx.flavour]} when `fit` starts){hint}")
+        return Finding(element.anchor, f"`\"{text}\"` is not a metric string {_FLAVOUR[ctx.flavour]} knows "
+                       f"({_ERROR_NAME[ctx.flavour]}). It is in `{element.module}`'s metrics: "
+                       f"{_ERROR[ctx.flavour]} when `fit` starts{hint}")
 
     def _finding(self, ctx: RuleContext, literal: cst.SimpleString, custom: bool) -> Optional[Finding]:
         text = literal.evaluated_value
@@ -105,14 +107,14 @@ class UnknownMetricString(Rule):
             return self._other_flavour(ctx, literal, text, entry, shown)
         info = METRICS.get(text)
         if info is not None and info.default_name(flavour) is None:
-            return Finding(literal, f"{shown} is a metric class {_FLAVOUR[flavour]} does not have; as a string it "
-                           f"fails on both flavours ({_ERROR[flavour]} here)")
+            return Finding(literal, f"{shown} is a metric class {_FLAVOUR[flavour]} does not have "
+                           f"({_ERROR_NAME[flavour]}). As a string it fails on both flavours ({_ERROR[flavour]} here)")
         if text in NEEDS_ARGUMENTS:
-            return Finding(literal, f"{shown} names a metric class that needs constructor arguments: as a string it "
+            return Finding(literal, f"{shown} names a metric class that needs constructor arguments. As a string it "
                            "fails on both flavours when `fit` starts; pass an instance with its arguments")
         if text in NOT_LABEL_METRICS:
-            return Finding(literal, f"{shown} names a generic metric that does not compare labels with predictions: "
-                           "as a compile string it fails on both flavours when `fit` starts; use a metric that takes "
+            return Finding(literal, f"{shown} names a metric that does not compare labels with predictions. "
+                           "It is generic: as a compile string it fails on both flavours when `fit` starts; use a metric that takes "
                            "`(y_true, y_pred)`")
         return self._unknown(ctx, literal, text, shown, custom)
 
@@ -120,8 +122,8 @@ class UnknownMetricString(Rule):
                        shown: str) -> Finding:
         flavour = ctx.flavour
         other = "2" if flavour == "3" else "3"
-        message = (f"{shown} is a {_FLAVOUR[other]} metric string that {_FLAVOUR[flavour]} does not know "
-                   f"({_ERROR[flavour]} when `fit` starts)")
+        message = (f"{shown} is a {_FLAVOUR[other]} metric string unknown to {_FLAVOUR[flavour]} "
+                   f"({_ERROR_NAME[flavour]}). {_ERROR[flavour]} when `fit` starts")
         replacement = _class_replacement(ctx, literal, text, entry)
         if replacement is None:
             return Finding(literal, message + _suggestions(text, flavour))
@@ -132,7 +134,8 @@ class UnknownMetricString(Rule):
     def _unknown(self, ctx: RuleContext, literal: cst.SimpleString, text: str, shown: str,
                  custom: bool) -> Finding:
         flavour = ctx.flavour
-        message = f"{shown} is not a metric string {_FLAVOUR[flavour]} knows ({_ERROR[flavour]} when `fit` starts)"
+        message = (f"{shown} is not a metric string {_FLAVOUR[flavour]} knows ({_ERROR_NAME[flavour]}). "
+                   f"{_ERROR[flavour]} when `fit` starts")
         if custom:  # flavour 3 here
             message += "; Keras 3 does not look metric strings up among custom objects: pass the function itself"
             return Finding(literal, message + _suggestions(text, flavour))

@@ -87,8 +87,8 @@ class FlatMetricsMultiOutput(Rule):
         else:
             where = f"its {count} outputs"
         message = (
-            f"`{keyword}=` is one flat list for a model with {count} outputs: Keras 3 raises ValueError when `fit` "
-            f"starts (it wants a dict keyed by output name or one list per output), and tf_keras applied every "
+            f"`{keyword}=` is one flat list for {count} outputs (ValueError on Keras 3). Keras 3 raises "
+            f"it for a model with {count} outputs when `fit` starts (it wants a dict keyed by output name or one list per output), and tf_keras applied every "
             f"metric to every output, regression outputs included; give a dict for {where}"
         )
         plan = _per_output_plan(ctx, info, listed, values, outputs) if fixable else None

@@ -58,14 +58,14 @@ class UpdateStateWithoutSampleWeight(Rule):
             if required is not None:
                 # `update_state(self, y_true, y_pred, weights)`: adding `sample_weight=None` leaves
                 # `weights` unfilled (TypeError still); what it is for is the author's call
-                yield Finding(update.name, f"`{name}.update_state` takes no `sample_weight`: {why} "
+                yield Finding(update.name, f"`{name}.update_state` takes no `sample_weight` (TypeError). {why[:1].upper()}{why[1:]} "
                               "`update_state(y_true, y_pred, sample_weight=...)`, so `fit`/`evaluate` raise "
                               f"TypeError, and Keras never fills its required `{required}`: make the signature "
                               "`update_state(self, y_true, y_pred, sample_weight=None)`")
                 continue
             yield Finding(
                 update.name,
-                f"`{name}.update_state` takes no `sample_weight`: {why} "
+                f"`{name}.update_state` takes no `sample_weight` (TypeError). {why[:1].upper()}{why[1:]} "
                 "`update_state(y_true, y_pred, sample_weight=...)` (`None` when no weights are given), so "
                 "`fit`/`evaluate` raise `TypeError: ... got an unexpected keyword argument 'sample_weight'`; "
                 "add `sample_weight=None` (and weight the values with it)",
@@ -75,7 +75,7 @@ class UpdateStateWithoutSampleWeight(Rule):
 
     def _misspelling(self, name: str, why: str, update: cst.FunctionDef, param: cst.Param) -> Finding:
         wrong = param.name.value
-        message = (f"`{name}.update_state` takes `{wrong}`, not `sample_weight`: {why} "
+        message = (f"`{name}.update_state` takes `{wrong}`, not `sample_weight` (TypeError). {why[:1].upper()}{why[1:]} "
                    "`update_state(y_true, y_pred, sample_weight=...)`, so `fit`/`evaluate` raise TypeError "
                    f"(unexpected keyword argument 'sample_weight'); rename `{wrong}` to `sample_weight`")
         uses = _renamable_uses(update, wrong)

@@ -58,18 +58,18 @@ class ExactAccuracyOnProbabilities(Rule):
             wanted = "BinaryAccuracy" if activation == "sigmoid" else "CategoricalAccuracy"
             return Finding(
                 metric.node,
-                f"`Accuracy()` checks `y_pred == y_true` exactly; on this {activation} output (probabilities, "
-                f"here trained with a regression loss) it reads about 0; use `{wanted}(name=\"accuracy\")`",
+                f"`Accuracy()` on a {activation} output reads about 0. It checks `y_pred == y_true` exactly; on "
+                f"this output (probabilities, here trained with a regression loss) it reads about 0; use `{wanted}(name=\"accuracy\")`",
             )
         if family == REGRESSION:
             return Finding(
                 metric.node,
-                "`Accuracy()` counts exact matches, which regression outputs almost never are, so it reads "
-                "about 0; use `MeanAbsoluteError()` (or another regression metric)",
+                "`Accuracy()` on a regression output reads about 0. It counts exact matches, which regression "
+                "outputs almost never are; use `MeanAbsoluteError()` (or another regression metric)",
             )
         if family not in ACCURACY_FOR_FAMILY and activation not in _PROBABILITY_ACTIVATIONS:
             return None
-        message = "`Accuracy()` checks `y_pred == y_true` exactly; " + _EVIDENCE.get(
+        message = "`Accuracy()` checks `y_pred == y_true` exactly. Used that way, " + _EVIDENCE.get(
             family or ("binary" if activation == "sigmoid" else "categorical"), _EVIDENCE[CATEGORICAL])
         target = ACCURACY_FOR_FAMILY.get(family) if family else None
         if target is None:

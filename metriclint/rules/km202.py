@@ -43,10 +43,10 @@ class ThresholdOnLogits(Rule):
                             yield finding
 
     def _finding(self, ctx: RuleContext, metric: MetricRef, why: str) -> Optional[Finding]:
-        head = f"the model outputs logits ({why}), but this metric thresholds at 0.5"
+        head = f"thresholds at 0.5, but the model outputs logits. Logits: {why}"
         if metric.string in _STRINGS:
             reference = keras_module_reference(ctx)
-            message = f"`\"{metric.string}\"`: {head}; use `BinaryAccuracy(threshold=0.0)`"
+            message = f"`\"{metric.string}\"` {head}; use `BinaryAccuracy(threshold=0.0)`"
             if reference is None:
                 return Finding(metric.node, message)
             replacement = f'{reference}.metrics.BinaryAccuracy(threshold=0.0, name="{metric.string}")'
@@ -54,7 +54,7 @@ class ThresholdOnLogits(Rule):
                 Safety.SAFE, "Threshold at 0.0 (logit of 0.5), keeping the key",
                 lambda loc, node=metric.node: [loc.replace(node, replacement)]))
         if metric.keras_class in ("F1Score", "FBetaScore"):
-            return Finding(metric.node, f"`{metric.keras_class}`: {head}; it cannot take `threshold=0.0` "
+            return Finding(metric.node, f"`{metric.keras_class}` {head}; it cannot take `threshold=0.0` "
                            "(ValueError): add a sigmoid output or compute it after `keras.activations.sigmoid`")
         argument = _LOGIT_ARGUMENT.get(metric.keras_class or "")
         constructor = metric.constructor
@@ -64,9 +64,9 @@ class ThresholdOnLogits(Rule):
         if find_keyword(constructor, keyword) is not None or len(positional_args(constructor)) > position:
             return None  # thresholds=0.0 / from_logits=True: code done right (or deliberate)
         if metric.keras_class == "AUC":
-            head = (f"the model outputs logits ({why}), but `AUC` spreads its thresholds over [0, 1], "
-                    "so every negative logit lands in one bucket")
-        return Finding(metric.node, f"`{metric.keras_class}()`: {head}; pass `{keyword}={value}`", FixPlan(
+            head = (f"spreads its thresholds over [0, 1], but the model outputs logits. Logits: {why}; every "
+                    "negative logit lands in one bucket")
+        return Finding(metric.node, f"`{metric.keras_class}()` {head}; pass `{keyword}={value}`", FixPlan(
             Safety.SAFE, f"Add `{keyword}={value}`",
             lambda loc, call=constructor: add_keyword(loc, call, keyword, value)))
 

@@ -45,7 +45,8 @@ class BatchwiseRatioMetric(Rule):
     def _finding(self, ctx: RuleContext, node: cst.BaseExpression, name: str) -> Finding:
         replacement = _replacement(name)
         message = (
-            f"`{name}` divides sums over one batch; Keras logs the mean of the per-batch ratios, "
+            f"`{name}` is averaged over batches, not computed over the data. It divides sums over one batch; "
+            "Keras logs the mean of the per-batch ratios, "
             "which is not the ratio over the data and changes with the batch size "
             "(in metriclint's test program F1 read 0.687 with batches of 8 and 0.730 with 32, where it was 0.727 "
             "over the data)"

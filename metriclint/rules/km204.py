@@ -160,7 +160,8 @@ class StaleMetricState(Rule):
 
     @staticmethod
     def _message(what: str) -> str:
-        return (f"this metric was read with `result()` and keeps its state into {what}, so later results "
+        return (f"This metric is not reset after `result()`: later results mix old and new data. It keeps its "
+                f"state into {what}, so later results "
                 "mix old and new data (in metriclint's test program a second dataset read 0.630 where its own value was 0.485)")
 
 

@@ -34,7 +34,7 @@ class IgnoredSampleWeight(Rule):
                          if p.name.value == "sample_weight")
             yield Finding(
                 param.name,
-                f"`{cls.node.name.value}.update_state` ignores `sample_weight`: in `weighted_metrics`, the "
+                f"`{cls.node.name.value}.update_state` ignores `sample_weight`. In `weighted_metrics`, the "
                 "weights of `fit`/`evaluate(sample_weight=...)` and `class_weight=` reach it and are dropped, "
                 "so it logs the unweighted value (in metriclint's test program 0.551 where the weighted value was 0.619); weight the "
                 "values before accumulating them",

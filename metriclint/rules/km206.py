@@ -39,7 +39,7 @@ class PythonStateInMetric(Rule):
                 never_reset = "" if attr in cleared else ", and `reset_state()` never clears it"
                 yield Finding(
                     node,
-                    f"`self.{attr}` is a plain Python value updated in `update_state`: in graph mode "
+                    f"`self.{attr}` is metric state in a plain Python value. It is updated in `update_state`: in graph mode "
                     "(`fit`, `evaluate`) that line runs once per trace, not per batch (in metriclint's "
                     "test program a counter read 1 after 8 batches of `evaluate`), and a tensor kept there raises InaccessibleTensorError "
                     f"(Keras 3) / TypeError (Keras 2){never_reset}; keep it in "

@@ -252,8 +252,8 @@ class MissingLogKey(Rule):
                 continue
             keys = _verdict(key, use.fits, ctx)
             if keys is not None:
-                yield Finding(use.anchor, f"`{where}'s file name uses `{{{key}}}`, a log key the run does not produce "
-                                          f"(KeyError when the first checkpoint is written)" + _known(keys))
+                yield Finding(use.anchor, f"`{where}'s file name uses `{{{key}}}`, a key the run does not log "
+                                          f"(KeyError). It is raised when the first checkpoint is written" + _known(keys))
 
     def _callback_logs(self, ctx: RuleContext, use: CallbackUse, reported: set) -> Iterator[Finding]:
         """`logs["val_acc"]` in the `on_epoch_end` of the file's own callback: the logs are those of
@@ -317,8 +317,8 @@ class MissingLogKey(Rule):
                 if keys is None:
                     continue
                 reported.add((id(piece.node), key))
-                message = (f"`ModelCheckpoint` file name uses `{{{key}}}`, a log key the run does not "
-                           f"produce (KeyError when the first checkpoint is written)")
+                message = (f"`ModelCheckpoint` file name uses `{{{key}}}`, a key the run does not "
+                           f"log (KeyError). It is raised when the first checkpoint is written")
                 new_key = intended_key(key, keys)
                 if new_key is None:
                     yield Finding(piece.node, message + _known(keys))
@@ -354,10 +354,11 @@ class MissingLogKey(Rule):
                  where: cst.CSTNode, consequence: str) -> Finding:
         base = key[4:] if key.startswith("val_") else key
         if key.startswith("val_") and keys.produces(base) and not keys.validation:
-            return Finding(where, f"{what}, but `fit` gets no `validation_data`/`validation_split`, so there is "
-                           f"no `{key}` ({consequence}); add validation data or use `{base}`")
+            return Finding(where, f"{what}, but `fit` gets no validation data. Without `validation_data`/"
+                           f"`validation_split` there is no `{key}` ({consequence}); add validation data or use `{base}`")
         new_key = intended_key(key, keys)
-        message = f"{what}, a key this run does not log ({consequence})" + _flavour_note(base, keys)
+        message = (f"{what}, a key this run does not log. {consequence[:1].upper()}{consequence[1:]}"
+                   + _flavour_note(base, keys))
         if new_key is None or literal is None:
             return Finding(where, message + _known(keys))
         quote = literal.quote

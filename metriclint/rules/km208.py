@@ -97,14 +97,15 @@ class ModeAgainstDirection(Rule):
         if spec.mode in ("min", "max"):
             if spec.mode == source.direction:
                 return None
-            return Finding(use.anchor, f"`{name}(monitor=\"{key}\", mode=\"{spec.mode}\")`, made in `{use.module}`: "
-                           f"`{key}` should be {'maximised' if source.direction == 'max' else 'minimised'}, so it keeps "
-                           f"the worst epoch; set `mode=\"{source.direction}\"` there")
+            return Finding(use.anchor, f"`{name}(monitor=\"{key}\", mode=\"{spec.mode}\")` keeps the worst epoch. "
+                           f"It is made in `{use.module}`; `{key}` should be "
+                           f"{'maximised' if source.direction == 'max' else 'minimised'}; set `mode=\"{source.direction}\"` there")
         if ctx.flavour == "2":
             guess = keras2_auto_direction(use.keras_class, key)
             if guess != source.direction:
-                return Finding(use.anchor, f"`{name}`, made in `{use.module}`, on Keras 2 guesses the direction of "
-                               f"`{key}` from its name and picks `{guess}`, but it should be `{source.direction}`; "
+                return Finding(use.anchor, f"`{name}` on Keras 2 picks `mode=\"{guess}\"` for `{key}`, which should be "
+                               f"`{source.direction}`. It is made in `{use.module}`; Keras 2 guesses the direction "
+                               f"from the name; "
                                f"set `mode=\"{source.direction}\"` there")
         return None
 
@@ -128,8 +129,8 @@ class ModeAgainstDirection(Rule):
                 return None
             return Finding(
                 mode_value,  # type: ignore[arg-type]
-                f"`{name}(monitor=\"{key}\", mode=\"{mode}\")`: `{key}` should be "
-                f"{'maximised' if direction == 'max' else 'minimised'}, so this keeps the worst epoch "
+                f"`{name}(monitor=\"{key}\", mode=\"{mode}\")` keeps the worst epoch. `{key}` should be "
+                f"{'maximised' if direction == 'max' else 'minimised'} "
                 "(in metriclint's test program EarlyStopping with mode=\"min\" on accuracy stopped at epoch 3 and restored "
                 "weights scoring 0.470 instead of 0.870)",
                 _set_mode(use.constructor, mode_arg, direction),
@@ -154,15 +155,15 @@ class ModeAgainstDirection(Rule):
                 return None
             return Finding(
                 mode_value if mode_value is not None else use.constructor.func,
-                f"`{name}` on Keras 2 guesses the direction of `{key}` from its name and picks "
-                f"`{guess}`, but it should be `{direction}`; set `mode=\"{direction}\"`",
+                f"`{name}` on Keras 2 picks `mode=\"{guess}\"` for `{key}`, which should be `{direction}`. "
+                f"Keras 2 guesses the direction from the name; set `mode=\"{direction}\"`",
                 _set_mode(use.constructor, mode_arg, direction),
             )
         if ctx.flavour == "3" and source.kind == "function" and _k3_cannot_tell(ctx, key):
             return Finding(
                 mode_value if mode_value is not None else use.constructor.func,
-                f"`{name}` in auto mode cannot tell whether `{key}` (a custom metric function) should grow "
-                "or shrink: Keras 3 raises ValueError at the end of the first epoch; pass `mode=\"max\"` or `mode=\"min\"`",
+                f"`{name}` in auto mode cannot tell the direction of `{key}` (ValueError). It is a custom "
+                "metric function, so Keras 3 cannot tell whether it should grow or shrink: Keras 3 raises ValueError at the end of the first epoch; pass `mode=\"max\"` or `mode=\"min\"`",
             )
         return None
 

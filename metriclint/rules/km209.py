@@ -57,7 +57,7 @@ class SharedMetricInstance(Rule):
 
         return Finding(
             ref.node,
-            "this metric object is already compiled into another model: both models update and reset the "
+            "This metric object is already compiled into another model. Both models update and reset the "
             "same state, so each logs the pooled value (in metriclint's test program the second model read 0.590 where its own value was 0.832); "
             "give each model its own instance",
             FixPlan(Safety.SAFE, "Use a fresh instance (same name)", build),
@@ -73,7 +73,7 @@ class SharedMetricInstance(Rule):
                 continue
             yield Finding(
                 func.attr,
-                "this metric object is also compiled into a model: `fit`/`evaluate` reset and update it "
+                "This metric object is also compiled into a model. `fit`/`evaluate` reset and update it "
                 "too, so the manual loop reads a mix of both (in metriclint's test program 0.336 where its own value was 0.923); use a "
                 "separate instance here",
             )

@@ -51,8 +51,8 @@ class UnguardedResultDivision(Rule):
                 if len(divisor) > 60 or "\n" in divisor:
                     divisor = f"self.{sorted(risky)[0]}"
                 message = (
-                    f"`result()` divides by `{divisor}`, which is 0 before the first update (and whenever "
-                    "nothing was counted): the metric reads NaN where Keras's own metrics read 0.0, and a NaN "
+                    f"`result()` divides by `{divisor}`, which can be 0 (NaN). It is 0 before the first update (and "
+                    "whenever nothing was counted): the metric reads NaN where Keras's own metrics read 0.0, and a NaN "
                     "is never an improvement for EarlyStopping or ModelCheckpoint"
                 )
                 if safe_divide is None:

@@ -48,7 +48,7 @@ class F1WithoutThreshold(Rule):
 
     def _finding(self, ctx: RuleContext, metric: MetricRef, why: str) -> Optional[Finding]:
         def message(what: str) -> str:
-            return (f"`{what}` has `threshold=None` on {why}: it marks the largest output of each row as "
+            return (f"`{what}` has `threshold=None` on {why}. It marks the largest output of each row as "
                     "positive, and with one unit that is every sample, so it logs the F-score of predicting "
                     "all positives (in metriclint's test program 0.543 where the F1 at 0.5 was 0.826); pass `threshold=0.5`")
 

@@ -38,7 +38,7 @@ class PerBatchModelRun(Rule):
                     continue
                 definition = own[hook]
                 message = (
-                    f"`{hook}` runs {culprit} on every batch: on metriclint's benchmark model (bench/metric_cost.py) "
+                    f"`{hook}` runs {culprit} on every batch. On metriclint's benchmark model (bench/metric_cost.py) "
                     "predicting the validation data per batch made each training step 139x slower on Keras 3 "
                     "(157x on Keras 2), once per epoch of 200 steps 1.60x (1.83x); compute it in `on_epoch_end`"
                 )

@@ -56,8 +56,8 @@ class EagerMetrics(Rule):
                 if arg is not None and not eager_needed and not _file_uses_numpy_conversion(ctx):
                     fix = FixPlan(Safety.UNSAFE, "Remove `run_eagerly=True`", remove_arg(info.site.node, arg))
                 where = arg.keyword if arg is not None and arg.keyword is not None else given.value
-                yield Finding(where, f"`compile(run_eagerly=True)` runs every training step, metrics "  # type: ignore[arg-type]
-                              f"included, in Python: {_EAGER}; remove it once the metrics run in graph mode", fix)
+                yield Finding(where, f"`compile(run_eagerly=True)` runs every training step in Python. Metrics "  # type: ignore[arg-type]
+                              f"included: {_EAGER}; remove it once the metrics run in graph mode", fix)
 
     def _eager_metric_code(self, ctx: RuleContext) -> Iterator[Finding]:
         """`.numpy()` / NumPy calls inside compiled metric functions and `Metric.update_state`."""
@@ -82,7 +82,7 @@ class EagerMetrics(Rule):
                 node, text = culprit
                 error = (_NUMPY_ERROR if text == "`.numpy()`" else
                          "`NotImplementedError: Cannot convert a symbolic tf.Tensor ... to a numpy array`")
-                yield Finding(node, f"{what} calls {text}, which only works eagerly: in graph mode it raises "
+                yield Finding(node, f"{what} calls {text}, which only works eagerly. In graph mode it raises "
                               f"{error}, and {_EAGER_COST}; use `keras.ops`/`tf` operations instead")
 
 

@@ -53,8 +53,8 @@ class HeavyThresholdMetric(Rule):
             node = given.value
             yield Finding(
                 node,
-                f"`{name}(num_thresholds={value})` compiled for training updates {value} thresholds on every "
-                f"batch: {_COST}; train with the default {DEFAULT_THRESHOLDS} and compute a fine-grained AUC "
+                f"`{name}(num_thresholds={value})` updates {value} thresholds on every batch. Compiled for "
+                f"training: {_COST}; train with the default {DEFAULT_THRESHOLDS} and compute a fine-grained AUC "
                 "once after training",
                 FixPlan(Safety.UNSAFE, f"Use the default {DEFAULT_THRESHOLDS} thresholds",
                         lambda loc, node=node: [loc.replace(node, str(DEFAULT_THRESHOLDS))]),

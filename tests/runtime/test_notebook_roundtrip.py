@@ -133,7 +133,7 @@ def test_notebook_fix_round_trip_under_keras_3(tmp_path, run_program, metriclint
 
     # the static report points into the cells
     check = metriclint("check", "--output-format", "json", "train.ipynb", cwd=tmp_path)
-    found = sorted((d["code"], d["cell"], d["start"]["line"], d["start"]["column"]) for d in json.loads(check.stdout))
+    found = sorted((d["code"], d["cell"], d["location"]["row"], d["location"]["column"]) for d in json.loads(check.stdout))
     assert found == [("KM101", *KM101_AT), ("KM207", *KM207_AT)], check.describe()
 
     # 1. as written: fit does not take nb_epoch
