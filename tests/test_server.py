@@ -221,12 +221,13 @@ async def test_a_bad_file_gets_the_diagnostic_and_a_fixed_one_loses_it(client: R
     cli = json.loads(_cli("check", "--no-cache", "--output-format", "json", "train.py", cwd=project))
     assert [d["code"] for d in cli] == ["KM103"]
     assert diagnostic.code == "KM103" and diagnostic.source == "metriclint"
-    assert diagnostic.message == cli[0]["message"]
+    # the whole message: JSON's first sentence and its explanation
+    assert diagnostic.message == ". ".join(filter(None, (cli[0]["message"], cli[0]["explanation"])))
     # LSP lines and columns are 0-based, the CLI's 1-based: the same place
-    assert (diagnostic.range.start.line + 1, diagnostic.range.start.character + 1) == (cli[0]["start"]["line"],
-                                                                                   cli[0]["start"]["column"])
-    assert (diagnostic.range.end.line + 1, diagnostic.range.end.character + 1) == (cli[0]["end"]["line"],
-                                                                               cli[0]["end"]["column"])
+    assert (diagnostic.range.start.line + 1, diagnostic.range.start.character + 1) == (cli[0]["location"]["row"],
+                                                                                   cli[0]["location"]["column"])
+    assert (diagnostic.range.end.line + 1, diagnostic.range.end.character + 1) == (cli[0]["end_location"]["row"],
+                                                                               cli[0]["end_location"]["column"])
     assert diagnostic.severity == types.DiagnosticSeverity.Warning
     assert diagnostic.code_description is not None and diagnostic.code_description.href == cli[0]["url"]
     assert list(diagnostic.tags or ()) == [types.DiagnosticTag.Deprecated]  # reset_states() is gone from Keras 3
@@ -355,8 +356,8 @@ async def test_notebook_diagnostics_are_per_cell_as_the_cli_reports_them(client:
     assert not any(params.uri in (cell_uris[0], cell_uris[3]) for params in client.published)  # markdown
     [cli] = json.loads(_cli("check", "--no-cache", "--output-format", "json", "train.ipynb", cwd=project))
     assert cli["cell"] == 5 and cli["code"] == diagnostic.code == "KM103"
-    assert (diagnostic.range.start.line + 1, diagnostic.range.start.character + 1) == (cli["start"]["line"],
-                                                                                   cli["start"]["column"])
+    assert (diagnostic.range.start.line + 1, diagnostic.range.start.character + 1) == (cli["location"]["row"],
+                                                                                   cli["location"]["column"])
     # the quick fix edits the cell, and the notebook is then what `metriclint fix` writes
     actions = await _actions(client, cell_uris[4], diagnostic.range)
     fix = next(a for a in actions if a.title.startswith("Fix KM103"))

@@ -142,7 +142,7 @@ class ModeAgainstDirection(Rule):
             # outputs keeps per output: not found, even for `val_<output>_loss` (measured, fixture
             # KM208_multi_output_auto_mode); every monitoring callback does, save_best_only or not
             where = mode_value if mode_value is not None else use.constructor.func
-            message = (f"`{name}` in auto mode on `{key}`, one output's key: Keras 3 cannot find its direction "
+            message = (f"`{name}` in auto mode on `{key}`, one output's key. Keras 3 cannot find its direction "
                        "(the metrics of a model with several outputs are kept per output) and raises ValueError "
                        "at the end of the first epoch")
             if direction is None:

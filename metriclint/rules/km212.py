@@ -72,7 +72,8 @@ class IoUOnProbabilities(Rule):
         family = info.loss.family if info.loss is not None else None
         sigmoid = _sigmoid_output(ctx, model)
         effect = _EFFECT.get(BINARY if sigmoid and family != CATEGORICAL else family, _EFFECT[None])
-        head = (f"`{cls}` casts `y_pred` to class ids instead of taking the arg-max, but {why}: every prediction "
+        head = (f"`{cls}` casts `y_pred` to class ids, but this model does not output them. It does not take the "
+                f"arg-max, and {why}: every prediction "
                 f"below 1.0 becomes class 0, so {effect}")
         simple = not any(arg.star for arg in call.args)
         if family == SPARSE:

@@ -96,16 +96,16 @@ class LabelEncodingMismatch(Rule):
             twin = _ONE_HOT_TWIN.get(cls)
             if twin is None:
                 return None
-            return Finding(metric.node, f"{what} reads integer labels, but the loss is {loss}: {_REVERSE}; "
+            return Finding(metric.node, f"{what} with {loss}. It reads integer labels: {_REVERSE}; "
                            f"use `{twin}` (if the labels are integers, the loss is the one to change)")
         if cls in _ELEMENTWISE:
-            return Finding(metric.node, f"{what} with {loss}: {_ELEMENTWISE_EFFECT}; give it one-hot labels "
+            return Finding(metric.node, f"{what} with {loss}. {_ELEMENTWISE_EFFECT[:1].upper()}{_ELEMENTWISE_EFFECT[1:]}; give it one-hot labels "
                            "(with `categorical_crossentropy`)")
         twin = _SPARSE_TWIN.get(cls)
         if twin is None:
             return None
         effect = _TOP_K if cls == "TopKCategoricalAccuracy" else _ARGMAX_OF_LABEL
-        message = f"{what} reads one-hot labels, but the loss is {loss}: {effect}; use `{twin}`"
+        message = f"{what} with {loss}. It reads one-hot labels: {effect}; use `{twin}`"
         if function:
             return Finding(metric.node, message + f" (`{twin}(name=...)` keeps the key)")
         if key is not None:  # a string: the class, named as the string logged

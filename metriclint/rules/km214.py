@@ -35,8 +35,8 @@ class AccuracyOnMultiLabel(Rule):
                     if text not in ACCURACY_SPELLINGS or id(metric.node) in seen:
                         continue
                     seen.add(id(metric.node))
-                    message = (f'`"{text}"` on {head.units} sigmoid outputs trained with binary cross-entropy '
-                               "(multi-label): Keras picks `CategoricalAccuracy` from the shapes, which only checks "
+                    message = (f'`"{text}"` on {head.units} sigmoid outputs (multi-label). Trained with binary '
+                               "cross-entropy, Keras picks `CategoricalAccuracy` from the shapes, which only checks "
                                "the single most likely label (0.4825 in metriclint's test program, where the share "
                                "of right labels was 0.858); use `BinaryAccuracy` (if each sample has exactly one "
                                "label, use softmax and `categorical_crossentropy` instead)")

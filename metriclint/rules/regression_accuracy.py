@@ -52,7 +52,7 @@ def _findings(ctx: RuleContext, model: ModelInfo, info: CompileInfo) -> Iterator
         else:
             picked = ("`BinaryAccuracy` (one output) or `CategoricalAccuracy` (several), neither of which "
                       "measures a regression error")
-        yield Finding(metric.node, f"`\"{text}\"` with a regression loss on a {head.activation} output: Keras picks "
+        yield Finding(metric.node, f"`\"{text}\"` with a regression loss on a {head.activation} output. Keras picks "
                       f"{picked}; use a regression metric such as `\"mae\"` or `R2Score()`")
 
 
