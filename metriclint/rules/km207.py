@@ -212,14 +212,15 @@ def _explicit_mode(ctx: RuleContext, use: CallbackUse) -> bool:
 # and the tuners whose objective names a key.
 _KEY_READS = Words(frozenset({"history", _LOGS_HOOK} | {name.split(".")[-1] for name in MONITOR_CALLBACKS}
                              | symbols.TUNER_CLASSES))
-_TUNER_FAILS = ("every trial trains in full, then fails on the lookup (KeyError); after 3 consecutive failed trials "
+_TUNER_FAILS = ("every trial trains in full, then its lookup raises KeyError; after 3 consecutive failed trials "
                 "the search raises RuntimeError")
 
 
 class MissingLogKey(Rule):
     code = "KM207"
     name = "missing-log-key"
-    summary = "A callback, checkpoint file name or `history` read uses a log key the run does not produce (`val_acc` vs `val_accuracy`)"
+    summary = ("A callback, checkpoint file name, `history` read or Keras Tuner objective uses a log key the run does "
+               "not produce (`val_acc` vs `val_accuracy`)")
     fix_safety = Safety.SAFE
     # the model is compiled here, or by a module of the project this file imports
     # (and the callbacks, or the keys read, may come from such a module)
@@ -264,7 +265,8 @@ class MissingLogKey(Rule):
             if target is not None and inferred_direction(target) is not None and direction in (None, inferred_direction(target)):
                 suggestion = f'`"{target}"`'  # a key Keras Tuner infers the right direction for
             else:
-                suggestion = (f'`{tuner.objective_call() or "keras_tuner.Objective"}("{target or key}", '
+                name = f'"{target}"' if target else ("<a key it logs>" if missing is not None else f'"{key}"')
+                suggestion = (f'`{tuner.objective_call() or "keras_tuner.Objective"}({name}, '
                               f'direction="{direction or "max"}")`' + ("" if direction else ' (or "min")'))
             message = (f"{what} is a plain string whose direction Keras Tuner cannot infer: {error} when the tuner "
                        f"is constructed; use {suggestion}")
@@ -702,6 +704,13 @@ MissingLogKey.valid += (
     # validation data that may come through `**options`: unsure, silent
     Example(_TUNER + "tuner = kt.RandomSearch(build, objective=kt.Objective('val_auc', direction='max'))\n"
             "tuner.search(x, y, **options)\n"),
+    # an AUC made outside the build function, or two unnamed ones in it: `auc_1` may be logged
+    Example(_TUNER.replace("keras.metrics.AUC()", "SHARED_AUC") + "SHARED_AUC = keras.metrics.AUC()\n"
+            "tuner = kt.RandomSearch(build, objective=kt.Objective('val_auc_1', 'max'))\n"
+            "tuner.search(x, y, validation_split=0.2)\n"),
+    Example(_TUNER.replace("keras.metrics.AUC()", "keras.metrics.AUC(), keras.metrics.AUC(curve='PR')")
+            + "tuner = kt.RandomSearch(build, objective=kt.Objective('val_auc_1', 'max'))\n"
+            "tuner.search(x, y, validation_split=0.2)\n"),
     # keras-tuner imports Keras 3: its objectives are proven there only
     Example(_TUNER.replace("import keras\n", "import tf_keras as keras\n")
             + "tuner = kt.RandomSearch(build, objective='val_acc')\ntuner.search(x, y, validation_split=0.2)\n", flavour="2"),
