@@ -114,8 +114,9 @@ class KeySource:
     kind: str  # "loss" | "class" | "string" | "function"
 
 
-def _metric_keys(ctx, ref: MetricRef) -> Optional[List[Tuple[str, bool, KeySource]]]:
-    """(key, is_pattern_base, source) for one compile metric; None when it cannot be known."""
+def _metric_keys(ctx, ref: MetricRef, build: Optional[Scope] = None) -> Optional[List[Tuple[str, bool, KeySource]]]:
+    """(key, is_pattern_base, source) for one compile metric; None when it cannot be known.
+    `build`: the scope of the tuner build function that makes the model, if it does."""
     flavour = ctx.flavour
     spec = ref.spec
     if spec is not None and (spec.name is not None or spec.name_unknown):  # `AUC(name="prc")` elsewhere
@@ -156,8 +157,10 @@ def _metric_keys(ctx, ref: MetricRef) -> Optional[List[Tuple[str, bool, KeySourc
         if default is None:
             return None
         # Unnamed instances get `_1`, `_2`, ... when the name is taken (per process on Keras 3,
-        # per model on Keras 2): accept the default and any numbered form.
-        return [(default, True, source)]
+        # per model on Keras 2): accept the default and any numbered form. Keras Tuner clears the
+        # session before each build, so the build function's only instance of a class is always
+        # named by the default (fixtures/KM207_tuner_objective_auc_1).
+        return [(default, not _only_one_in_build(ctx, site, build, ref.keras_class), source)]
     if ref.function is not None:
         return [(ref.function.node.name.value, False, KeySource(None, "function"))]
     if ref.keras_function is not None:
@@ -165,6 +168,21 @@ def _metric_keys(ctx, ref: MetricRef) -> Optional[List[Tuple[str, bool, KeySourc
         leaf = _FUNCTION_NAMES.get(leaf, leaf)  # the key is the function's `__name__`
         return [(leaf, False, KeySource(None, "function"))]
     return None
+
+
+def _only_one_in_build(ctx, site: CallSite, build: Optional[Scope], keras_class: str) -> bool:
+    """Whether `site` is in the tuner build function's own body and is the one metric of its
+    class constructed there."""
+    if build is None or site.scope is not build:
+        return False
+    same = [other for other in ctx.facts.site_of.values()
+            if other.scope is build and _metric_class(ctx, other) == f"metrics.{keras_class}"]
+    return len(same) == 1
+
+
+def _metric_class(ctx, site: CallSite) -> Optional[str]:
+    instance = ctx.resolver.instance(site.node, site.scope, symbols.METRIC)
+    return instance.keras_class if instance is not None and instance.origin is site.node else None
 
 
 def _subclass_name(ctx, ref: MetricRef, spec) -> Optional[str]:
@@ -213,6 +231,23 @@ def trained_model(ctx, site: CallSite) -> Optional[Instance]:
         return None
     if func.attr.value != "search":
         return ctx.resolver.instance(func.value, site.scope, symbols.MODEL)
+    build = _tuner_build(ctx, site)
+    if isinstance(build, External) and build.export.kind == MODEL_FACTORY and build.export.model is not None:
+        tuner = ctx.resolver.instance(func.value, site.scope, symbols.TUNER)
+        origin = tuner.origin if tuner is not None else None
+        return Instance(symbols.MODEL, origin=origin, external=build.export.model)  # another module's builder
+    if not isinstance(build, FunctionValue):
+        return None  # a HyperModel subclass, or a build function the project does not show
+    returns = [(r, ctx.facts.scope_of_function[build.node]) for r in ctx.facts.returns.get(build.node, [])]
+    models = [ctx.resolver.instance(r, scope, symbols.MODEL) for r, scope in returns]
+    return models[0] if len(models) == 1 and models[0] is not None else None
+
+
+def _tuner_build(ctx, site: CallSite):
+    """What a tuner's `search` call builds its models with: the value given as `hypermodel`."""
+    func = site.node.func
+    if not isinstance(func, cst.Attribute) or func.attr.value != "search":
+        return None
     tuner = ctx.resolver.instance(func.value, site.scope, symbols.TUNER)
     if tuner is None or not isinstance(tuner.origin, cst.Call):
         return None
@@ -222,14 +257,13 @@ def trained_model(ctx, site: CallSite) -> Optional[Instance]:
     hypermodel = bind(ctx.resolver, tuner.origin, origin.scope, "hypermodel", 0)
     if not isinstance(hypermodel, Bound):
         return None
-    build = ctx.resolver.resolve(hypermodel.value, hypermodel.scope)
-    if isinstance(build, External) and build.export.kind == MODEL_FACTORY and build.export.model is not None:
-        return Instance(symbols.MODEL, origin=tuner.origin, external=build.export.model)  # another module's builder
-    if not isinstance(build, FunctionValue):
-        return None  # a HyperModel subclass, or a build function the project does not show
-    returns = [(r, ctx.facts.scope_of_function[build.node]) for r in ctx.facts.returns.get(build.node, [])]
-    models = [ctx.resolver.instance(r, scope, symbols.MODEL) for r, scope in returns]
-    return models[0] if len(models) == 1 and models[0] is not None else None
+    return ctx.resolver.resolve(hypermodel.value, hypermodel.scope)
+
+
+def _build_scope(ctx, site: CallSite) -> Optional[Scope]:
+    """The scope of the build function a tuner's `search` call builds its models with."""
+    build = _tuner_build(ctx, site)
+    return ctx.facts.scope_of_function.get(build.node) if isinstance(build, FunctionValue) else None
 
 
 def _keys_for_fit(ctx, site: CallSite) -> KeySet:
@@ -295,20 +329,21 @@ def _keys_of_model(ctx, instance: Instance) -> KeySet:
         return KeySet(False)
     if compile_info.metrics_given is not None and not compile_info.metrics_complete:
         return KeySet(False)
+    build = _build_scope(ctx, site)
     if several:
-        if not _output_keys(ctx, model, compile_info, keys):
+        if not _output_keys(ctx, model, compile_info, keys, build):
             return KeySet(False)
     else:
         if compile_info.per_output_loss or compile_info.metrics_by_output is not None or compile_info.metrics_mixed:
             return KeySet(False)  # one loss or metric list per output of a model whose outputs are not seen
         for ref in compile_info.metrics:
-            if not _add_metric_keys(ctx, ref, "", keys):
+            if not _add_metric_keys(ctx, ref, "", keys, build):
                 return KeySet(False)
     return keys
 
 
-def _add_metric_keys(ctx, ref: MetricRef, prefix: str, keys: KeySet) -> bool:
-    produced = _metric_keys(ctx, ref)
+def _add_metric_keys(ctx, ref: MetricRef, prefix: str, keys: KeySet, build: Optional[Scope] = None) -> bool:
+    produced = _metric_keys(ctx, ref, build)
     if produced is None:
         return False
     for name, numbered, source in produced:
@@ -319,7 +354,7 @@ def _add_metric_keys(ctx, ref: MetricRef, prefix: str, keys: KeySet) -> bool:
     return True
 
 
-def _output_keys(ctx, model: ModelInfo, compile_info, keys: KeySet) -> bool:
+def _output_keys(ctx, model: ModelInfo, compile_info, keys: KeySet, build: Optional[Scope] = None) -> bool:
     """The keys of a functional model with several outputs: `loss`, then `<output>_loss` and
     `<output>_<metric>` for each output (measured on both flavours: tests/runtime/test_log_keys.py).
     False when an output's name, or which metrics it gets, is not known."""
@@ -373,7 +408,7 @@ def _output_keys(ctx, model: ModelInfo, compile_info, keys: KeySet) -> bool:
         if index is None:
             return False  # Keras rejects a name that is not an output
         for ref in refs:
-            if not _add_metric_keys(ctx, ref, f"{names[index]}_", keys):
+            if not _add_metric_keys(ctx, ref, f"{names[index]}_", keys, build):
                 return False
     return True
 

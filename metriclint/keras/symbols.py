@@ -109,6 +109,12 @@ def tuner_class(dotted: str) -> Optional[str]:
     return None
 
 
+def tuner_objective_class(dotted: str) -> bool:
+    """`keras_tuner.Objective` (also `keras_tuner.engine.objective.Objective`, `kerastuner.Objective`)."""
+    parts = dotted.split(".")
+    return parts[0] in _TUNER_PACKAGES and parts[-1] == "Objective"
+
+
 def split_keras(dotted: str) -> Optional[Tuple[str, Optional[str]]]:
     """`tensorflow.keras.metrics.AUC` -> (`metrics.AUC`, None); non-Keras names -> None.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, List, Optional, Tuple
 
 import libcst as cst
@@ -11,10 +12,12 @@ from ..facts.arguments import UNKNOWN, Bound
 from ..facts.collect import CallSite, positional_args
 from ..facts.entries import COMPILE_CALLS, PROJECT_IMPORTS, TRAINING_CALLS, AnyOf, Words
 from ..facts.logkeys import CallbackUse, KeySet, callback_uses, keys_for_fit
+from ..facts.tuners import ObjectiveName, TunerUse, tuner_uses
 from ..facts.templates import template_pieces
 from ..facts.values import ClassValue, Derived
 from ..facts.walk import Walker, find_all
 from ..keras import symbols
+from ..keras.tuner_objectives import INFERENCE_RAISES, inferred_direction
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 
 # Callbacks with a `monitor` argument: class -> its default
@@ -56,6 +59,9 @@ def intended_key(key: str, keys: KeySet) -> Optional[str]:
     base = key[len(prefix):]
     wanted = _normal_key(keys.other_flavour(base) or base, keys.prefixes)
     matches = sorted(k for k in keys.exact if _normal_key(k, keys.prefixes) == wanted and k != base)
+    numbered = re.fullmatch(r"(.*[^\d_])_\d+", base)
+    if not matches and numbered and numbered.group(1) in keys.exact:
+        matches = [numbered.group(1)]  # `auc_1` where only `auc` is logged (a tuner's build: a fresh session)
     if len(matches) != 1:
         return None
     candidate = prefix + matches[0]
@@ -203,13 +209,18 @@ def _explicit_mode(ctx: RuleContext, use: CallbackUse) -> bool:
     return not (isinstance(given, Bound) and ctx.resolver.string_value(given.value, given.scope) == "auto")
 
 # Where the check reads keys: the monitoring callbacks (`callback_uses`) and `history` reads.
-_KEY_READS = Words(frozenset({"history", _LOGS_HOOK} | {name.split(".")[-1] for name in MONITOR_CALLBACKS}))
+# and the tuners whose objective names a key.
+_KEY_READS = Words(frozenset({"history", _LOGS_HOOK} | {name.split(".")[-1] for name in MONITOR_CALLBACKS}
+                             | symbols.TUNER_CLASSES))
+_TUNER_FAILS = ("every trial trains in full, then its lookup raises KeyError; after 3 consecutive failed trials "
+                "the search raises RuntimeError")
 
 
 class MissingLogKey(Rule):
     code = "KM207"
     name = "missing-log-key"
-    summary = "A callback, checkpoint file name or `history` read uses a log key the run does not produce (`val_acc` vs `val_accuracy`)"
+    summary = ("A callback, checkpoint file name, `history` read or Keras Tuner objective uses a log key the run does "
+               "not produce (`val_acc` vs `val_accuracy`)")
     fix_safety = Safety.SAFE
     # the model is compiled here, or by a module of the project this file imports
     # (and the callbacks, or the keys read, may come from such a module)
@@ -229,6 +240,52 @@ class MissingLogKey(Rule):
             if use.keras_class == "callbacks.ModelCheckpoint":
                 yield from self._filepath(ctx, use, reported)
         yield from self._history(ctx)
+        # keras-tuner 1.4.8 imports `keras`: its objectives are proven on Keras 3 only (fixtures/KM207_tuner_*)
+        for tuner in tuner_uses(ctx) if ctx.flavour == "3" else ():
+            for objective in tuner.objectives:
+                yield from self._objective(ctx, tuner, objective)
+
+    def _objective(self, ctx: RuleContext, tuner: TunerUse, objective: ObjectiveName) -> Iterator[Finding]:
+        """A tuner's objective: a key its searches' models do not log, or a plain string whose
+        direction Keras Tuner cannot infer (it raises when the tuner is constructed)."""
+        all_keys = [keys_for_fit(ctx, site) for site in tuner.searches]
+        if not all_keys or any(not keys.complete for keys in all_keys):
+            return
+        key = objective.key
+        what = f"`{tuner.tuner_class}` objective `{key}`"
+        missing = _verdict(key, tuner.searches, ctx)
+        keys = missing if missing is not None else all_keys[0]
+        target = intended_key(key, keys) if missing is not None else key
+        if len(all_keys) > 1 and target is not None and any(not k.produces(target) for k in all_keys):
+            target = None
+        fix = _objective_fix(tuner, objective, target, keys)
+        if objective.plain and inferred_direction(key) is None:
+            error = "TypeError" if _objective_base(key) in INFERENCE_RAISES else "ValueError"
+            direction = _true_direction(keys, target) if target is not None else None
+            if target is not None and inferred_direction(target) is not None and direction in (None, inferred_direction(target)):
+                suggestion = f'`"{target}"`'  # a key Keras Tuner infers the right direction for
+            else:
+                name = f'"{target}"' if target else ("<a key it logs>" if missing is not None else f'"{key}"')
+                suggestion = (f'`{tuner.objective_call() or "keras_tuner.Objective"}({name}, '
+                              f'direction="{direction or "max"}")`' + ("" if direction else ' (or "min")'))
+            message = (f"{what} is a plain string whose direction Keras Tuner cannot infer: {error} when the tuner "
+                       f"is constructed; use {suggestion}")
+            if missing is not None:
+                message += f"; the run does not log `{key}` either" + (f", it logs `{target}`" if target else _known(keys))
+            yield Finding(objective.literal, message, fix)
+            return
+        if missing is None:
+            return
+        base = key[4:] if key.startswith("val_") else key
+        if key.startswith("val_") and keys.produces(base) and not keys.validation:
+            yield Finding(objective.literal, f"{what}, but `search` gets no `validation_data`/`validation_split`, "
+                                             f"so there is no `{key}` ({_TUNER_FAILS}); add validation data or use `{base}`")
+            return
+        message = f"{what}, a key this run does not log ({_TUNER_FAILS})" + _flavour_note(base, keys)
+        if target is None:
+            yield Finding(objective.literal, message + _known(keys))
+            return
+        yield Finding(objective.literal, f"{message}; it logs `{target}`", fix)
 
     def _made_elsewhere(self, ctx: RuleContext, use: CallbackUse) -> Iterator[Finding]:
         """A callback another module of the project makes (`from config import CALLBACKS`): its
@@ -366,6 +423,39 @@ class MissingLogKey(Rule):
         replacement = f"{prefix}{quote}{new_key}{quote}"
         return Finding(where, f"{message}; it logs `{new_key}`", FixPlan(
             Safety.SAFE, f"Use `{new_key}`", lambda loc: [loc.replace(literal, replacement)]))
+
+
+def _objective_base(key: str) -> str:
+    """The name Keras Tuner looks up to infer an objective's direction."""
+    name = key[4:] if key.startswith("val_") else key
+    return name[len("weighted_"):] if name.startswith("weighted_") else name
+
+
+def _true_direction(keys: KeySet, key: str) -> Optional[str]:
+    source = keys.source(key)
+    return source.direction if source is not None else None
+
+
+def _objective_fix(tuner: TunerUse, objective: ObjectiveName, target: Optional[str], keys: KeySet) -> Optional[FixPlan]:
+    """Rename the objective to the key the run logs, when that is all it takes; a plain string Keras
+    Tuner would infer no direction for (or the wrong one) becomes `kt.Objective(key, direction=...)`,
+    when the metric's direction is known and the string is written in the tuner call."""
+    if target is None:
+        return None
+    literal = objective.literal
+    quote, prefix = literal.quote, literal.prefix
+    truth = _true_direction(keys, target)
+    inferred = inferred_direction(target)
+    if not objective.plain or (inferred is not None and truth in (None, inferred)):
+        if target == objective.key:
+            return None
+        return FixPlan(Safety.SAFE, f"Use `{target}`",
+                       lambda loc: [loc.replace(literal, f"{prefix}{quote}{target}{quote}")])
+    call = tuner.objective_call()
+    if truth is None or call is None or not objective.direct:
+        return None
+    text = f"{call}({prefix}{quote}{target}{quote}, direction={quote}{truth}{quote})"
+    return FixPlan(Safety.SAFE, f"Use `{text}`", lambda loc: [loc.replace(literal, text)])
 
 
 def _flavour_note(base: str, keys: KeySet) -> str:
@@ -613,5 +703,85 @@ MissingLogKey.invalid = (
         fixed="import os\n" + _HEAD + "name = os.path.join(out_dir, 'model-{epoch:03d}-{accuracy:.3f}.keras')\n"
         "model.fit(x, y, callbacks=[keras.callbacks.ModelCheckpoint(name)])\n",
         safety="safe",
+    ),
+)
+
+_TUNER = (
+    "import keras\nimport keras_tuner as kt\n"
+    "def build(hp):\n"
+    "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int('units', 2, 8)), keras.layers.Dense(1, activation='sigmoid')])\n"
+    "    model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy', keras.metrics.AUC()])\n"
+    "    return model\n"
+)
+
+_F1_TUNER = _TUNER.replace("keras.metrics.AUC()", "f1").replace(
+    "def build", "def f1(y_true, y_pred):\n    return keras.ops.mean(y_pred)\ndef build")
+
+MissingLogKey.valid += (
+    # objectives naming keys the build function's model logs (the build's only AUC logs `auc`)
+    Example(_TUNER + "tuner = kt.RandomSearch(build, objective='val_accuracy', max_trials=2)\n"
+            "tuner.search(x, y, epochs=1, validation_split=0.2)\n"),
+    Example(_TUNER + "tuner = kt.Hyperband(build, [kt.Objective('val_auc', 'max'), 'val_loss'], max_epochs=2)\n"
+            "tuner.search(x, y, validation_data=(xv, yv))\n"),
+    # a HyperModel subclass the rule cannot see into
+    Example("import keras_tuner as kt\nfrom mylib import MyHyperModel\n"
+            "tuner = kt.RandomSearch(MyHyperModel(), objective=kt.Objective('val_f1', direction='max'))\n"
+            "tuner.search(x, y, validation_data=(xv, yv))\n"),
+    # validation data that may come through `**options`: unsure, silent
+    Example(_TUNER + "tuner = kt.RandomSearch(build, objective=kt.Objective('val_auc', direction='max'))\n"
+            "tuner.search(x, y, **options)\n"),
+    # an AUC made outside the build function, or two unnamed ones in it: `auc_1` may be logged
+    Example(_TUNER.replace("keras.metrics.AUC()", "SHARED_AUC") + "SHARED_AUC = keras.metrics.AUC()\n"
+            "tuner = kt.RandomSearch(build, objective=kt.Objective('val_auc_1', 'max'))\n"
+            "tuner.search(x, y, validation_split=0.2)\n"),
+    Example(_TUNER.replace("keras.metrics.AUC()", "keras.metrics.AUC(), keras.metrics.AUC(curve='PR')")
+            + "tuner = kt.RandomSearch(build, objective=kt.Objective('val_auc_1', 'max'))\n"
+            "tuner.search(x, y, validation_split=0.2)\n"),
+    # keras-tuner imports Keras 3: its objectives are proven there only
+    Example(_TUNER.replace("import keras\n", "import tf_keras as keras\n")
+            + "tuner = kt.RandomSearch(build, objective='val_acc')\ntuner.search(x, y, validation_split=0.2)\n", flavour="2"),
+)
+
+MissingLogKey.invalid += (
+    Example(
+        _TUNER + "tuner = kt.RandomSearch(build, objective='val_acc', max_trials=2)\ntuner.search(x, y, validation_split=0.2)\n",
+        fixed=_TUNER + "tuner = kt.RandomSearch(build, objective='val_accuracy', max_trials=2)\ntuner.search(x, y, validation_split=0.2)\n",
+        safety="safe",
+    ),
+    # the tuner clears the session before each build: `auc`, never `auc_1`; and a plain `val_auc_1`
+    # has no direction Keras Tuner can infer (ValueError at construction)
+    Example(
+        _TUNER + "tuner = kt.BayesianOptimization(build, 'val_auc_1')\ntuner.search(x, y, validation_data=(xv, yv))\n",
+        fixed=_TUNER + "tuner = kt.BayesianOptimization(build, 'val_auc')\ntuner.search(x, y, validation_data=(xv, yv))\n",
+        safety="safe",
+    ),
+    Example(
+        _TUNER + "tuner = kt.GridSearch(build, objective=[kt.Objective(name='val_acc', direction='max')])\n"
+        "tuner.search(x, y, validation_split=0.1)\n",
+        fixed=_TUNER + "tuner = kt.GridSearch(build, objective=[kt.Objective(name='val_accuracy', direction='max')])\n"
+        "tuner.search(x, y, validation_split=0.1)\n",
+        safety="safe",
+    ),
+    # a custom metric's key as a plain string: ValueError at construction; its direction is unknown: report
+    Example(
+        _F1_TUNER + "tuner = kt.RandomSearch(build, objective='val_f1')\n"
+        "tuner.search(x, y, validation_split=0.2)\n",
+        fixed=_F1_TUNER + "tuner = kt.RandomSearch(build, objective='val_f1')\n"
+        "tuner.search(x, y, validation_split=0.2)\n",
+        safety="none",
+    ),
+    # a known direction the name does not give Keras Tuner: the objective is spelt out
+    Example(
+        _TUNER.replace("keras.metrics.AUC()", "keras.metrics.AUC(name='prc', curve='PR')")
+        + "tuner = kt.RandomSearch(build, objective='val_prc')\ntuner.search(x, y, validation_split=0.2)\n",
+        fixed=_TUNER.replace("keras.metrics.AUC()", "keras.metrics.AUC(name='prc', curve='PR')")
+        + "tuner = kt.RandomSearch(build, objective=kt.Objective('val_prc', direction='max'))\ntuner.search(x, y, validation_split=0.2)\n",
+        safety="safe",
+    ),
+    # `val_` without validation data in `search`: report
+    Example(
+        _TUNER + "tuner = kt.Hyperband(build, objective='val_accuracy')\ntuner.search(x, y, epochs=2)\n",
+        fixed=_TUNER + "tuner = kt.Hyperband(build, objective='val_accuracy')\ntuner.search(x, y, epochs=2)\n",
+        safety="none",
     ),
 )

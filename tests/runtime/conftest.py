@@ -224,12 +224,18 @@ _EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))
 
 
 def final_exception(stderr: str) -> Optional[tuple]:
-    """The exception that ended a program: the unindented line after the last traceback."""
+    """The exception that ended a program: the unindented line after the last traceback that went
+    through the program's module level (a library may print the tracebacks of exceptions it
+    caught, or put one in a message: keras-tuner's RuntimeError after 3 failed trials)."""
     lines = stderr.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last):")]
     if not starts:
         return None
-    for index in range(starts[-1] + 1, len(lines)):
+    ends = starts[1:] + [len(lines)]
+    uncaught = [start for start, end in zip(starts, ends)
+                if any(line.startswith("  File ") and line.endswith(", in <module>") for line in lines[start:end])]
+    last = uncaught[-1] if uncaught else starts[-1]
+    for index in range(last + 1, len(lines)):
         line = lines[index]
         if not line or line[0].isspace():
             continue
