@@ -34,7 +34,7 @@ def _common_options(func):
         click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Use this config file instead of searching for one."),
         click.option("--output-format", type=click.Choice(list(FORMATS) + list(ALIASES)), envvar="METRICLINT_OUTPUT_FORMAT",
                      show_envvar=True,
-                     help=f"full (default: the line and a caret under the span, the explanation, the fix), concise (one "
+                     help="full (default: the line and a caret under the span, the explanation, the fix), concise (one "
                           "line per finding), json (ruff's fields), json-lines, sarif, github (Actions annotations), "
                           "gitlab (code quality report), junit (XML, one test case per finding)."),
         click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True), envvar="METRICLINT_OUTPUT_FILE",

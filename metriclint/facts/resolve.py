@@ -359,7 +359,12 @@ class Resolver:
             return None
         if id(bindings) not in self._keras_compiled():
             return None
-        return Instance(symbols.MODEL, origin=bindings[0].node)
+        made = bindings[0].node
+        if isinstance(made, cst.Call):
+            maker = self.resolve(made.func, bindings[0].scope)
+            if isinstance(maker, Dotted) and symbols.split_keras(maker.path) is not None:
+                return None  # a Keras class the tables do not list as a plain model (`Distiller` logs its own keys)
+        return Instance(symbols.MODEL, origin=made)
 
     def _keras_compiled(self) -> set:
         if self._compiled is None:

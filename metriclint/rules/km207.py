@@ -354,7 +354,6 @@ class MissingLogKey(Rule):
             # Without save_best_only the monitored value is never compared. Only Keras 3's auto
             # mode still looks the metric up (after epoch 1) and raises when no compiled metric
             # has that name; `loss` and the names of compiled metrics are found.
-            base = key[4:] if key.startswith("val_") else key
             if ctx.flavour != "3" or explicit or not keys.k3_auto_mode_fails(key):
                 return
             consequence = "Keras 3 raises ValueError after epoch 1 in auto mode, even without save_best_only"
@@ -557,6 +556,11 @@ _BRANCHES = (
 )
 
 MissingLogKey.valid = (
+    # a Keras model class with trackers of its own (keras's Distiller logs `total_loss`, `student_loss`)
+    Example("import keras\nfrom keras.src.distillation.distiller import Distiller\n"
+            "distiller = Distiller(teacher=teacher, student=student)\n"
+            "distiller.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+            "history = distiller.fit(x, y, epochs=2)\nprint(history.history['total_loss'])\n"),
     # one of two models that log different keys (`acc`, `accuracy`): which one trains is not known
     Example(_BRANCHES.replace("LAST", "'acc'") + "model.fit(x, y, validation_split=0.1, callbacks=[keras.callbacks.EarlyStopping(monitor='val_acc')])\n"),
     # one of two models, compiled again here: which one the new compile changes is not known
