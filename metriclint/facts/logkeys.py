@@ -352,3 +352,22 @@ def callback_uses(ctx) -> List[CallbackUse]:
     result = list(uses.values())
     ctx.cache["callback_uses"] = result
     return result
+
+
+def metric_logging(ctx, site: CallSite, key: str) -> Optional[MetricRef]:
+    """The one compile metric that logs `key` (`val_` or not) in the run of a `fit`/`search` call,
+    when the run's keys are known (`keys_for_fit`) and exactly one metric logs it; else None."""
+    keys = keys_for_fit(ctx, site)
+    if not keys.complete or not keys.produces(key):
+        return None
+    instance = trained_model(ctx, site)
+    model = model_info(ctx, instance) if instance is not None else None
+    if model is None or len(model.all_compiles) != 1:
+        return None
+    base = key[4:] if key.startswith("val_") else key
+    found = []
+    for ref in model.all_compiles[0].metrics:
+        for name, numbered, _ in _metric_keys(ctx, ref) or ():
+            if name == base or (numbered and re.fullmatch(re.escape(name) + r"_\d+", base)):
+                found.append(ref)
+    return found[0] if len(found) == 1 else None
