@@ -245,9 +245,10 @@ TEMPLATES: List[Template] = [
         S("def ", Call("reset_states", ["self"]), ":", body=[S("self.v.assign(0.0)")])],
         own_blocks=["class RunningMin(keras.metrics.Metric):"], inner_blocks=False,
         removed="reset_states", added="reset_state"),
-    Template("KM105", "add_metric", ["import keras"], [
-        S("self.add_metric(keras.ops.max(x), name='activity_max')"),
-        S("", Call("self.add_metric", [Call("keras.ops.mean", ["x"]), "name='activity_mean'"]))],
+    # a layer computing with TensorFlow ops (TensorFlow backend only): its tracker is updated in call()
+    Template("KM105", "add_metric", ["import keras", "import tensorflow as tf"], [
+        S("self.add_metric(tf.reduce_max(x), name='activity_max')"),
+        S("", Call("self.add_metric", [Call("tf.reduce_mean", ["x"]), "name='activity_mean'"]))],
         own_blocks=["class ActivityLogger(keras.layers.Layer):",
                     "    def __init__(self, **kwargs):",
                     "        super().__init__(**kwargs)",
@@ -765,6 +766,7 @@ _MORE_SHAPES = [
         'KM105',
         (
             'import keras\n'
+            'import tensorflow as tf\n'
             '\n'
             '\n'
             'class ActivityLogger(keras.layers.Layer):\n'
@@ -774,7 +776,7 @@ _MORE_SHAPES = [
             '    def call(self, x):\n'
             '        if self.trainable:\n'
             '            self.add_metric(\n'
-            '                keras.ops.mean(x),  # batch mean\n'
+            '                tf.reduce_mean(x),  # batch mean\n'
             '                name="activity_mean",\n'
             '                aggregation="mean",\n'
             '            )\n'
@@ -782,6 +784,7 @@ _MORE_SHAPES = [
         ),
         (
             'import keras\n'
+            'import tensorflow as tf\n'
             '\n'
             '\n'
             'class ActivityLogger(keras.layers.Layer):\n'
@@ -792,11 +795,56 @@ _MORE_SHAPES = [
             '    def call(self, x):\n'
             '        if self.trainable:\n'
             '            self.activity_mean.update_state(\n'
-            '                keras.ops.mean(x),  # batch mean\n'
+            '                tf.reduce_mean(x),  # batch mean\n'
             '            )\n'
             '        return x\n'
         ),
         id='KM105',
+    ),
+    # a model: the statement moves into compute_loss with the value's lines and comments as written
+    pytest.param(
+        'KM105',
+        (
+            'import keras\n'
+            '\n'
+            '\n'
+            'class Net(keras.Model):\n'
+            '    def __init__(self, **kwargs):\n'
+            '        super().__init__(**kwargs)\n'
+            '        self.dense = keras.layers.Dense(1)\n'
+            '\n'
+            '    def call(self, inputs, training=None):\n'
+            '        self.add_metric(keras.ops.mean(\n'
+            '            keras.ops.abs(inputs),  # magnitude\n'
+            '        ), name="activity_mean")  # logged per epoch\n'
+            '        return self.dense(inputs)\n'
+            '\n'
+            '    def get_config(self):\n'
+            '        return {}\n'
+        ),
+        (
+            'import keras\n'
+            '\n'
+            '\n'
+            'class Net(keras.Model):\n'
+            '    def __init__(self, **kwargs):\n'
+            '        super().__init__(**kwargs)\n'
+            '        self.activity_mean = keras.metrics.Mean(name="activity_mean")\n'
+            '        self.dense = keras.layers.Dense(1)\n'
+            '\n'
+            '    def call(self, inputs, training=None):\n'
+            '        return self.dense(inputs)\n'
+            '\n'
+            '    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):\n'
+            '        self.activity_mean.update_state(keras.ops.mean(\n'
+            '            keras.ops.abs(x),  # magnitude\n'
+            '        ))  # logged per epoch\n'
+            '        return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)\n'
+            '\n'
+            '    def get_config(self):\n'
+            '        return {}\n'
+        ),
+        id='KM105-compute_loss',
     ),
     pytest.param(
         'KM108',

@@ -290,3 +290,8 @@ COMPILE_METRICS = Passes("compile", "metrics")
 COMPILE_WEIGHTED_METRICS = Passes("compile", "weighted_metrics")
 COMPILE_ANY_METRICS = AnyOf((COMPILE_METRICS, COMPILE_WEIGHTED_METRICS))
 COMPILE_LOSS = Passes("compile", "loss")
+# Weights given to training or evaluation (KM215): the loss is weighted, the metrics only if
+# `compile(weighted_metrics=...)` names them. A 3-tuple `validation_data` carries weights too.
+WEIGHTS_GIVEN = AnyOf(tuple(Passes(method, parameter) for method, parameter in (
+    ("fit", "sample_weight"), ("fit", "class_weight"), ("fit", "validation_data"), ("evaluate", "sample_weight"),
+    ("train_on_batch", "sample_weight"), ("train_on_batch", "class_weight"), ("test_on_batch", "sample_weight"))))

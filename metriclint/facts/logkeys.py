@@ -513,3 +513,42 @@ def callback_uses(ctx) -> List[CallbackUse]:
     result = list(uses.values())
     ctx.cache["callback_uses"] = result
     return result
+
+
+def metric_logging(ctx, site: CallSite, key: str) -> Optional[MetricRef]:
+    """The one compile metric that logs `key` (`val_` or not) in the run of a `fit`/`search` call,
+    when the run's keys are known (`keys_for_fit`) and exactly one metric logs it; else None."""
+    keys = keys_for_fit(ctx, site)
+    if not keys.complete or not keys.produces(key):
+        return None
+    instance = trained_model(ctx, site)
+    model = model_info(ctx, instance) if instance is not None else None
+    if model is None or len(model.all_compiles) != 1:
+        return None
+    base = key[4:] if key.startswith("val_") else key
+    found = []
+    for ref in model.all_compiles[0].metrics:
+        for name, numbered, _ in _metric_keys(ctx, ref) or ():
+            if name == base or (numbered and re.fullmatch(re.escape(name) + r"_\d+", base)):
+                found.append(ref)
+    return found[0] if len(found) == 1 else None
+
+
+def compiled_metric_names(ctx, instance: Instance) -> Optional[List[Optional[str]]]:
+    """`metrics_names` as Keras 2 lists it once the model has run (`loss`, then the key of each
+    compile metric in order; the same order as `evaluate`'s list on both flavours), or None unless
+    the model's one compile is known and has one output. An unnamed instance's entry is None (it may
+    be `auc` or `auc_1`: no guess)."""
+    model = model_info(ctx, instance)
+    if model is None or len(model.all_compiles) != 1 or model.output_count not in (None, 1) or opaque_model(ctx, instance):
+        return None
+    info = model.all_compiles[0]
+    if info.weighted is not False or info.per_output_loss or info.metrics_given is UNKNOWN or not info.metrics_complete:
+        return None
+    names: List[Optional[str]] = ["loss"]
+    for ref in info.metrics:
+        produced = _metric_keys(ctx, ref)
+        if produced is None or len(produced) != 1:
+            return None
+        names.append(None if produced[0][1] else produced[0][0])
+    return names

@@ -1,4 +1,5 @@
-"""KM108: `zip(model.metrics_names, <evaluate result>)` on Keras 3, where `metrics_names` is `['loss', 'compile_metrics']`."""
+"""KM108: `model.metrics_names` read as Keras 2 filled it (`zip` with results, `[1]`, `.index("accuracy")`):
+on Keras 3 it is `['loss', 'compile_metrics']`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import libcst as cst
 from ..diagnostics import Edit, Safety
 from ..facts.collect import CallSite, find_keyword, positional_args
 from ..facts.entries import Attributes, Calls
+from ..facts.logkeys import compiled_metric_names
+from ..facts.models import model_info
 from ..facts.values import Instance, Scope
 from ..facts.walk import find_all
 from ..keras.symbols import MODEL
 from ..locate import Locator
 from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
-from .common import add_keyword
+from .common import add_keyword, string_value
 
 # `evaluate(x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict, ...)`:
 # positional arguments up to `callbacks` leave room for the keyword (both flavours).
@@ -28,17 +31,19 @@ _WHY = (
 )
 
 _ZIP_CALLS = Calls(("zip",))  # `dict(zip(...))` is a zip call too
+_METRICS_NAMES = Attributes(("metrics_names",))
 
 
 class MetricsNamesZip(Rule):
     code = "KM108"
     name = "metrics-names-zip"
-    summary = "`zip(model.metrics_names, model.evaluate(...))` mislabels and drops metrics on Keras 3"
+    summary = "`model.metrics_names` zipped with results, indexed or searched: `['loss', 'compile_metrics']` on Keras 3"
     flavours = KERAS3_ONLY
     fix_safety = Safety.SAFE
-    needs = (_ZIP_CALLS, Attributes(("metrics_names",)))
+    needs = (_METRICS_NAMES,)
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
+        yield from _positions(ctx)
         if _builtin_rebound(ctx, "zip"):
             return
         wrapped: Set[cst.Call] = set()
@@ -188,6 +193,143 @@ def _with_return_dict(loc: Locator, call: cst.Call) -> List[Edit]:
     return add_keyword(loc, call, "return_dict", "True")
 
 
+# --- metrics_names[i], metrics_names.index("name") --------------------------------------------------
+_INDEX_WHY = (
+    "`metrics_names` is `['loss', 'compile_metrics']` on Keras 3 once the model is compiled (tf_keras lists "
+    "`loss` and every metric's name once the model has run)"
+)
+
+
+def _positions(ctx: RuleContext) -> Iterator[Finding]:
+    """`<model>.metrics_names[i]` (i >= 1 or negative) and `<model>.metrics_names.index("name")`."""
+    sites = {id(site.node): site for site in _METRICS_NAMES.sites(ctx.facts)}
+    if not sites:
+        return
+    subscripts = find_all(ctx.module, cst.Subscript)
+    # `V[<model>.metrics_names.index("k")]`: the index call -> its subscript
+    holder = {id(index): sub for sub in subscripts if (index := _single_index(sub)) is not None}
+    groups: dict = {}
+    found: List[tuple] = []
+    for sub in subscripts:
+        site = sites.get(id(sub.value))
+        index = _single_index(sub)
+        if site is None or not isinstance(index, (cst.Integer, cst.UnaryOperation)):
+            continue
+        position = _integer(index)
+        owner = _model(ctx, sub.value, site.scope)  # type: ignore[arg-type]
+        if position is None or position == 0 or owner is None:
+            continue
+        names = compiled_metric_names(ctx, owner)
+        if names is None and _without_metrics(ctx, owner):
+            continue  # `['loss']` on both flavours: an IndexError everywhere, not Keras 3's
+        if names is not None and not -len(names) <= position < len(names):
+            continue  # out of range on Keras 2 as well
+        found.append(("label", sub, position, names))
+    for site in ctx.facts.method_calls("index"):
+        func = site.node.func
+        if not (isinstance(func, cst.Attribute) and id(func.value) in sites) or len(site.node.args) != 1:
+            continue
+        name = string_value(site.node.args[0].value)
+        owner = _model(ctx, func.value, site.scope)
+        if name is None or name == "loss" or owner is None:
+            continue
+        names = compiled_metric_names(ctx, owner)
+        if (names is not None and None not in names and name not in names) or (names is None and _without_metrics(ctx, owner)):
+            continue  # a ValueError on Keras 2 too (KM207's business when the key is wrong)
+        sub = holder.get(id(site.node))
+        variable = _evaluate_variable(ctx, sub, func.value, site.scope) if sub is not None else None
+        if variable is not None:
+            groups.setdefault(variable[0], (variable[1], variable[2], []))[2].append((sub, name))
+        found.append(("index", site.node, name, variable[0] if variable is not None else None))
+    for kind, node, detail, extra in found:
+        if kind == "label":
+            yield _label_finding(node, detail, extra)
+        else:
+            yield _index_finding(node, detail, groups.get(extra) if extra is not None else None)
+
+
+def _label_finding(sub: cst.Subscript, position: int, names: Optional[List[Optional[str]]]) -> Finding:
+    code = cst.Module([]).code_for_node(sub)
+    if position == 1 or position == -1:
+        what = f"`{code}` is `'compile_metrics'` on Keras 3, not a metric's name"
+    else:
+        what = f"`{code}` raises IndexError on Keras 3"
+    message = f"{what}: {_INDEX_WHY}"
+    label = names[position] if names is not None else None
+    if label is None:
+        return Finding(sub, message + "; read results by name with `evaluate(..., return_dict=True)`")
+    return Finding(sub, f"{message}; the metric there is `{label}`", FixPlan(
+        Safety.SAFE, f'Use the name `"{label}"`', lambda loc: [loc.replace(sub, f'"{label}"')]))
+
+
+def _index_finding(call: cst.Call, name: str, group) -> Finding:
+    message = (f"`metrics_names.index({name!r})` raises ValueError on Keras 3 ({name!r} is not in the list): "
+               f"{_INDEX_WHY}; read results by name with `evaluate(..., return_dict=True)`")
+    if group is None:
+        return Finding(call, message)
+    evaluate, variable, reads = group
+
+    def build(loc: Locator) -> List[Edit]:
+        edits = list(_with_return_dict(loc, evaluate))
+        for sub, key in reads:
+            edits.append(loc.replace(sub, f'{variable}["{key}"]'))
+        return edits
+
+    return Finding(call, message, FixPlan(Safety.SAFE, "Use `evaluate(..., return_dict=True)` and its keys", build))
+
+
+def _single_index(sub: cst.Subscript) -> Optional[cst.BaseExpression]:
+    if len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
+        return None
+    return sub.slice[0].slice.value
+
+
+def _integer(node: cst.BaseExpression) -> Optional[int]:
+    if isinstance(node, cst.Integer):
+        return int(node.value, 0)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer):
+        return -int(node.expression.value, 0)
+    return None
+
+
+def _model(ctx: RuleContext, names: cst.Attribute, scope: Scope) -> Optional[Instance]:
+    owner = ctx.resolver.instance(names.value, scope, MODEL)
+    if owner is None or (owner.local_class is not None and ctx.resolver.class_defines(owner.local_class, "metrics_names")):
+        return None
+    return owner
+
+
+def _without_metrics(ctx: RuleContext, owner: Instance) -> bool:
+    """The model's one compile is known and certainly has no metrics."""
+    model = model_info(ctx, owner)
+    return model is not None and len(model.all_compiles) == 1 and model.all_compiles[0].has_metrics is False
+
+
+def _evaluate_variable(ctx: RuleContext, sub: cst.Subscript, names: cst.Attribute, scope: Scope):
+    """For `score[model.metrics_names.index("k")]`: (`score`, the `model.evaluate(...)` call it holds,
+    its name) when `score` is assigned once from it in this scope and read only through such subscripts."""
+    values = sub.value
+    if not isinstance(values, cst.Name):
+        return None
+    assigned = ctx.resolver.assigned_values(values, scope)
+    if assigned is None or len(assigned) != 1 or assigned[0][1] is not scope or len(scope.bindings.get(values.value) or []) != 1:
+        return None
+    evaluate = _evaluate_call(ctx, names, assigned[0][0], scope)  # type: ignore[arg-type]
+    if evaluate is None:
+        return None
+    reads = [n for n in find_all(scope.node, cst.Name) if n.value == values.value]
+    indexed = [s for s in find_all(scope.node, cst.Subscript)
+               if isinstance(s.value, cst.Name) and s.value.value == values.value and _is_names_index(_single_index(s))]
+    if len(reads) != 1 + len(indexed):
+        return None  # read some other way too (`score[1]`, `print(score)`)
+    return (id(evaluate), evaluate, values.value)
+
+
+def _is_names_index(node: Optional[cst.BaseExpression]) -> bool:
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "index"
+            and _is_metrics_names(node.func.value) and len(node.args) == 1 and string_value(node.args[0].value) is not None)
+
+
 # --- examples (run by tests/test_rule_examples.py) ---------------------------------------------
 _MODEL = """\
 import keras
@@ -287,5 +429,53 @@ MetricsNamesZip.invalid = (
         "    def on_epoch_end(self, epoch, logs=None):\n"
         "        print(self.model.evaluate(self.x, self.y, verbose=0, return_dict=True))\n",
         safety="safe",
+    ),
+)
+
+_TRAINED = _MODEL + "score = model.evaluate(x, y, verbose=0)\n"
+
+MetricsNamesZip.valid += (
+    # index 0 is `loss` on both flavours
+    Example(_TRAINED + "print(model.metrics_names[0], score[0])\nloss_at = model.metrics_names.index('loss')\n"),
+    # no metrics compiled: `['loss']` on both flavours, [1] fails everywhere
+    Example("import keras\nmodel = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\n"
+            "model.compile(optimizer='adam', loss='mse')\nprint(model.metrics_names[1])\n"),
+    # a list that is not a model's
+    Example("import keras\nnames = ['loss', 'acc']\nprint(names[1], names.index('acc'))\n"),
+    Example("import keras\ndef show(model):\n    print(model.metrics_names[1])\n"),
+    # Keras 2
+    Example("import tf_keras as keras\nmodel = keras.models.load_model('m.h5')\nprint(model.metrics_names[1])\n", flavour="2"),
+)
+
+MetricsNamesZip.invalid += (
+    # the label: the name Keras 2 printed there
+    Example(
+        _TRAINED + "print('%s: %.2f%%' % (model.metrics_names[1], score[1] * 100))\n",
+        fixed=_TRAINED + "print('%s: %.2f%%' % (\"accuracy\", score[1] * 100))\n",
+        safety="safe",
+    ),
+    Example(
+        _TRAINED.replace("keras.metrics.AUC()", "keras.metrics.AUC(name='auc')") + "print(model.metrics_names[2], score[2])\n",
+        fixed=_TRAINED.replace("keras.metrics.AUC()", "keras.metrics.AUC(name='auc')") + "print(\"auc\", score[2])\n",
+        safety="safe",
+    ),
+    # a loaded model: its metrics are not known here
+    Example(
+        "import keras\nmodel = keras.models.load_model('m.keras')\nprint(model.metrics_names[1])\n",
+        fixed="import keras\nmodel = keras.models.load_model('m.keras')\nprint(model.metrics_names[1])\n",
+        safety="none",
+    ),
+    # .index("accuracy"): the result read only by name becomes a dict
+    Example(
+        _TRAINED + "acc = score[model.metrics_names.index('accuracy')]\nauc = score[model.metrics_names.index('auc')]\n",
+        fixed=_MODEL + "score = model.evaluate(x, y, verbose=0, return_dict=True)\nacc = score[\"accuracy\"]\nauc = score[\"auc\"]\n",
+        count=2,
+        safety="safe",
+    ),
+    # read by position too: report only
+    Example(
+        _TRAINED + "print(score[0], score[model.metrics_names.index('accuracy')])\n",
+        fixed=_TRAINED + "print(score[0], score[model.metrics_names.index('accuracy')])\n",
+        safety="none",
     ),
 )

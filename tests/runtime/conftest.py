@@ -46,6 +46,10 @@ def _report_loaded_keras():
     for name in ("keras", "tf_keras"):
         module = sys.modules.get(name)
         loaded[name] = getattr(module, "__version__", "?") if module is not None else None
+    try:  # the backend Keras 3 really ran on (KERAS_BACKEND, unless a keras.json overrode it)
+        loaded["backend"] = sys.modules["keras"].config.backend() if loaded["keras"] is not None else None
+    except Exception:
+        loaded["backend"] = None
     sys.stderr.write(PREFIX + json.dumps(loaded) + "\n")
     sys.stderr.flush()
 
@@ -60,8 +64,8 @@ runpy.run_path(path, run_name="__main__")
 _FLAVOUR_MODULE = {"3": "keras", "2": "tf_keras"}
 
 
-def flavour_env(flavour: str, keras_home: Optional[Path] = None) -> Dict[str, str]:
-    """The environment a program runs in under `flavour` ("2" or "3")."""
+def flavour_env(flavour: str, keras_home: Optional[Path] = None, backend: str = "tensorflow") -> Dict[str, str]:
+    """The environment a program runs in under `flavour` ("2" or "3"); Keras 3 on `backend`."""
     if flavour not in FLAVOURS:
         raise ValueError(f"unknown flavour {flavour!r}")
     env = dict(os.environ)
@@ -69,7 +73,7 @@ def flavour_env(flavour: str, keras_home: Optional[Path] = None) -> Dict[str, st
     env.update(
         CUDA_VISIBLE_DEVICES="",
         TF_CPP_MIN_LOG_LEVEL="3",
-        KERAS_BACKEND="tensorflow",
+        KERAS_BACKEND=backend,
         PYTHONHASHSEED="0",
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONIOENCODING="utf-8",
@@ -114,15 +118,24 @@ class ProgramRun:
         assert self.loaded[wanted] is not None, f"{wanted} was not imported\n" + self.describe()
         assert self.loaded[other] is None, f"{other} was imported under Keras {self.flavour}\n" + self.describe()
 
+    def check_backend(self, backend: str) -> None:
+        """Keras 3 ran on `backend` (flavour checked too)."""
+        self.check_flavour()
+        assert self.loaded is not None and self.loaded.get("backend") == backend, (
+            f"Keras 3 ran on the {self.loaded and self.loaded.get('backend')!r} backend, not {backend!r}\n"
+            + self.describe()
+        )
+
 
 def _run_program(
-    path: Path, flavour: str, cwd: Path, keras_home: Optional[Path] = None, args: Sequence[str] = ()
+    path: Path, flavour: str, cwd: Path, keras_home: Optional[Path] = None, args: Sequence[str] = (),
+    backend: str = "tensorflow",
 ) -> ProgramRun:
     """Run a Python file for real under a Keras flavour (cwd: where it may write files)."""
     proc = subprocess.run(
         [sys.executable, "-c", _BOOTSTRAP, str(path), *args],
         cwd=cwd,
-        env=flavour_env(flavour, keras_home),
+        env=flavour_env(flavour, keras_home, backend),
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -293,6 +306,17 @@ def run_program(keras_home):
 
     def run(path: Path, flavour: str, cwd: Path, args: Sequence[str] = ()) -> ProgramRun:
         return _run_program(path, flavour, cwd, keras_home, args)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def run_on_backend(keras_home):
+    """`run_on_backend(path, backend, cwd) -> ProgramRun`: run a Python file for real on Keras 3 with
+    another backend (`KERAS_BACKEND`: "jax"), in a fresh process."""
+
+    def run(path: Path, backend: str, cwd: Path) -> ProgramRun:
+        return _run_program(path, "3", cwd, keras_home, backend=backend)
 
     return run
 
