@@ -21,15 +21,10 @@ from .base import KERAS3_ONLY, Example, Finding, FixPlan, Rule, RuleContext
 from .common import delete_statement, insert_line_after, is_identifier, methods, remove_args, string_value
 
 _MESSAGE = (
-<<<<<<< HEAD
     "`add_metric()` was removed in Keras 3 (NotImplementedError). It raises even behind a `hasattr` guard; "
-    "track the value with a `keras.metrics.Mean(name=...)` attribute and call its `update_state()`"
-=======
-    "`add_metric()` was removed in Keras 3 (NotImplementedError, even behind a `hasattr` guard); "
     "track the value with a `keras.metrics.Mean(name=...)` attribute made in the model's `__init__` and "
     "call its `update_state()` in the model's `compute_loss` (a tracker updated in `call()` works on the "
     "TensorFlow backend but raises TypeError on JAX)"
->>>>>>> rules2
 )
 # `Trainer.compute_loss` of Keras 3.3+ (3.15.1's signature); the override passes everything on.
 _COMPUTE_LOSS = "compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True)"

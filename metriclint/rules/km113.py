@@ -8,7 +8,7 @@ from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from ..diagnostics import Edit, Safety
-from ..facts.collect import dotted_name, find_keyword, positional_args
+from ..facts.collect import dotted_name, positional_args
 from ..facts.entries import Reaches
 from ..facts.values import Dotted
 from ..facts.walk import find_all

@@ -15,7 +15,6 @@ from ..facts.models import MetricRef
 from ..facts.templates import template_pieces
 from ..keras import symbols
 from ..keras.metric_strings import METRIC_STRINGS
-from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import add_keyword, keras_module_reference
 from .km207 import checkpoint_uses_monitor, monitor_argument
