@@ -254,7 +254,7 @@ def _label_finding(sub: cst.Subscript, position: int, names: Optional[List[Optio
         what = f"`{code}` is `'compile_metrics'` on Keras 3, not a metric's name"
     else:
         what = f"`{code}` raises IndexError on Keras 3"
-    message = f"{what}: {_INDEX_WHY}"
+    message = f"{what}. {_INDEX_WHY[:1].upper()}{_INDEX_WHY[1:]}"
     label = names[position] if names is not None else None
     if label is None:
         return Finding(sub, message + "; read results by name with `evaluate(..., return_dict=True)`")
@@ -263,8 +263,8 @@ def _label_finding(sub: cst.Subscript, position: int, names: Optional[List[Optio
 
 
 def _index_finding(call: cst.Call, name: str, group) -> Finding:
-    message = (f"`metrics_names.index({name!r})` raises ValueError on Keras 3 ({name!r} is not in the list): "
-               f"{_INDEX_WHY}; read results by name with `evaluate(..., return_dict=True)`")
+    message = (f"`metrics_names.index({name!r})` raises ValueError on Keras 3 ({name!r} is not in the list). "
+               f"{_INDEX_WHY[:1].upper()}{_INDEX_WHY[1:]}; read results by name with `evaluate(..., return_dict=True)`")
     if group is None:
         return Finding(call, message)
     evaluate, variable, reads = group

@@ -21,7 +21,7 @@ _PACKAGE = "tensorflow_addons"
 _METRICS = f"{_PACKAGE}.metrics"
 
 _WHY = (
-    "tensorflow-addons never supported Keras 3: where Keras 3 is the installed `keras`, "
+    "tensorflow-addons never supported Keras 3. Where Keras 3 is the installed `keras`, "
     "`import tensorflow_addons` raises ModuleNotFoundError (`No module named 'keras.src.engine'`), "
     "with `TF_USE_LEGACY_KERAS=1` too"
 )

@@ -38,7 +38,7 @@ class UnweightedMetrics(Rule):
             where = given.arg if isinstance(given, Bound) and given.arg is not None else info.site.node.func  # type: ignore[union-attr]
             shown = ", ".join(dict.fromkeys(uses))
             yield Finding(where, (
-                f"{shown} weighs the loss only: the metrics of this `compile(metrics=...)` stay unweighted "
+                f"{shown} weighs the loss only. The metrics of this `compile(metrics=...)` stay unweighted "
                 "(tf_keras warns once in `evaluate`, Keras 3 says nothing); for weighted values pass them as "
                 "`weighted_metrics=[...]` (logged under the same names; with both, the weighted ones get a "
                 "`weighted_` prefix), or `weighted_metrics=[]` to say unweighted is meant"))

@@ -111,7 +111,7 @@ class VectorMetricMonitored(Rule):
     def _finding(self, ctx: RuleContext, where: cst.CSTNode, what: str, found: Tuple[MetricRef, str],
                  consequence: str) -> Finding:
         ref, leaf = found
-        message = (f"{what}, which `{leaf}` logs as one value per class (`average=None`, its default): "
+        message = (f"{what}, which `{leaf}` logs per class. `average=None` is its default: "
                    f"{consequence}; {_FIX}")
         return Finding(where, message, _average_fix(ctx, ref, leaf))
 
