@@ -273,21 +273,22 @@ def _keys_for_fit(ctx, site: CallSite) -> KeySet:
     instance = trained_model(ctx, site)
     if instance is None:
         return KeySet(False)
+    build = _build_scope(ctx, site)
     if model_key(instance) is None and instance.alternatives:
-        keys = _agreed_keys(ctx, instance.alternatives)
+        keys = _agreed_keys(ctx, instance.alternatives, build)
     else:
-        keys = _keys_of_model(ctx, instance)
+        keys = _keys_of_model(ctx, instance, build)
     if keys.complete:
         keys.validation = _has_validation(ctx, site)
     return keys
 
 
-def _agreed_keys(ctx, models: Tuple[Instance, ...]) -> KeySet:
+def _agreed_keys(ctx, models: Tuple[Instance, ...], build: Optional[Scope]) -> KeySet:
     """The keys of a model that is one of several (`return small` or `return large`): known when
     every one of them logs the same keys, and nothing in the file compiles one of them unseen."""
     if setup_of_unknown_model(ctx):
         return KeySet(False)
-    found = [_keys_of_model(ctx, model) for model in models]
+    found = [_keys_of_model(ctx, model, build) for model in models]
     first = found[0]
     if not all(keys.complete and _same_keys(keys, first) for keys in found):
         return KeySet(False)
@@ -300,8 +301,9 @@ def _same_keys(a: KeySet, b: KeySet) -> bool:
             and [p.pattern for p in a.patterns] == [p.pattern for p in b.patterns])
 
 
-def _keys_of_model(ctx, instance: Instance) -> KeySet:
-    """The keys a model logs (without `val_` twins: those depend on the `fit` call)."""
+def _keys_of_model(ctx, instance: Instance, build: Optional[Scope]) -> KeySet:
+    """The keys a model logs (without `val_` twins: those depend on the `fit` call); `build`: the
+    scope of the tuner build function that makes it, if it does."""
     if instance.local_class is not None and any(
         ctx.resolver.class_defines(instance.local_class, m) for m in _TRAIN_OVERRIDES
     ):
@@ -329,7 +331,6 @@ def _keys_of_model(ctx, instance: Instance) -> KeySet:
         return KeySet(False)
     if compile_info.metrics_given is not None and not compile_info.metrics_complete:
         return KeySet(False)
-    build = _build_scope(ctx, site)
     if several:
         if not _output_keys(ctx, model, compile_info, keys, build):
             return KeySet(False)
