@@ -268,8 +268,8 @@ class MissingLogKey(Rule):
                 name = f'"{target}"' if target else ("<a key it logs>" if missing is not None else f'"{key}"')
                 suggestion = (f'`{tuner.objective_call() or "keras_tuner.Objective"}({name}, '
                               f'direction="{direction or "max"}")`' + ("" if direction else ' (or "min")'))
-            message = (f"{what} is a plain string whose direction Keras Tuner cannot infer: {error} when the tuner "
-                       f"is constructed; use {suggestion}")
+            message = (f"{what} has no direction Keras Tuner can infer. It is a plain string: {error} when the "
+                       f"tuner is constructed; use {suggestion}")
             if missing is not None:
                 message += f"; the run does not log `{key}` either" + (f", it logs `{target}`" if target else _known(keys))
             yield Finding(objective.literal, message, fix)
@@ -278,10 +278,11 @@ class MissingLogKey(Rule):
             return
         base = key[4:] if key.startswith("val_") else key
         if key.startswith("val_") and keys.produces(base) and not keys.validation:
-            yield Finding(objective.literal, f"{what}, but `search` gets no `validation_data`/`validation_split`, "
-                                             f"so there is no `{key}` ({_TUNER_FAILS}); add validation data or use `{base}`")
+            yield Finding(objective.literal, f"{what}, but `search` gets no validation data. Without "
+                                             f"`validation_data`/`validation_split` there is no `{key}` ({_TUNER_FAILS}); "
+                                             f"add validation data or use `{base}`")
             return
-        message = f"{what}, a key this run does not log ({_TUNER_FAILS})" + _flavour_note(base, keys)
+        message = f"{what}, a key this run does not log. {_TUNER_FAILS[:1].upper()}{_TUNER_FAILS[1:]}" + _flavour_note(base, keys)
         if target is None:
             yield Finding(objective.literal, message + _known(keys))
             return
