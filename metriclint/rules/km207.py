@@ -258,7 +258,7 @@ class MissingLogKey(Rule):
         target = intended_key(key, keys) if missing is not None else key
         if len(all_keys) > 1 and target is not None and any(not k.produces(target) for k in all_keys):
             target = None
-        fix = _objective_fix(tuner, objective, target, keys)
+        fix = objective_fix(tuner, objective, target, keys)
         if objective.plain and inferred_direction(key) is None:
             error = "TypeError" if _objective_base(key) in INFERENCE_RAISES else "ValueError"
             direction = _true_direction(keys, target) if target is not None else None
@@ -436,7 +436,7 @@ def _true_direction(keys: KeySet, key: str) -> Optional[str]:
     return source.direction if source is not None else None
 
 
-def _objective_fix(tuner: TunerUse, objective: ObjectiveName, target: Optional[str], keys: KeySet) -> Optional[FixPlan]:
+def objective_fix(tuner: TunerUse, objective: ObjectiveName, target: Optional[str], keys: KeySet) -> Optional[FixPlan]:
     """Rename the objective to the key the run logs, when that is all it takes; a plain string Keras
     Tuner would infer no direction for (or the wrong one) becomes `kt.Objective(key, direction=...)`,
     when the metric's direction is known and the string is written in the tuner call."""

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
 import libcst as cst
 
 from ..diagnostics import Safety
 from ..facts.entries import COMPILE_CALLS, PROJECT_IMPORTS, TRAINING_CALLS, AnyOf, Words
 from ..facts.arguments import UNKNOWN, Bound
+from ..facts.collect import CallSite
 from ..facts.logkeys import CallbackUse, KeySource, callback_uses, keys_for_fit
+from ..facts.tuners import ObjectiveName, TunerUse, tuner_uses
+from ..keras import symbols
+from ..keras.tuner_objectives import inferred_direction
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
 from .common import add_keyword
-from .km207 import MONITOR_CALLBACKS, checkpoint_uses_monitor, monitor_argument
+from .km207 import MONITOR_CALLBACKS, checkpoint_uses_monitor, monitor_argument, objective_fix
 
 # Keras metric functions that are losses: Keras 3 wraps them with direction "down", so auto mode
 # picks `min` for them (measured: `metrics=[keras.metrics.mse]` + auto -> `less`). Other function
@@ -24,6 +28,13 @@ _K3_LOSS_FUNCTIONS = frozenset(
     mean_squared_error mean_squared_logarithmic_error poisson sparse_categorical_crossentropy squared_hinge
     mse mae mape msle""".split()
 )
+
+
+_VERB = {"min": "minimises", "max": "maximises"}
+_PARTICIPLE = {"min": "minimised", "max": "maximised"}
+# fixtures/KM208_tuner_objective_f1_score
+_TUNER_EVIDENCE = ("in metriclint's test program `val_f1_score` kept the trial with validation F1 0.065 of 3 "
+                   "trials, the best had 0.923")
 
 
 def keras2_auto_direction(keras_class: str, monitor: str) -> str:
@@ -38,10 +49,13 @@ def keras2_auto_direction(keras_class: str, monitor: str) -> str:
 class ModeAgainstDirection(Rule):
     code = "KM208"
     name = "monitor-mode-direction"
-    summary = "Callback `mode` (or Keras 2's `auto` guess) minimises a metric that should grow, or the reverse"
+    summary = ("Callback `mode` (or Keras 2's `auto` guess), or the direction Keras Tuner infers for a string "
+               "objective, minimises a metric that should grow, or the reverse")
     fix_safety = Safety.SAFE
+    # the callbacks it reads (`callback_uses`) and the tuners (`tuner_uses`), both found from training calls
     needs = (TRAINING_CALLS, AnyOf((COMPILE_CALLS, PROJECT_IMPORTS)),
-             AnyOf((Words(frozenset(name.split(".")[-1] for name in MONITOR_CALLBACKS)), PROJECT_IMPORTS)))
+             AnyOf((Words(frozenset(name.split(".")[-1] for name in MONITOR_CALLBACKS) | symbols.TUNER_CLASSES),
+                    PROJECT_IMPORTS)))
 
     def check(self, ctx: RuleContext) -> Iterator[Finding]:
         for use in callback_uses(ctx):
@@ -61,11 +75,43 @@ class ModeAgainstDirection(Rule):
             finding = self._check_mode(ctx, use, key, source, self._per_output(ctx, use, key))
             if finding is not None:
                 yield finding
+        # keras-tuner 1.4.8 imports `keras`: its inferred directions are measured on Keras 3 only
+        for tuner in tuner_uses(ctx) if ctx.flavour == "3" else ():
+            for objective in tuner.objectives:
+                finding = self._objective(ctx, tuner, objective)
+                if finding is not None:
+                    yield finding
+
+    def _objective(self, ctx: RuleContext, tuner: TunerUse, objective: ObjectiveName) -> Optional[Finding]:
+        """A plain-string objective whose direction, as Keras Tuner infers it from the name, is not
+        the direction of the metric that logs the key (`"val_f1_score"`: "min" for an F1 score)."""
+        inferred = inferred_direction(objective.key)
+        if not objective.plain or inferred is None:
+            return None  # spelt out, or no direction at all (KM207: ValueError at construction)
+        source = self._key_source(ctx, tuner.searches, objective.key)
+        if source is None or source.direction is None or source.direction == inferred:
+            return None
+        key, direction = objective.key, source.direction
+        keys = keys_for_fit(ctx, tuner.searches[0])
+        fix = objective_fix(tuner, objective, key, keys)
+        call = f'{tuner.objective_call() or "keras_tuner.Objective"}("{key}", direction="{direction}")'
+        return Finding(
+            objective.literal,
+            f"`{tuner.tuner_class}` {_VERB[inferred]} objective `{key}`, which should be {_PARTICIPLE[direction]}. "
+            f"Keras Tuner infers \"{inferred}\" from a plain string's name, so the search silently keeps the worst "
+            f"trial ({_TUNER_EVIDENCE}); use `{call}`",
+            fix,
+        )
 
     @staticmethod
     def _source(ctx: RuleContext, use: CallbackUse, key: str) -> Optional[KeySource]:
+        return ModeAgainstDirection._key_source(ctx, use.fits, key)
+
+    @staticmethod
+    def _key_source(ctx: RuleContext, sites: List[CallSite], key: str) -> Optional[KeySource]:
+        """The metric that logs `key` in every one of the runs; None when unsure."""
         found = None
-        for site in use.fits:
+        for site in sites:
             keys = keys_for_fit(ctx, site)
             if not keys.produces(key):
                 return None  # unknowable, or KM207's business
@@ -267,6 +313,57 @@ ModeAgainstDirection.invalid = (
     # after epoch 1 even without save_best_only
     Example(
         _program("[keras.metrics.binary_accuracy]", "keras.callbacks.ModelCheckpoint('m.keras', monitor='val_binary_accuracy')"),
+        safety="none",
+    ),
+)
+
+
+def _tuner(metrics: str, tuner: str, search: str = "tuner.search(x, y, validation_split=0.2)\n",
+           head: str = "import keras\nimport keras_tuner as kt\n") -> str:
+    return (
+        head
+        + "def build(hp):\n"
+        "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(hp.Int('units', 2, 8)), keras.layers.Dense(1, activation='sigmoid')])\n"
+        f"    model.compile(optimizer='adam', loss='binary_crossentropy', metrics={metrics})\n"
+        "    return model\n"
+        + f"tuner = {tuner}\n"
+        + search
+    )
+
+
+_F1 = "[keras.metrics.F1Score(average='micro', threshold=0.5)]"
+
+ModeAgainstDirection.valid += (
+    # the direction spelt out; a string whose inferred direction is right
+    Example(_tuner(_F1, "kt.RandomSearch(build, objective=kt.Objective('val_f1_score', direction='max'))")),
+    Example(_tuner(_F1 + " + ['accuracy']", "kt.RandomSearch(build, objective='val_accuracy')")),
+    Example(_tuner(_F1, "kt.Hyperband(build, objective='val_loss', max_epochs=2)")),
+    # keys unknown: metrics from elsewhere, validation data maybe in `**options`
+    Example(_tuner("METRICS", "kt.RandomSearch(build, objective='val_f1_score')")),
+    Example(_tuner(_F1, "kt.RandomSearch(build, objective='val_f1_score')", "tuner.search(x, y, **options)\n")),
+    # a custom metric named like a loss: its direction is unknown
+    Example("import keras\ndef score_loss(y_true, y_pred):\n    return keras.ops.mean(y_pred)\n"
+            + _tuner("[score_loss]", "kt.RandomSearch(build, objective='val_score_loss')", head="import keras_tuner as kt\n")),
+    # keras-tuner imports Keras 3: measured there only
+    Example(_tuner(_F1, "kt.RandomSearch(build, objective='val_f1_score')",
+                   head="import tf_keras as keras\nimport keras_tuner as kt\n"), flavour="2"),
+)
+
+ModeAgainstDirection.invalid += (
+    # Keras Tuner infers "min" for F1Score's and R2Score's keys
+    Example(
+        _tuner(_F1, "kt.RandomSearch(build, objective='val_f1_score', max_trials=3)"),
+        fixed=_tuner(_F1, "kt.RandomSearch(build, objective=kt.Objective('val_f1_score', direction='max'), max_trials=3)"),
+        safety="safe",
+    ),
+    Example(
+        _tuner("[keras.metrics.R2Score()]", "kt.BayesianOptimization(build, ['r2_score'])"),
+        fixed=_tuner("[keras.metrics.R2Score()]", "kt.BayesianOptimization(build, [kt.Objective('r2_score', direction='max')])"),
+        safety="safe",
+    ),
+    # named elsewhere than the tuner call: reported, the fix is left to the user
+    Example(
+        _tuner(_F1, "kt.RandomSearch(build, objective=OBJECTIVE)").replace("def build", "OBJECTIVE = 'val_f1_score'\ndef build"),
         safety="none",
     ),
 )
