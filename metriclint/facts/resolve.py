@@ -364,7 +364,7 @@ class Resolver:
             maker = self.resolve(made.func, bindings[0].scope)
             if isinstance(maker, Dotted) and symbols.split_keras(maker.path) is not None:
                 return None  # a Keras class the tables do not list as a plain model (`Distiller` logs its own keys)
-        return Instance(symbols.MODEL, origin=made)
+        return Instance(symbols.MODEL, origin=made, by_use=True)
 
     def _keras_compiled(self) -> set:
         if self._compiled is None:

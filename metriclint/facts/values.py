@@ -72,6 +72,9 @@ class Instance:
     # A model that is one of several (a helper returning one of two built models): each of them,
     # so that what they all agree on (their log keys) is still known
     alternatives: Tuple["Instance", ...] = field(default=(), repr=False, compare=False)
+    # A Keras model only by its use (compiled Keras-style, made by code metriclint cannot read): its
+    # class is unknown and may define its own `fit`/`compile` (an RL agent, a library's Model subclass)
+    by_use: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,8 @@ class UnknownModelKeyword(Rule):
                 continue  # a plain function named `fit`
             method = func.attr.value
             model = ctx.resolver.instance(func.value, site.scope, MODEL)
-            if model is None:
-                continue
+            if model is None or model.by_use:
+                continue  # not a model, or one whose class (and so its signatures) is unknown
             if model.local_class is not None and ctx.resolver.class_defines(model.local_class, method):
                 continue  # the user's own override has its own signature
             table = signatures.MODEL_METHOD_KEYWORDS[ctx.flavour]
@@ -371,6 +371,11 @@ def _clone_and_build_model(model, mode, inputs=None, targets=None):
 """
 
 UnknownModelKeyword.valid = (
+    # an object of a class metriclint cannot read, compiled Keras-style (keras-rl's agent): a Keras
+    # model by its use, but its own `fit` takes `nb_steps`
+    Example("from rl.agents.dqn import DQNAgent\nfrom tensorflow.keras.optimizers import Adam\n"
+            "dqn = DQNAgent(model=model, nb_actions=2)\ndqn.compile(Adam(learning_rate=1e-3), metrics=['mae'])\n"
+            "dqn.fit(env, nb_steps=1000, visualize=False)\n"),
     # every keyword the Keras 3 signature has
     Example(_MODEL + "model.fit(x, y, epochs=3, validation_data=(x, y), validation_freq=1)\n"),
     # workers= is fine on Keras 2 (tf_keras)

@@ -33,8 +33,8 @@ class ModelResetStates(Rule):
             if not isinstance(func, cst.Attribute) or site.node.args:
                 continue
             model = ctx.resolver.instance(func.value, site.scope, MODEL)
-            if model is None:
-                continue  # RNN layers, metrics (KM103), agents, processes: not ours
+            if model is None or model.by_use:
+                continue  # RNN layers, metrics (KM103), agents, processes, objects of unknown class: not ours
             if model.local_class is not None and ctx.resolver.class_defines(model.local_class, "reset_states"):
                 continue  # the user's model defines reset_states itself
             yield self._finding(ctx, site, func)
@@ -102,6 +102,10 @@ _SEQ = (
 )
 
 ModelResetStates.valid = (
+    # a model of a class metriclint cannot read, known only by its Keras-style compile: its class
+    # may define reset_states
+    Example("from tensorflow import keras\nfrom zoo import build_net\nnet = build_net()\n"
+            "net.compile(optimizer='adam', loss='mse')\nnet.reset_states()\n"),
     # RNN layers keep reset_states (and tf_keras's RNN layers have no reset_state)
     Example(_HEAD + "lstm = keras.layers.LSTM(4, stateful=True)\nlstm.reset_states()\n"),
     # metrics are KM103's
