@@ -43,6 +43,9 @@ class Summary:
     # what it binds: `import keras as k` ... `k.backend.sum` -> "keras.backend", "keras.backend.sum"
     module_attributes: Set[str] = field(default_factory=set)
     aliases: Dict[str, str] = field(default_factory=dict)  # name bound by an import -> the dotted path it binds
+    # names used other than as the base of an attribute (`k = keras`, `f(keras)`, `keras = ...`):
+    # a module bound to such a name may travel where the resolver follows values
+    bare_names: Set[str] = field(default_factory=set)
     flavour: str = "3"  # set by the engine: the flavour the rules will check against
 
 
@@ -61,6 +64,8 @@ def summarize(tree: ast.AST) -> Summary:
     """One pass over the tree (an explicit stack: about twice as fast as `ast.walk`)."""
     summary = Summary()
     name_attributes: Set[Tuple[str, str]] = set()
+    name_uses: Dict[str, int] = {}
+    attribute_bases: Dict[str, int] = {}
     tokens = summary.tokens
     add = tokens.add
     stack = [tree]
@@ -71,6 +76,7 @@ def summarize(tree: ast.AST) -> Summary:
         kind = type(node)
         if kind is ast.Name:
             add(node.id)  # type: ignore[attr-defined]
+            name_uses[node.id] = name_uses.get(node.id, 0) + 1  # type: ignore[attr-defined]
             continue
         if kind is ast.Attribute:
             add(node.attr)  # type: ignore[attr-defined]
@@ -78,6 +84,7 @@ def summarize(tree: ast.AST) -> Summary:
             value = node.value  # type: ignore[attr-defined]
             if type(value) is ast.Name:
                 name_attributes.add((value.id, node.attr))  # type: ignore[attr-defined]
+                attribute_bases[value.id] = attribute_bases.get(value.id, 0) + 1
             else:  # `a.b.c`: the whole chain from its name, for `dotted_reads`
                 chain = [node.attr]  # type: ignore[attr-defined]
                 while type(value) is ast.Attribute:
@@ -152,6 +159,7 @@ def summarize(tree: ast.AST) -> Summary:
                 push(value)
     aliases = summary.aliases
     summary.module_attributes = {f"{aliases[name]}.{attr}" for name, attr in name_attributes if name in aliases}
+    summary.bare_names = {name for name, uses in name_uses.items() if uses > attribute_bases.get(name, 0)}
     return summary
 
 

@@ -49,3 +49,25 @@ def test_prefilter_hides_no_finding(monkeypatch):
 @pytest.mark.parametrize("code", sorted(c for c, r in all_rules().items() if not r.from_suppressions))
 def test_every_rule_has_a_trigger(code):
     assert all_rules()[code].triggers(), f"{code} declares no trigger identifiers"
+
+
+KM107_ROUTES = {
+    # `keras` only ever read as `keras.<attr>`: only `keras.backend` itself reaches the module
+    "import keras\nfrom keras.src import backend\nx = backend.backend()\ny = keras.ops.sum(z)\n": False,
+    "import keras\ndef f(y):\n    return keras.backend.sum(y)\n": True,
+    # the module travels through a name, a call, a rebinding: any `.backend` may reach it
+    "import keras\nk = keras\ndef f(y):\n    return k.backend.sum(y)\n": True,
+    "import keras\ndef f(m, y):\n    return m.backend.sum(y)\nf(keras, 1)\n": True,
+    # a star import binds no name the resolver follows: neither the prefilter nor the rule sees it
+    "from keras import *\nx = backend.sum(y)\n": False,
+}
+
+
+@pytest.mark.parametrize("text", sorted(KM107_ROUTES))
+def test_reaching_a_module_follows_where_its_name_goes(text):
+    """The prefilter's `Reaches` is narrow only where the import's name is never used but as an
+    attribute base; where the name flows on, any attribute of that name may be the module."""
+    assert bool(engine.could_fire(text, frozenset({"KM107"}), "3")) is KM107_ROUTES[text]
+    if KM107_ROUTES[text] is False:  # and then the rule, run on the file anyway, agrees
+        found = engine.lint_text(text, "x.py", Settings(target_keras="3"), None)
+        assert not [d for d in found.diagnostics if d.code == "KM107"]

@@ -190,20 +190,27 @@ class Words:
 class Reaches:
     """Code that may reach the module `module` (or a member of it): an import of it or of a member
     (`import keras.backend as K`, `from keras import backend`), or an import of a package above it
-    together with an attribute named as the next step down (`import keras` ... `.backend`). Names
-    the resolver follows (assignments, loop elements, `self.` attributes) carry such a value from
-    an import, so this holds for every way `Resolver` can arrive at the module."""
+    and a read of the next step down. Where the package's name is only ever the base of attribute
+    reads (`keras.backend.sum`), that read must be `keras.backend` itself. Where the name is also
+    used otherwise (`k = keras`, `f(keras)`, rebound), the resolver may carry the module along
+    assignments, loop elements and `self.` attributes, so any attribute named `backend` counts.
+    This holds for every way `Resolver` can arrive at the module."""
 
     module: str
 
     def present(self, summary: "Summary") -> bool:
         module = self.module
+        star = any(path.endswith(".*") for path in summary.imports)
         for path in (*summary.imports, *summary.aliases.values()):
             if path == module or path.startswith(module + "."):
                 return True
             if module.startswith(path + "."):
                 step = module[len(path) + 1:].split(".")[0]
-                if step in summary.attributes:
+                names = [name for name, bound in summary.aliases.items() if bound == path]
+                if star or not names or any(name in summary.bare_names for name in names):
+                    if step in summary.attributes:  # the module may travel through other names
+                        return True
+                elif f"{path}.{step}" in summary.module_attributes:  # only ever `keras.backend...` itself
                     return True
         return False
 
