@@ -22,7 +22,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
-PINNED = ("tensorflow", "tf-keras", "keras", "keras-tuner", "tensorboard", "jax", "jaxlib")
+PINNED = ("tensorflow", "tf-keras", "keras", "keras-tuner", "tensorboard", "jax", "jaxlib", "tensorflow-addons")
 
 
 def _test_extra_pins() -> Dict[str, str]:
