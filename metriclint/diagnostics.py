@@ -30,6 +30,17 @@ class Edit:
         return cls(int(data["start"]), int(data["end"]), str(data["content"]))
 
 
+def apply_edits(text: str, edits: List[Edit]) -> str:
+    """`text` with non-overlapping `edits` applied."""
+    out, last = [], 0
+    for edit in sorted(edits):
+        out.append(text[last:edit.start])
+        out.append(edit.content)
+        last = edit.end
+    out.append(text[last:])
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Fix:
     edits: Tuple[Edit, ...]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, List, NamedTuple, Optional, S
 import libcst as cst
 
 from .deepstack import call_with_deep_stack
-from .diagnostics import Diagnostic, Edit, Fix, Position, Safety, split_message
+from .diagnostics import Diagnostic, Edit, Fix, Position, Safety, apply_edits, split_message
 from .facts.collect import collect_facts
 from .facts.resolve import Resolver
 from .locate import LineIndex, Locator
@@ -458,14 +458,6 @@ def _suppress(output: LintOutput, found: List[Tuple[Rule, Finding]], locator: Op
 
 
 # --- fixing -----------------------------------------------------------------------------------
-def apply_edits(text: str, edits: List[Edit]) -> str:
-    out, last = [], 0
-    for edit in sorted(edits):
-        out.append(text[last:edit.start])
-        out.append(edit.content)
-        last = edit.end
-    out.append(text[last:])
-    return "".join(out)
 
 
 def _parses(text: str) -> bool:

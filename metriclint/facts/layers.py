@@ -78,13 +78,5 @@ def _argument(call: cst.Call, name: str, position: Optional[int]) -> Optional[cs
 
 
 def _int_value(node: cst.BaseExpression, scope: Scope, resolver: Resolver) -> Optional[int]:
-    for _ in range(8):
-        if isinstance(node, cst.Integer):
-            return int(node.value)
-        if not isinstance(node, cst.Name):
-            return None
-        found = resolver.single_value(node, scope)
-        if found is None:
-            return None
-        node, scope = found
-    return None
+    literal = resolver.literal(node, scope, (cst.Integer,))
+    return int(literal.value) if isinstance(literal, cst.Integer) else None

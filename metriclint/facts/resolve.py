@@ -114,8 +114,12 @@ class Resolver:
 
     def string_literal(self, node: cst.BaseExpression, scope: Scope) -> Optional[cst.BaseString]:
         """The string literal an expression is, directly or through names assigned once."""
+        return self.literal(node, scope, (cst.SimpleString, cst.ConcatenatedString))  # type: ignore[return-value]
+
+    def literal(self, node: cst.BaseExpression, scope: Scope, kinds: Tuple[type, ...]) -> Optional[cst.BaseExpression]:
+        """The literal of one of `kinds` an expression is, directly or through names assigned once."""
         for _ in range(8):
-            if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            if isinstance(node, kinds):
                 return node
             if not isinstance(node, cst.Name):
                 return None

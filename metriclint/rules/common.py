@@ -7,7 +7,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 
 import libcst as cst
 
-from ..diagnostics import Edit
+from ..diagnostics import Edit, apply_edits
 from ..facts.arguments import Bound
 from ..facts.collect import dotted_name
 from ..facts.containers import metric_elements
@@ -301,6 +301,21 @@ def remove_arg(call: cst.Call, arg: cst.Arg):
     return lambda loc: remove_args(loc, call, [arg])
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps
+    (`weigth`/`weight` is one edit)."""
+    previous2: List[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
 def name_argument(loc: Locator, arg: cst.Arg, keyword: str) -> Edit:
     """Turn a positional argument into `keyword=value`."""
     start, _ = loc.span(arg)
@@ -311,14 +326,7 @@ def call_text_with_keywords(loc: Locator, call: cst.Call, keywords: Sequence[Tup
     """The call's source text with `keyword=value` arguments appended (its layout and comments kept)."""
     start, end = loc.span(call)
     edits = [Edit(e.start - start, e.end - start, e.content) for e in add_keywords(loc, call, keywords)]
-    out, last = [], 0
-    code = loc.lines.text[start:end]
-    for edit in sorted(edits):
-        out.append(code[last:edit.start])
-        out.append(edit.content)
-        last = edit.end
-    out.append(code[last:])
-    return "".join(out)
+    return apply_edits(loc.lines.text[start:end], edits)
 
 
 def moved_text(loc: Locator, source: cst.CSTNode, code: str, target: cst.CSTNode) -> str:

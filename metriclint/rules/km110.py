@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 import libcst as cst
 
@@ -27,7 +27,7 @@ from ..keras.metrics import METRICS
 from ..keras.symbols import MODEL
 from ..locate import Locator
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import insert_line_after, keras_module_reference
+from .common import edit_distance, insert_line_after, keras_module_reference
 
 _FLAVOUR = {"3": "Keras 3", "2": "tf_keras"}
 # What an unknown string raises, measured by tests/runtime/test_metric_strings.py (first `fit` step).
@@ -166,28 +166,13 @@ def _registers_custom_objects(ctx: RuleContext) -> bool:
     )
 
 
-def _distance(a: str, b: str) -> int:
-    """Optimal-string-alignment distance: insertions, deletions, substitutions, adjacent swaps."""
-    previous2: List[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[len(b)]
-
-
 def _intended(text: str) -> Optional[str]:
     """The one known name a misspelling clearly stands for: the unique nearest at distance 1 (names of
     6-7 characters) or 2 (8 and more). Short names are left alone: `rmse` is one edit from `mse`."""
     if len(text) < 6:
         return None
     limit = 1 if len(text) < 8 else 2
-    scored = sorted((_distance(text, name), name) for name in _KNOWN_NAMES)
+    scored = sorted((edit_distance(text, name), name) for name in _KNOWN_NAMES)
     best = [name for d, name in scored if d == scored[0][0]]
     if scored[0][0] > limit or len(best) != 1:
         return None

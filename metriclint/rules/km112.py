@@ -15,7 +15,7 @@ from ..keras.symbols import METRIC
 from ..locate import Locator
 from ..prefilter import UPDATE_STATE_WITHOUT_SAMPLE_WEIGHT
 from .base import Example, Finding, FixPlan, Rule, RuleContext
-from .common import classes_of_kind, has_star_kwargs, is_abstract, methods, parameter_names
+from .common import classes_of_kind, edit_distance, has_star_kwargs, is_abstract, methods, parameter_names
 
 _PARAM = "sample_weight=None"
 _Last = Union[cst.Param, cst.ParamSlash, cst.ParamStar]
@@ -95,7 +95,7 @@ def _misspelt_sample_weight(function: cst.FunctionDef) -> Optional[cst.Param]:
     `sample_weigth`, `sampleWeight`): one edit away once case and underscores are dropped."""
     params = function.params
     candidates = (list(params.posonly_params) + list(params.params))[3:] + list(params.kwonly_params)
-    found = [p for p in candidates if _distance(_normalised(p.name.value), "sampleweight") <= 1]
+    found = [p for p in candidates if edit_distance(_normalised(p.name.value), "sampleweight") <= 1]
     return found[0] if len(found) == 1 else None
 
 
@@ -104,20 +104,6 @@ def _required_extra(function: cst.FunctionDef) -> Optional[str]:
     params = function.params
     extra = (list(params.posonly_params) + list(params.params))[3:] + list(params.kwonly_params)
     return next((p.name.value for p in extra if p.default is None), None)
-
-
-def _distance(a: str, b: str) -> int:
-    """Edit distance with adjacent swaps (`weigth`/`weight` is one edit)."""
-    previous2: List[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[len(b)]
 
 
 class _NameUses(Walker):
